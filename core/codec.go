@@ -1,0 +1,471 @@
+package session
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Record is a session as a Codec sees it: its values and the two times the
+// core needs to enforce lifetimes.
+type Record struct {
+	Created  time.Time      // when the session was first stored
+	Accessed time.Time      // when its idle deadline was last pushed forward
+	Values   map[string]any // the handler's values
+}
+
+// Codec turns Records into bytes for a Store and back.
+type Codec interface {
+	// Encode appends the encoding of r to dst and returns the result.
+	Encode(dst []byte, r *Record) ([]byte, error)
+	// Decode fills r from data. It must not keep data, and it must return
+	// an error, never panic, on input it did not produce.
+	Decode(data []byte, r *Record) error
+}
+
+// BinaryCodec is the default Codec: a compact tagged binary format that
+// round-trips the common value types without reflection, and falls back to
+// encoding/gob for anything else.
+//
+// Encoded natively: nil, string, bool, every int and uint size, float32,
+// float64, []byte, []string, time.Time, time.Duration, and []any and
+// map[string]any holding those. Any other type is encoded with gob and must
+// be registered with gob.Register before it is stored, as gob requires for
+// values held in interfaces.
+type BinaryCodec struct{}
+
+const binMagic0, binMagic1, binVersion = 'S', 'K', 1
+
+// Value tags of the binary format. Never renumber: stored records use them.
+const (
+	tagNil byte = iota
+	tagString
+	tagFalse
+	tagTrue
+	tagInt
+	tagInt64
+	tagInt32
+	tagInt16
+	tagInt8
+	tagUint
+	tagUint64
+	tagUint32
+	tagUint16
+	tagUint8
+	tagFloat64
+	tagFloat32
+	tagBytes
+	tagTime
+	tagList
+	tagMap
+	tagStrings
+	tagDuration
+	tagGob
+)
+
+// maxDepth bounds nesting of lists and maps so hostile data cannot exhaust
+// the stack.
+const maxDepth = 32
+
+// Encode implements Codec.
+func (BinaryCodec) Encode(dst []byte, r *Record) ([]byte, error) {
+	dst = append(dst, binMagic0, binMagic1, binVersion)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Created.UnixNano()))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Accessed.UnixNano()))
+	dst = binary.AppendUvarint(dst, uint64(len(r.Values)))
+	var err error
+	for k, v := range r.Values {
+		dst = appendString(dst, k)
+		if dst, err = appendValue(dst, v, 0); err != nil {
+			return nil, fmt.Errorf("session: encoding value %q: %w", k, err)
+		}
+	}
+	return dst, nil
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendValue(dst []byte, v any, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return nil, errors.New("nesting too deep")
+	}
+	switch v := v.(type) {
+	case nil:
+		return append(dst, tagNil), nil
+	case string:
+		return appendString(append(dst, tagString), v), nil
+	case bool:
+		if v {
+			return append(dst, tagTrue), nil
+		}
+		return append(dst, tagFalse), nil
+	case int:
+		return binary.AppendVarint(append(dst, tagInt), int64(v)), nil
+	case int64:
+		return binary.AppendVarint(append(dst, tagInt64), v), nil
+	case int32:
+		return binary.AppendVarint(append(dst, tagInt32), int64(v)), nil
+	case int16:
+		return binary.AppendVarint(append(dst, tagInt16), int64(v)), nil
+	case int8:
+		return binary.AppendVarint(append(dst, tagInt8), int64(v)), nil
+	case uint:
+		return binary.AppendUvarint(append(dst, tagUint), uint64(v)), nil
+	case uint64:
+		return binary.AppendUvarint(append(dst, tagUint64), v), nil
+	case uint32:
+		return binary.AppendUvarint(append(dst, tagUint32), uint64(v)), nil
+	case uint16:
+		return binary.AppendUvarint(append(dst, tagUint16), uint64(v)), nil
+	case uint8:
+		return append(dst, tagUint8, v), nil
+	case float64:
+		return binary.BigEndian.AppendUint64(append(dst, tagFloat64), math.Float64bits(v)), nil
+	case float32:
+		return binary.BigEndian.AppendUint32(append(dst, tagFloat32), math.Float32bits(v)), nil
+	case []byte:
+		dst = binary.AppendUvarint(append(dst, tagBytes), uint64(len(v)))
+		return append(dst, v...), nil
+	case time.Duration:
+		return binary.AppendVarint(append(dst, tagDuration), int64(v)), nil
+	case time.Time:
+		b, err := v.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		dst = binary.AppendUvarint(append(dst, tagTime), uint64(len(b)))
+		return append(dst, b...), nil
+	case []string:
+		dst = binary.AppendUvarint(append(dst, tagStrings), uint64(len(v)))
+		for _, s := range v {
+			dst = appendString(dst, s)
+		}
+		return dst, nil
+	case []any:
+		dst = binary.AppendUvarint(append(dst, tagList), uint64(len(v)))
+		var err error
+		for _, e := range v {
+			if dst, err = appendValue(dst, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return dst, nil
+	case map[string]any:
+		dst = binary.AppendUvarint(append(dst, tagMap), uint64(len(v)))
+		var err error
+		for k, e := range v {
+			dst = appendString(dst, k)
+			if dst, err = appendValue(dst, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return dst, nil
+	default:
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
+			return nil, fmt.Errorf("gob fallback for %T (register it with gob.Register): %w", v, err)
+		}
+		dst = binary.AppendUvarint(append(dst, tagGob), uint64(buf.Len()))
+		return append(dst, buf.Bytes()...), nil
+	}
+}
+
+// errShort is returned for truncated input.
+var errShort = errors.New("truncated record")
+
+// decoder reads a record. Strings are sliced out of one copy of the input,
+// so decoding a record costs one allocation for all its strings.
+type decoder struct {
+	s string // the whole input as a string
+	i int
+}
+
+func (d *decoder) uvarint() (uint64, error) {
+	var x uint64
+	var shift uint
+	for n := 0; n < binary.MaxVarintLen64; n++ {
+		if d.i >= len(d.s) {
+			return 0, errShort
+		}
+		b := d.s[d.i]
+		d.i++
+		if b < 0x80 {
+			if n == binary.MaxVarintLen64-1 && b > 1 {
+				return 0, errors.New("varint overflows")
+			}
+			return x | uint64(b)<<shift, nil
+		}
+		x |= uint64(b&0x7f) << shift
+		shift += 7
+	}
+	return 0, errors.New("varint overflows")
+}
+
+func (d *decoder) varint() (int64, error) {
+	ux, err := d.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
+	return x, err
+}
+
+func (d *decoder) length() (int, error) {
+	n, err := d.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(len(d.s)-d.i) {
+		return 0, errShort // no length can exceed what is left
+	}
+	return int(n), nil
+}
+
+func (d *decoder) str() (string, error) {
+	n, err := d.length()
+	if err != nil {
+		return "", err
+	}
+	s := d.s[d.i : d.i+n]
+	d.i += n
+	return s, nil
+}
+
+func (d *decoder) fixed(n int) (string, error) {
+	if len(d.s)-d.i < n {
+		return "", errShort
+	}
+	s := d.s[d.i : d.i+n]
+	d.i += n
+	return s, nil
+}
+
+func (d *decoder) u64() (uint64, error) {
+	s, err := d.fixed(8)
+	if err != nil {
+		return 0, err
+	}
+	return uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
+		uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7]), nil
+}
+
+// Decode implements Codec.
+func (BinaryCodec) Decode(data []byte, r *Record) error {
+	if len(data) < 3 || data[0] != binMagic0 || data[1] != binMagic1 {
+		return errors.New("session: not a sessionkit binary record")
+	}
+	if data[2] != binVersion {
+		return fmt.Errorf("session: binary record version %d not supported", data[2])
+	}
+	d := decoder{s: string(data), i: 3}
+	c, err := d.u64()
+	if err != nil {
+		return err
+	}
+	a, err := d.u64()
+	if err != nil {
+		return err
+	}
+	n, err := d.length()
+	if err != nil {
+		return err
+	}
+	r.Created = time.Unix(0, int64(c))
+	r.Accessed = time.Unix(0, int64(a))
+	r.Values = make(map[string]any, n)
+	for range n {
+		k, err := d.str()
+		if err != nil {
+			return err
+		}
+		v, err := d.value(0)
+		if err != nil {
+			return fmt.Errorf("session: decoding value %q: %w", k, err)
+		}
+		r.Values[k] = v
+	}
+	if d.i != len(d.s) {
+		return errors.New("session: trailing bytes after record")
+	}
+	return nil
+}
+
+func (d *decoder) value(depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, errors.New("nesting too deep")
+	}
+	t, err := d.fixed(1)
+	if err != nil {
+		return nil, err
+	}
+	switch tag := t[0]; tag {
+	case tagNil:
+		return nil, nil
+	case tagString:
+		return d.str()
+	case tagFalse:
+		return false, nil
+	case tagTrue:
+		return true, nil
+	case tagInt, tagInt64, tagInt32, tagInt16, tagInt8, tagDuration:
+		x, err := d.varint()
+		if err != nil {
+			return nil, err
+		}
+		switch tag {
+		case tagInt:
+			return int(x), nil
+		case tagInt64:
+			return x, nil
+		case tagInt32:
+			return int32(x), nil
+		case tagInt16:
+			return int16(x), nil
+		case tagInt8:
+			return int8(x), nil
+		default:
+			return time.Duration(x), nil
+		}
+	case tagUint, tagUint64, tagUint32, tagUint16:
+		x, err := d.uvarint()
+		if err != nil {
+			return nil, err
+		}
+		switch tag {
+		case tagUint:
+			return uint(x), nil
+		case tagUint64:
+			return x, nil
+		case tagUint32:
+			return uint32(x), nil
+		default:
+			return uint16(x), nil
+		}
+	case tagUint8:
+		b, err := d.fixed(1)
+		if err != nil {
+			return nil, err
+		}
+		return b[0], nil
+	case tagFloat64:
+		x, err := d.u64()
+		return math.Float64frombits(x), err
+	case tagFloat32:
+		s, err := d.fixed(4)
+		if err != nil {
+			return nil, err
+		}
+		return math.Float32frombits(uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])), nil
+	case tagBytes:
+		s, err := d.str()
+		return []byte(s), err
+	case tagTime:
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		var tm time.Time
+		if err := tm.UnmarshalBinary([]byte(s)); err != nil {
+			return nil, err
+		}
+		return tm, nil
+	case tagStrings:
+		n, err := d.length()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, n)
+		for i := range out {
+			if out[i], err = d.str(); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case tagList:
+		n, err := d.length()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, n)
+		for i := range out {
+			if out[i], err = d.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case tagMap:
+		n, err := d.length()
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, n)
+		for range n {
+			k, err := d.str()
+			if err != nil {
+				return nil, err
+			}
+			if out[k], err = d.value(depth + 1); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	case tagGob:
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		var v any
+		if err := gob.NewDecoder(bytes.NewReader([]byte(s))).Decode(&v); err != nil {
+			return nil, fmt.Errorf("gob fallback: %w", err)
+		}
+		return v, nil
+	default:
+		return nil, fmt.Errorf("unknown value tag %d", tag)
+	}
+}
+
+// JSONCodec stores records as JSON objects that programs in other languages
+// can read:
+//
+//	{"created":"2026-01-02T15:04:05Z","accessed":"...","values":{"user":"ann"}}
+//
+// Values come back as the types encoding/json produces for an any: float64
+// for every number, string, bool, []any, map[string]any and nil. Use
+// BinaryCodec (the default) when handlers need their Go types back.
+type JSONCodec struct{}
+
+type jsonRecord struct {
+	Created  time.Time      `json:"created"`
+	Accessed time.Time      `json:"accessed"`
+	Values   map[string]any `json:"values"`
+}
+
+// Encode implements Codec.
+func (JSONCodec) Encode(dst []byte, r *Record) ([]byte, error) {
+	b, err := json.Marshal(jsonRecord{r.Created, r.Accessed, r.Values})
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
+}
+
+// Decode implements Codec.
+func (JSONCodec) Decode(data []byte, r *Record) error {
+	var jr jsonRecord
+	if err := json.Unmarshal(data, &jr); err != nil {
+		return err
+	}
+	if jr.Values == nil {
+		jr.Values = map[string]any{}
+	}
+	r.Created, r.Accessed, r.Values = jr.Created, jr.Accessed, jr.Values
+	return nil
+}

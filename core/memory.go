@@ -1,0 +1,288 @@
+package session
+
+import (
+	"context"
+	"hash/maphash"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Memory store defaults, as in the Connect seed.
+const (
+	DefaultReapInterval = 10 * time.Minute
+	DefaultMaxAge       = 4 * time.Hour
+)
+
+// memShards is the number of independently locked parts of a MemoryStore.
+// Many shards keep lock contention low under parallel load and keep each
+// reaper sweep short: with a million sessions a shard holds about 4,000.
+const memShards = 256
+
+// MemoryOptions configures a MemoryStore. The zero value gives the
+// defaults.
+type MemoryOptions struct {
+	// ReapInterval is how often expired records are swept out. The
+	// default is 10 minutes; a negative value turns the sweep off (expired
+	// records are still never returned).
+	ReapInterval time.Duration
+
+	// MaxAge caps how long any record is kept after it was last written,
+	// whatever expiry it was given. The default is 4 hours.
+	MaxAge time.Duration
+
+	// MaxEntries bounds the number of records, so a flood of cookie-less
+	// requests cannot exhaust memory. When the store is full, writing a
+	// new record first evicts an expired one, or else the one closest to
+	// its expiry among a small random sample (as Redis' allkeys-lru
+	// approximates). Zero, the default, means no bound.
+	MaxEntries int
+}
+
+// MemoryStore is a VersionedStore that keeps records in this process, for a
+// single instance or for tests. It is sharded to scale across cores, keeps
+// records encoded (so a handler mutating a value after the commit cannot
+// change what is stored), and sweeps expired records in the background one
+// shard at a time so a sweep never stalls requests for long. It also
+// implements Clearer, Lister and Counter. Call Close to stop its sweeper.
+type MemoryStore struct {
+	shards    [memShards]memShard
+	seed      maphash.Seed
+	maxAge    time.Duration
+	shardCap  int // 0: unbounded
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	now       func() time.Time
+}
+
+type memShard struct {
+	mu  sync.RWMutex
+	m   map[string]memEntry
+	seq uint64 // last version handed out in this shard
+	_   [32]byte
+}
+
+type memEntry struct {
+	data    []byte
+	expiry  int64 // Unix nanoseconds
+	version uint64
+}
+
+// NewMemoryStore returns a MemoryStore configured by o and starts its
+// sweeper.
+func NewMemoryStore(o MemoryOptions) *MemoryStore {
+	s := &MemoryStore{
+		seed:   maphash.MakeSeed(),
+		maxAge: o.MaxAge,
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		now:    time.Now,
+	}
+	if s.maxAge <= 0 {
+		s.maxAge = DefaultMaxAge
+	}
+	if o.MaxEntries > 0 {
+		s.shardCap = (o.MaxEntries + memShards - 1) / memShards
+	}
+	for i := range s.shards {
+		s.shards[i].m = make(map[string]memEntry)
+	}
+	interval := o.ReapInterval
+	if interval == 0 {
+		interval = DefaultReapInterval
+	}
+	if interval > 0 {
+		go s.reapLoop(interval)
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+func (s *MemoryStore) shard(key string) *memShard {
+	return &s.shards[maphash.String(s.seed, key)%memShards]
+}
+
+// Get implements Store.
+func (s *MemoryStore) Get(ctx context.Context, key string) ([]byte, error) {
+	data, _, err := s.GetVersion(ctx, key)
+	return data, err
+}
+
+// GetVersion implements VersionedStore.
+func (s *MemoryStore) GetVersion(_ context.Context, key string) ([]byte, uint64, error) {
+	sh := s.shard(key)
+	sh.mu.RLock()
+	e, ok := sh.m[key]
+	sh.mu.RUnlock()
+	if !ok || e.expiry <= s.now().UnixNano() {
+		return nil, 0, ErrNotFound
+	}
+	return e.data, e.version, nil
+}
+
+// Set implements Store. Empty data deletes the record.
+func (s *MemoryStore) Set(_ context.Context, key string, data []byte, expiry time.Time) error {
+	return s.put(key, data, expiry, 0, false)
+}
+
+// SetVersion implements VersionedStore.
+func (s *MemoryStore) SetVersion(_ context.Context, key string, data []byte, expiry time.Time, version uint64) error {
+	return s.put(key, data, expiry, version, true)
+}
+
+func (s *MemoryStore) put(key string, data []byte, expiry time.Time, version uint64, check bool) error {
+	now := s.now()
+	if limit := now.Add(s.maxAge); expiry.After(limit) {
+		expiry = limit
+	}
+	var cp []byte
+	if len(data) > 0 {
+		cp = make([]byte, len(data))
+		copy(cp, data)
+	}
+	nowNano := now.UnixNano()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	old, exists := sh.m[key]
+	if exists && old.expiry <= nowNano {
+		delete(sh.m, key) // expired: as good as absent
+		exists = false
+	}
+	if check {
+		cur := uint64(0)
+		if exists {
+			cur = old.version
+		}
+		if cur != version {
+			return ErrConflict
+		}
+	}
+	if cp == nil {
+		delete(sh.m, key)
+		return nil
+	}
+	if !exists && s.shardCap > 0 && len(sh.m) >= s.shardCap {
+		sh.evict(nowNano)
+	}
+	sh.seq++
+	sh.m[key] = memEntry{data: cp, expiry: expiry.UnixNano(), version: sh.seq}
+	return nil
+}
+
+// evict removes one record from a full shard: an expired one if the sample
+// finds one, else the sampled record closest to expiry. The caller holds
+// the lock.
+func (sh *memShard) evict(now int64) {
+	const sample = 8
+	victim, soonest, n := "", int64(0), 0
+	for k, e := range sh.m { // map iteration starts at a random place
+		if e.expiry <= now {
+			victim = k
+			break
+		}
+		if n == 0 || e.expiry < soonest {
+			victim, soonest = k, e.expiry
+		}
+		if n++; n == sample {
+			break
+		}
+	}
+	delete(sh.m, victim)
+}
+
+// Delete implements Store.
+func (s *MemoryStore) Delete(_ context.Context, key string) error {
+	sh := s.shard(key)
+	sh.mu.Lock()
+	delete(sh.m, key)
+	sh.mu.Unlock()
+	return nil
+}
+
+// Clear implements Clearer.
+func (s *MemoryStore) Clear(context.Context) error {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		clear(sh.m)
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
+// All implements Lister. The returned slices are copies.
+func (s *MemoryStore) All(context.Context) (map[string][]byte, error) {
+	now := s.now().UnixNano()
+	out := make(map[string][]byte)
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for k, e := range sh.m {
+			if e.expiry > now {
+				out[k] = append([]byte(nil), e.data...)
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return out, nil
+}
+
+// Len implements Counter.
+func (s *MemoryStore) Len(context.Context) (int, error) {
+	now := s.now().UnixNano()
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for _, e := range sh.m {
+			if e.expiry > now {
+				n++
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return n, nil
+}
+
+// Reap removes every expired record now. The background sweeper calls it
+// every ReapInterval; it locks one shard at a time, so concurrent requests
+// wait at most for the sweep of one shard.
+func (s *MemoryStore) Reap() {
+	for i := range s.shards {
+		sh := &s.shards[i]
+		now := s.now().UnixNano()
+		sh.mu.Lock()
+		for k, e := range sh.m {
+			if e.expiry <= now {
+				delete(sh.m, k)
+			}
+		}
+		sh.mu.Unlock()
+		runtime.Gosched()
+	}
+}
+
+func (s *MemoryStore) reapLoop(interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.Reap()
+		}
+	}
+}
+
+// Close stops the background sweeper and waits for it to finish. The store
+// stays usable. Close is safe to call more than once.
+func (s *MemoryStore) Close() error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.done
+	return nil
+}
