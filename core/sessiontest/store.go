@@ -1,0 +1,332 @@
+package sessiontest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	session "github.com/sessionkit/sessionkit/core"
+)
+
+// TestStore proves that the stores made by newStore keep the session.Store
+// contract: missing keys, round trips, copies, set-with-nothing deletes,
+// native expiry, large and binary records, and, where offered, versioned
+// updates under concurrent writers, Clear, All and Len. Each subtest gets a
+// fresh, empty store from newStore, which should register its own cleanup
+// with t.Cleanup. It also runs a Manager over the store end to end, with
+// corrupt data planted under a session's key.
+func TestStore(t *testing.T, newStore func(t *testing.T) session.Store) {
+	t.Helper()
+	ctx := context.Background()
+	in := func(d time.Duration) time.Time { return time.Now().Add(d) }
+
+	t.Run("GetMissing", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Get(ctx, "missing"); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Get(missing) error = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("RoundTripAndCopy", func(t *testing.T) {
+		s := newStore(t)
+		data := []byte("hello, store")
+		if err := s.Set(ctx, "k", data, in(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		data[0] = 'X' // the store must have copied it
+		got, err := s.Get(ctx, "k")
+		if err != nil || string(got) != "hello, store" {
+			t.Fatalf("Get = %q, %v; want %q", got, err, "hello, store")
+		}
+		if err := s.Set(ctx, "k", []byte("second"), in(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Get(ctx, "k"); string(got) != "second" {
+			t.Fatalf("after overwrite Get = %q", got)
+		}
+	})
+
+	t.Run("BinaryAndLarge", func(t *testing.T) {
+		s := newStore(t)
+		bin := make([]byte, 256)
+		for i := range bin {
+			bin[i] = byte(i)
+		}
+		large := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
+		for name, data := range map[string][]byte{"binary": bin, "large": large} {
+			if err := s.Set(ctx, name, data, in(time.Minute)); err != nil {
+				t.Fatalf("Set(%s): %v", name, err)
+			}
+			got, err := s.Get(ctx, name)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("%s record did not round-trip (err %v, %d bytes back of %d)", name, err, len(got), len(data))
+			}
+		}
+	})
+
+	t.Run("SetEmptyDestroys", func(t *testing.T) {
+		s := newStore(t)
+		mustSet(t, s, "k", "v", in(time.Minute))
+		if err := s.Set(ctx, "k", nil, in(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("after Set(nil) Get error = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		s := newStore(t)
+		mustSet(t, s, "k", "v", in(time.Minute))
+		mustSet(t, s, "other", "v", in(time.Minute))
+		if err := s.Delete(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("after Delete Get error = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Get(ctx, "other"); err != nil {
+			t.Fatalf("Delete removed another key: %v", err)
+		}
+		if err := s.Delete(ctx, "never-there"); err != nil {
+			t.Fatalf("Delete(missing) = %v, want nil", err)
+		}
+	})
+
+	t.Run("Expiry", func(t *testing.T) {
+		s := newStore(t)
+		mustSet(t, s, "short", "v", in(1200*time.Millisecond))
+		mustSet(t, s, "long", "v", in(time.Minute))
+		mustSet(t, s, "past", "v", in(-time.Second))
+		if _, err := s.Get(ctx, "past"); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("record set with a past expiry: Get error = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Get(ctx, "short"); err != nil {
+			t.Fatalf("record expired early: %v", err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		if _, err := s.Get(ctx, "short"); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("expired record: Get error = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Get(ctx, "long"); err != nil {
+			t.Fatalf("unexpired record lost: %v", err)
+		}
+		if c, ok := s.(session.Counter); ok {
+			if n, err := c.Len(ctx); err != nil || n != 1 {
+				t.Fatalf("Len after expiry = %d, %v; want 1", n, err)
+			}
+		}
+	})
+
+	t.Run("Versioned", func(t *testing.T) {
+		s := newStore(t)
+		vs, ok := s.(session.VersionedStore)
+		if !ok {
+			t.Skip("store does not implement session.VersionedStore (last write wins)")
+		}
+		if _, _, err := vs.GetVersion(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("GetVersion(missing) error = %v, want ErrNotFound", err)
+		}
+		if err := vs.SetVersion(ctx, "k", []byte("a"), in(time.Minute), 7); !errors.Is(err, session.ErrConflict) {
+			t.Fatalf("SetVersion on a missing key with version 7 = %v, want ErrConflict", err)
+		}
+		if err := vs.SetVersion(ctx, "k", []byte("a"), in(time.Minute), 0); err != nil {
+			t.Fatalf("SetVersion(create) = %v", err)
+		}
+		if err := vs.SetVersion(ctx, "k", []byte("b"), in(time.Minute), 0); !errors.Is(err, session.ErrConflict) {
+			t.Fatalf("SetVersion(create) on an existing key = %v, want ErrConflict", err)
+		}
+		data, v1, err := vs.GetVersion(ctx, "k")
+		if err != nil || string(data) != "a" || v1 == 0 {
+			t.Fatalf("GetVersion = %q, %d, %v", data, v1, err)
+		}
+		if err := vs.SetVersion(ctx, "k", []byte("b"), in(time.Minute), v1); err != nil {
+			t.Fatalf("SetVersion(current) = %v", err)
+		}
+		if err := vs.SetVersion(ctx, "k", []byte("c"), in(time.Minute), v1); !errors.Is(err, session.ErrConflict) {
+			t.Fatalf("SetVersion(stale) = %v, want ErrConflict", err)
+		}
+		data, v2, err := vs.GetVersion(ctx, "k")
+		if err != nil || string(data) != "b" || v2 == v1 {
+			t.Fatalf("after update GetVersion = %q, %d, %v (old version %d)", data, v2, err, v1)
+		}
+		// A deleted and recreated key must not accept the old version.
+		if err := vs.Delete(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if err := vs.SetVersion(ctx, "k", []byte("d"), in(time.Minute), v2); !errors.Is(err, session.ErrConflict) {
+			t.Fatalf("SetVersion on a deleted key with its old version = %v, want ErrConflict", err)
+		}
+		// An expired record counts as absent.
+		if err := vs.SetVersion(ctx, "e", []byte("x"), in(-time.Second), 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := vs.SetVersion(ctx, "e", []byte("y"), in(time.Minute), 0); err != nil {
+			t.Fatalf("SetVersion(create) over an expired record = %v", err)
+		}
+	})
+
+	t.Run("VersionedConcurrentWriters", func(t *testing.T) {
+		s := newStore(t)
+		vs, ok := s.(session.VersionedStore)
+		if !ok {
+			t.Skip("store does not implement session.VersionedStore")
+		}
+		const writers, each = 8, 25
+		if err := vs.SetVersion(ctx, "n", []byte("0"), in(time.Minute), 0); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					for {
+						data, v, err := vs.GetVersion(ctx, "n")
+						if err != nil {
+							errs <- err
+							return
+						}
+						var n int
+						fmt.Sscan(string(data), &n)
+						err = vs.SetVersion(ctx, "n", fmt.Appendf(nil, "%d", n+1), in(time.Minute), v)
+						if err == nil {
+							break
+						}
+						if !errors.Is(err, session.ErrConflict) {
+							errs <- err
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		data, _, _ := vs.GetVersion(ctx, "n")
+		if string(data) != fmt.Sprint(writers*each) {
+			t.Fatalf("after %d increments by %d concurrent writers the counter is %s: updates were lost",
+				writers*each, writers, data)
+		}
+	})
+
+	t.Run("ClearAllLen", func(t *testing.T) {
+		s := newStore(t)
+		mustSet(t, s, "a", "1", in(time.Minute))
+		mustSet(t, s, "b", "2", in(time.Minute))
+		mustSet(t, s, "dead", "3", in(-time.Second))
+		offered := false
+		if c, ok := s.(session.Counter); ok {
+			offered = true
+			if n, err := c.Len(ctx); err != nil || n != 2 {
+				t.Fatalf("Len = %d, %v; want 2", n, err)
+			}
+		}
+		if l, ok := s.(session.Lister); ok {
+			offered = true
+			all, err := l.All(ctx)
+			if err != nil || len(all) != 2 || string(all["a"]) != "1" || string(all["b"]) != "2" {
+				t.Fatalf("All = %q, %v; want a=1 b=2", all, err)
+			}
+		}
+		if c, ok := s.(session.Clearer); ok {
+			offered = true
+			if err := c.Clear(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"a", "b"} {
+				if _, err := s.Get(ctx, k); !errors.Is(err, session.ErrNotFound) {
+					t.Fatalf("after Clear Get(%s) error = %v", k, err)
+				}
+			}
+			if c, ok := s.(session.Counter); ok {
+				if n, err := c.Len(ctx); err != nil || n != 0 {
+					t.Fatalf("Len after Clear = %d, %v", n, err)
+				}
+			}
+		}
+		if !offered {
+			t.Skip("store offers none of Clearer, Lister, Counter")
+		}
+	})
+
+	t.Run("ManagerEndToEnd", func(t *testing.T) {
+		s := newStore(t)
+		m, err := session.NewManager(session.WithStore(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := &Exchange{IP: "192.0.2.1", Headers: map[string]string{"User-Agent": "kit"}}
+		h := m.Begin(x)
+		sess, err := h.Session()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Set("user", "ann")
+		sess.Set("n", 41)
+		if err := h.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		c := x.LastCookie()
+		if c == nil {
+			t.Fatal("no cookie set for a new session with values")
+		}
+		x2 := &Exchange{IP: x.IP, Headers: x.Headers, CookieMap: map[string][]string{c.Name: {c.Value}}}
+		h2 := m.Begin(x2)
+		sess2, err := h2.Session()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sess2.IsNew() || sess2.Get("user") != "ann" || sess2.Get("n") != 41 {
+			t.Fatalf("stored session not found: new=%v user=%v n=%v", sess2.IsNew(), sess2.Get("user"), sess2.Get("n"))
+		}
+		if l, ok := s.(session.Lister); ok {
+			all, err := l.All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range all {
+				if bytes.Contains([]byte(k), []byte(c.Value)) || bytes.Contains(v, []byte(c.Value)) {
+					t.Fatal("the store holds the raw session ID")
+				}
+			}
+		}
+		// Plant garbage under the session's key: loading it is an error, not a crash.
+		key := session.FingerprintIDIPUserAgent(c.Value, x2)
+		mustSet(t, s, key, "\x00garbage\xff", in(time.Minute))
+		x3 := &Exchange{IP: x.IP, Headers: x.Headers, CookieMap: x2.CookieMap}
+		if _, err := m.Begin(x3).Session(); !errors.Is(err, session.ErrCorrupt) {
+			t.Fatalf("loading corrupt data: error = %v, want ErrCorrupt", err)
+		}
+		if got, _ := s.Get(ctx, key); string(got) != "\x00garbage\xff" {
+			t.Fatal("a failed load changed the stored record")
+		}
+	})
+}
+
+func mustSet(t *testing.T, s session.Store, key, val string, exp time.Time) {
+	t.Helper()
+	if err := s.Set(context.Background(), key, []byte(val), exp); err != nil {
+		t.Fatalf("Set(%s): %v", key, err)
+	}
+}
+
+// cookieByName returns the named cookie among cs, or nil.
+func cookieByName(cs []*http.Cookie, name string) *http.Cookie {
+	for _, c := range cs {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
