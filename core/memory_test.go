@@ -1,7 +1,13 @@
 package session_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
@@ -13,4 +19,78 @@ func TestMemoryStoreConformance(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+func TestMemoryStoreBoundEvictsSoonestExpiry(t *testing.T) {
+	ctx := context.Background()
+	s := session.NewMemoryStore(session.MemoryOptions{MaxEntries: 1000, ReapInterval: -1})
+	defer s.Close()
+	now := time.Now()
+	for i := range 20000 {
+		require.NoError(t, s.Set(ctx, fmt.Sprintf("flood-%d", i), []byte("x"), now.Add(time.Duration(i)*time.Second+time.Minute)))
+	}
+	n, err := s.Len(ctx)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, n, 1024, "the bound holds (rounded up to whole shards)")
+	assert.Greater(t, n, 900)
+	// The survivors skew to the latest expiries: eviction picks the soonest.
+	all, _ := s.All(ctx)
+	late := 0
+	for k := range all {
+		var i int
+		fmt.Sscanf(k, "flood-%d", &i)
+		if i >= 10000 {
+			late++
+		}
+	}
+	assert.Greater(t, late, len(all)*3/4)
+	// Updating an existing key in a full store evicts nothing.
+	for k := range all {
+		require.NoError(t, s.Set(ctx, k, []byte("y"), now.Add(time.Hour)))
+	}
+	n2, _ := s.Len(ctx)
+	assert.Equal(t, n, n2)
+}
+
+func TestMemoryStoreReapAndMaxAge(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	s := session.NewMemoryStore(session.MemoryOptions{MaxAge: time.Hour, ReapInterval: -1})
+	session.SetClock(nil, s, clk.Now)
+	require.NoError(t, s.Set(ctx, "short", []byte("x"), clk.Now().Add(time.Minute)))
+	require.NoError(t, s.Set(ctx, "capped", []byte("x"), clk.Now().Add(100*time.Hour)))
+	clk.Advance(2 * time.Minute)
+	s.Reap()
+	all, _ := s.All(ctx)
+	assert.Len(t, all, 1)
+	clk.Advance(time.Hour)
+	_, err := s.Get(ctx, "capped")
+	assert.ErrorIs(t, err, session.ErrNotFound, "MaxAge caps the expiry")
+	s.Reap()
+	n, _ := s.Len(ctx)
+	assert.Zero(t, n)
+	assert.NoError(t, s.Close())
+	assert.NoError(t, s.Close(), "Close is idempotent")
+}
+
+func TestMemoryStoreBackgroundReaper(t *testing.T) {
+	ctx := context.Background()
+	s := session.NewMemoryStore(session.MemoryOptions{ReapInterval: 20 * time.Millisecond})
+	require.NoError(t, s.Set(ctx, "k", []byte("x"), time.Now().Add(30*time.Millisecond)))
+	require.Equal(t, 1, session.RawLen(s))
+	assert.Eventually(t, func() bool { return session.RawLen(s) == 0 }, 2*time.Second, 10*time.Millisecond,
+		"the sweeper removes the expired record from memory")
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Set(ctx, "after-close", []byte("x"), time.Now().Add(time.Minute)), "usable after Close")
+}
+
+func TestManagerCloseClosesOnlyItsOwnStore(t *testing.T) {
+	m, err := session.NewManager()
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+	own := session.NewMemoryStore(session.MemoryOptions{})
+	m, err = session.NewManager(session.WithStore(own))
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+	require.NoError(t, own.Close())
 }

@@ -1,0 +1,86 @@
+package session_test
+
+import (
+	"strings"
+	"testing"
+
+	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
+)
+
+// FuzzCookie feeds arbitrary cookie values (one or two of them) to a
+// Manager: it must never panic, must never call the store for a value that
+// is not a well-formed ID, and must never adopt a client-made ID.
+func FuzzCookie(f *testing.F) {
+	f.Add("", "")
+	f.Add(strings.Repeat("A", 43), "")
+	f.Add(strings.Repeat("A", 43), strings.Repeat("B", 43))
+	f.Add("garbage", strings.Repeat("A", 43))
+	f.Add(strings.Repeat("é", 22), "")
+	f.Add(strings.Repeat("x", 9000), "y")
+	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	count := sessiontest.NewCountingStore(mem)
+	m, err := session.NewManager(session.WithStore(count))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		vals := []string{a}
+		if b != "" {
+			vals = append(vals, b)
+		}
+		x := &sessiontest.Exchange{IP: "192.0.2.1", CookieMap: map[string][]string{"sid": vals}}
+		before := count.Total()
+		h := m.Begin(x)
+		s, err := h.Session()
+		if err != nil {
+			t.Fatalf("load failed: %v", err)
+		}
+		wellFormed := session.ValidID(a) && (b == "" || b == a)
+		if !wellFormed && count.Total() != before {
+			t.Fatalf("store called for cookie values %q", vals)
+		}
+		if !s.IsNew() {
+			t.Fatalf("a fuzzed cookie found a stored session")
+		}
+		s.Set("k", 1)
+		if err := h.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		c := x.LastCookie()
+		if c == nil || !session.ValidID(c.Value) || c.Value == a || c.Value == b {
+			t.Fatalf("new session did not get a fresh server-made ID")
+		}
+		mem.Delete(x.Context(), session.FingerprintIDIPUserAgent(c.Value, x))
+	})
+}
+
+// FuzzDecode feeds arbitrary bytes to BinaryCodec.Decode: it must return an
+// error or a record, never panic, and a record it accepts must survive
+// another encode/decode round.
+func FuzzDecode(f *testing.F) {
+	var c session.BinaryCodec
+	good, _ := c.Encode(nil, sampleRecord())
+	f.Add(good)
+	f.Add([]byte("SK\x01"))
+	f.Add([]byte{})
+	small, _ := c.Encode(nil, &session.Record{Values: map[string]any{"n": 1, "s": "x", "l": []any{1.5, nil}}})
+	f.Add(small)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r session.Record
+		if err := c.Decode(data, &r); err != nil {
+			return
+		}
+		again, err := c.Encode(nil, &r)
+		if err != nil {
+			t.Fatalf("a decoded record does not encode: %v", err)
+		}
+		var r2 session.Record
+		if err := c.Decode(again, &r2); err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+		if len(r2.Values) != len(r.Values) || !r2.Created.Equal(r.Created) {
+			t.Fatalf("round trip changed the record")
+		}
+	})
+}
