@@ -125,3 +125,45 @@ func (f *FailingStore) Delete(ctx context.Context, key string) error {
 	}
 	return f.VersionedStore.Delete(ctx, key)
 }
+
+// All implements session.Lister when the wrapped store does, and returns
+// errors.ErrUnsupported otherwise.
+func (c *CountingStore) All(ctx context.Context) (map[string][]byte, error) {
+	return listAll(ctx, c.VersionedStore)
+}
+
+// All implements session.Lister when the wrapped store does, and returns
+// errors.ErrUnsupported otherwise. It fails while the store is down.
+func (f *FailingStore) All(ctx context.Context) (map[string][]byte, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return listAll(ctx, f.VersionedStore)
+}
+
+// Len implements session.Counter when the wrapped store does, and returns
+// errors.ErrUnsupported otherwise.
+func (c *CountingStore) Len(ctx context.Context) (int, error) { return count(ctx, c.VersionedStore) }
+
+// Len implements session.Counter when the wrapped store does, and returns
+// errors.ErrUnsupported otherwise. It fails while the store is down.
+func (f *FailingStore) Len(ctx context.Context) (int, error) {
+	if err := f.fail(); err != nil {
+		return 0, err
+	}
+	return count(ctx, f.VersionedStore)
+}
+
+func listAll(ctx context.Context, s session.Store) (map[string][]byte, error) {
+	if l, ok := s.(session.Lister); ok {
+		return l.All(ctx)
+	}
+	return nil, errors.ErrUnsupported
+}
+
+func count(ctx context.Context, s session.Store) (int, error) {
+	if c, ok := s.(session.Counter); ok {
+		return c.Len(ctx)
+	}
+	return 0, errors.ErrUnsupported
+}
