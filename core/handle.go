@@ -87,12 +87,14 @@ func (h *Handle) Session() (*Session, error) {
 // sibling domain tosses in a second cookie of the same name), or it is not
 // a well-formed ID.
 func pickID(vals []string) string {
-	id := ""
-	for _, v := range vals {
-		if id != "" && v != id {
+	if len(vals) == 0 {
+		return ""
+	}
+	id := vals[0]
+	for _, v := range vals[1:] {
+		if v != id {
 			return ""
 		}
-		id = v
 	}
 	if !ValidID(id) {
 		return ""
