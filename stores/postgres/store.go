@@ -1,0 +1,521 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	session "github.com/sessionkit/sessionkit/core"
+)
+
+// Defaults for Options.
+const (
+	// DefaultTable is the table used when Options.Table is empty.
+	DefaultTable = "sessionkit_sessions"
+
+	// DefaultCleanupInterval is how often expired rows are deleted when
+	// Options.CleanupInterval is zero, as the memory store's reap interval.
+	DefaultCleanupInterval = 10 * time.Minute
+
+	// DefaultCleanupBatch is how many expired rows one cleanup statement
+	// deletes at most when Options.CleanupBatch is zero.
+	DefaultCleanupBatch = 1000
+)
+
+// maxNameLen bounds each part of a table name, so that the index name
+// derived from it ("<name>_expires_at_idx") fits PostgreSQL's 63-byte
+// identifier limit instead of being truncated, where two long table names
+// could truncate to the same index name.
+const maxNameLen = 63 - len("_expires_at_idx")
+
+// ErrNoTable is returned by New and Open when the session table does not
+// exist (or lacks a column) and Options.CreateTable is false.
+var ErrNoTable = errors.New("pgstore: session table missing or incomplete")
+
+// Options configures a Store. The zero value gives the defaults.
+type Options struct {
+	// Table is the name of the session table, optionally qualified by a
+	// schema ("app.sessions"). Each part must be a plain identifier:
+	// ASCII letters, digits and underscores, not starting with a digit,
+	// at most 48 bytes. Names are quoted, so case matters. The default
+	// is DefaultTable.
+	Table string
+
+	// CreateTable makes New create the table and its index (with
+	// IF NOT EXISTS, under an advisory lock so that instances starting
+	// together do not race) by running exactly SchemaSQL(Table). Leave it
+	// false when migrations create the table; New then checks that it
+	// exists.
+	CreateTable bool
+
+	// CleanupInterval is how often a background goroutine deletes expired
+	// rows. The default is DefaultCleanupInterval; a negative value turns
+	// the cleanup off (expired rows are still never returned), for
+	// instance when a cron job calls DeleteExpired.
+	CleanupInterval time.Duration
+
+	// CleanupBatch is how many rows one cleanup statement deletes at most.
+	// Each batch is its own short transaction, so cleanup never holds many
+	// row locks for long. The default is DefaultCleanupBatch.
+	CleanupBatch int
+
+	// Logger receives the errors of the background cleanup, which has no
+	// caller to return them to. The default is slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is a session.VersionedStore on a PostgreSQL table. It also
+// implements session.Clearer, session.Lister and session.Counter. It is
+// safe for concurrent use. Create it with New or Open and call Close when
+// done.
+type Store struct {
+	pool    *pgxpool.Pool
+	ownPool bool
+	table   string // as configured, unquoted
+	batch   int
+	logger  *slog.Logger
+
+	qGet, qInsert, qUpdate, qUpsert   string
+	qDelete, qDeleteVersion, qExists string
+	qClear, qAll, qLen, qCleanup      string
+
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// Open connects to the database at url (a PostgreSQL URL or keyword/value
+// connection string, as pgxpool.ParseConfig takes) and returns a Store on
+// a pool it owns: Close closes that pool. ctx bounds the connection and
+// the table setup only.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: open: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: open: %w", err)
+	}
+	s, err := New(ctx, pool, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.ownPool = true
+	return s, nil
+}
+
+// New returns a Store that keeps sessions in pool's database. It creates
+// the table when opts.CreateTable is set, otherwise it checks that the
+// table exists, and starts the cleanup goroutine. ctx bounds this setup
+// only. Close does not close pool.
+func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("pgstore: New with a nil pool")
+	}
+	name := opts.Table
+	if name == "" {
+		name = DefaultTable
+	}
+	ident, err := parseTable(name)
+	if err != nil {
+		return nil, err
+	}
+	if opts.CleanupBatch < 0 {
+		return nil, fmt.Errorf("pgstore: CleanupBatch must not be negative, got %d", opts.CleanupBatch)
+	}
+	s := &Store{pool: pool, table: name, batch: opts.CleanupBatch, logger: opts.Logger}
+	if s.batch == 0 {
+		s.batch = DefaultCleanupBatch
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	s.prepareSQL(ident.Sanitize())
+
+	if opts.CreateTable {
+		if err := s.createTable(ctx, ident); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.checkTable(ctx, ident); err != nil {
+		return nil, err
+	}
+
+	interval := opts.CleanupInterval
+	if interval == 0 {
+		interval = DefaultCleanupInterval
+	}
+	s.done = make(chan struct{})
+	if interval > 0 {
+		cctx, cancel := context.WithCancel(context.Background())
+		s.stop = cancel
+		go s.cleanupLoop(cctx, interval)
+	} else {
+		s.stop = func() {}
+		close(s.done)
+	}
+	return s, nil
+}
+
+// parseTable validates a table name and splits it into its parts.
+func parseTable(name string) (pgx.Identifier, error) {
+	parts := strings.Split(name, ".")
+	if len(parts) > 2 {
+		return nil, fmt.Errorf("pgstore: table name %q: want name or schema.name", name)
+	}
+	for _, p := range parts {
+		if !validIdent(p) {
+			return nil, fmt.Errorf("pgstore: table name %q: %q is not an identifier of ASCII letters, digits and underscores (at most %d bytes, not starting with a digit)",
+				name, p, maxNameLen)
+		}
+	}
+	return pgx.Identifier(parts), nil
+}
+
+func validIdent(s string) bool {
+	if s == "" || len(s) > maxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// SchemaSQL returns the SQL that creates the session table named table
+// (DefaultTable when empty) and its index: exactly what New runs when
+// Options.CreateTable is set. Run it from your migrations otherwise.
+func SchemaSQL(table string) (string, error) {
+	if table == "" {
+		table = DefaultTable
+	}
+	ident, err := parseTable(table)
+	if err != nil {
+		return "", err
+	}
+	return schemaSQL(ident), nil
+}
+
+func schemaSQL(ident pgx.Identifier) string {
+	t := ident.Sanitize()
+	idx := pgx.Identifier{ident[len(ident)-1] + "_expires_at_idx"}.Sanitize()
+	return "CREATE TABLE IF NOT EXISTS " + t + ` (
+	key        text        PRIMARY KEY,
+	data       bytea       NOT NULL,
+	version    bigint      GENERATED ALWAYS AS IDENTITY,
+	expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ` + idx + " ON " + t + " (expires_at);\n"
+}
+
+// prepareSQL builds every statement for the quoted table name t. All
+// expiry checks use the database clock, now(); see the package doc.
+func (s *Store) prepareSQL(t string) {
+	// Reads: one statement, live rows only.
+	s.qGet = "SELECT data, version FROM " + t + " WHERE key = $1 AND expires_at > now()"
+	// Create: insert, or take over a row that has expired (it counts as
+	// absent). A live row makes the statement affect no row: a conflict.
+	// "version = DEFAULT" draws a fresh value from the identity sequence.
+	s.qInsert = "INSERT INTO " + t + " AS t (key, data, expires_at) VALUES ($1, $2, $3)" +
+		" ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, version = DEFAULT, expires_at = EXCLUDED.expires_at" +
+		" WHERE t.expires_at <= now()"
+	// Compare-and-swap update of a live row.
+	s.qUpdate = "UPDATE " + t + " SET data = $2, version = DEFAULT, expires_at = $3" +
+		" WHERE key = $1 AND version = $4 AND expires_at > now()"
+	// Unconditional write.
+	s.qUpsert = "INSERT INTO " + t + " (key, data, expires_at) VALUES ($1, $2, $3)" +
+		" ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, version = DEFAULT, expires_at = EXCLUDED.expires_at"
+	s.qDelete = "DELETE FROM " + t + " WHERE key = $1"
+	s.qDeleteVersion = "DELETE FROM " + t + " WHERE key = $1 AND version = $2 AND expires_at > now()"
+	s.qExists = "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE key = $1 AND expires_at > now())"
+	s.qClear = "DELETE FROM " + t
+	s.qAll = "SELECT key, data FROM " + t + " WHERE expires_at > now()"
+	s.qLen = "SELECT count(*) FROM " + t + " WHERE expires_at > now()"
+	// Cleanup: pick a batch of expired rows by physical address (a TID
+	// scan, no second index lookup), skipping rows another session holds
+	// locked, then delete them. The outer expiry test is rechecked if a
+	// row was updated meanwhile (say, recreated by a create over an
+	// expired row), so a row that came back to life is never deleted.
+	s.qCleanup = "DELETE FROM " + t + " WHERE ctid = ANY (ARRAY (SELECT ctid FROM " + t +
+		" WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)) AND expires_at <= now()"
+}
+
+// createTable runs the schema SQL in one transaction holding an advisory
+// lock derived from the table name: CREATE ... IF NOT EXISTS alone can
+// fail with a unique violation when two processes run it at once.
+func (s *Store) createTable(ctx context.Context, ident pgx.Identifier) error {
+	h := fnv.New64a()
+	h.Write([]byte("sessionkit/pgstore:" + ident.Sanitize()))
+	lockKey := int64(h.Sum64())
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, schemaSQL(ident))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pgstore: create table %s: %w", s.table, err)
+	}
+	return nil
+}
+
+// checkTable makes sure the table exists with the columns the store uses
+// and that version draws from a sequence, so a misconfigured database
+// fails at startup rather than on the first request.
+func (s *Store) checkTable(ctx context.Context, ident pgx.Identifier) error {
+	t := ident.Sanitize()
+	var exists, generated bool
+	err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
+		COALESCE((SELECT a.attidentity <> '' OR a.atthasdef FROM pg_attribute a
+			WHERE a.attrelid = to_regclass($1) AND a.attname = 'version' AND NOT a.attisdropped), false)`,
+		t).Scan(&exists, &generated)
+	if err != nil {
+		return fmt.Errorf("pgstore: check table %s: %w", s.table, err)
+	}
+	if !exists {
+		return fmt.Errorf("%w: table %s does not exist: create it with the SQL of pgstore.SchemaSQL (shown in the package doc) or set Options.CreateTable",
+			ErrNoTable, s.table)
+	}
+	if _, err := s.pool.Exec(ctx, "SELECT key, data, version, expires_at FROM "+t+" WHERE false"); err != nil {
+		return fmt.Errorf("%w: table %s: %w (compare it with pgstore.SchemaSQL)", ErrNoTable, s.table, err)
+	}
+	if !generated {
+		return fmt.Errorf("%w: table %s: column version must draw its values from a sequence, as GENERATED ALWAYS AS IDENTITY does (see pgstore.SchemaSQL)",
+			ErrNoTable, s.table)
+	}
+	return nil
+}
+
+// Table returns the table name the store uses, as configured.
+func (s *Store) Table() string { return s.table }
+
+// Pool returns the connection pool the store uses.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Get implements session.Store. It returns session.ErrNotFound for a
+// missing or expired row.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	data, _, err := s.get(ctx, key, "get")
+	return data, err
+}
+
+// GetVersion implements session.VersionedStore with a single SELECT.
+func (s *Store) GetVersion(ctx context.Context, key string) ([]byte, uint64, error) {
+	return s.get(ctx, key, "get version")
+}
+
+func (s *Store) get(ctx context.Context, key, op string) ([]byte, uint64, error) {
+	var (
+		data []byte
+		ver  int64
+	)
+	err := s.pool.QueryRow(ctx, s.qGet, key).Scan(&data, &ver)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, 0, session.ErrNotFound
+		}
+		return nil, 0, fmt.Errorf("pgstore: %s: %w", op, err)
+	}
+	return data, uint64(ver), nil
+}
+
+// Set implements session.Store: it writes data under key until expiry,
+// whatever is stored there, giving the row a new version. Empty data
+// deletes the row.
+func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	if len(data) == 0 {
+		return s.Delete(ctx, key)
+	}
+	if _, err := s.pool.Exec(ctx, s.qUpsert, key, data, expiry); err != nil {
+		return fmt.Errorf("pgstore: set: %w", err)
+	}
+	return nil
+}
+
+// SetVersion implements session.VersionedStore with a single statement: an
+// INSERT that may take over an expired row when version is 0, otherwise
+// an UPDATE of the live row holding that version. It returns
+// session.ErrConflict when no row qualified. Empty data deletes the row
+// under the same condition.
+func (s *Store) SetVersion(ctx context.Context, key string, data []byte, expiry time.Time, version uint64) error {
+	if version > math.MaxInt64 {
+		return session.ErrConflict // never handed out by the sequence
+	}
+	if len(data) == 0 {
+		return s.deleteVersion(ctx, key, version)
+	}
+	var (
+		q    string
+		args []any
+	)
+	if version == 0 {
+		q, args = s.qInsert, []any{key, data, expiry}
+	} else {
+		q, args = s.qUpdate, []any{key, data, expiry, int64(version)}
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("pgstore: set version: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return session.ErrConflict
+	}
+	return nil
+}
+
+func (s *Store) deleteVersion(ctx context.Context, key string, version uint64) error {
+	if version == 0 {
+		// Nothing to delete, as long as nothing live is there.
+		var exists bool
+		if err := s.pool.QueryRow(ctx, s.qExists, key).Scan(&exists); err != nil {
+			return fmt.Errorf("pgstore: set version: %w", err)
+		}
+		if exists {
+			return session.ErrConflict
+		}
+		return nil
+	}
+	tag, err := s.pool.Exec(ctx, s.qDeleteVersion, key, int64(version))
+	if err != nil {
+		return fmt.Errorf("pgstore: set version: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return session.ErrConflict
+	}
+	return nil
+}
+
+// Delete implements session.Store. Deleting a missing key is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if _, err := s.pool.Exec(ctx, s.qDelete, key); err != nil {
+		return fmt.Errorf("pgstore: delete: %w", err)
+	}
+	return nil
+}
+
+// Clear implements session.Clearer: it deletes every row of the table.
+func (s *Store) Clear(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, s.qClear); err != nil {
+		return fmt.Errorf("pgstore: clear: %w", err)
+	}
+	return nil
+}
+
+// All implements session.Lister: it returns every live row, keyed by
+// store key. It reads the whole table; use it for administration only.
+func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
+	rows, err := s.pool.Query(ctx, s.qAll)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: all: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]byte)
+	for rows.Next() {
+		var (
+			key  string
+			data []byte
+		)
+		if err := rows.Scan(&key, &data); err != nil {
+			return nil, fmt.Errorf("pgstore: all: %w", err)
+		}
+		out[key] = data
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: all: %w", err)
+	}
+	return out, nil
+}
+
+// Len implements session.Counter: it counts the live rows.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, s.qLen).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pgstore: len: %w", err)
+	}
+	return int(n), nil
+}
+
+// DeleteExpired deletes every expired row now, in batches of
+// Options.CleanupBatch rows, each its own statement and transaction, and
+// returns how many it deleted. The background cleanup calls it every
+// CleanupInterval; call it yourself when the cleanup is off. It stops
+// early, with ctx's error, when ctx ends.
+func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, s.qCleanup, s.batch)
+		if err != nil {
+			return total, fmt.Errorf("pgstore: delete expired: %w", err)
+		}
+		n := tag.RowsAffected()
+		total += n
+		if n < int64(s.batch) {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("pgstore: delete expired: %w", err)
+		}
+	}
+}
+
+func (s *Store) cleanupLoop(ctx context.Context, interval time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// A sweep never outlives its interval, so an unreachable database
+		// cannot pile sweeps up.
+		sctx, cancel := context.WithTimeout(ctx, interval)
+		n, err := s.DeleteExpired(sctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			s.logger.Warn("pgstore: cleanup of expired sessions failed",
+				"table", s.table, "deleted", n, "err", err)
+		}
+	}
+}
+
+// Close stops the cleanup goroutine and waits for it to finish (a sweep
+// in progress is cancelled). It closes the pool only when Open made it; a
+// Store made by New over your pool stays usable. Close is safe to call
+// more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.stop()
+		<-s.done
+		if s.ownPool {
+			s.pool.Close()
+		}
+	})
+	return nil
+}
+
+// Interface checks.
+var (
+	_ session.VersionedStore = (*Store)(nil)
+	_ session.Clearer        = (*Store)(nil)
+	_ session.Lister         = (*Store)(nil)
+	_ session.Counter        = (*Store)(nil)
+)
