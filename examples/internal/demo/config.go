@@ -1,0 +1,92 @@
+package demo
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	session "github.com/sessionkit/sessionkit/core"
+)
+
+// Config is the demo's configuration, read from the command line by
+// ParseFlags.
+type Config struct {
+	// Addr is the TCP address to listen on (-addr). Port 0 picks a free
+	// port; the runner logs the real one.
+	Addr string
+	// Store says where sessions are kept (-store): "memory", a redis:// or
+	// rediss:// URL, or a postgres:// or postgresql:// URL. See OpenStore.
+	Store string
+	// IdleTimeout ends sessions unused for this long (-idle-timeout); 0
+	// turns it off, as in the core.
+	IdleTimeout time.Duration
+	// Lifetime bounds a session's age from its creation (-lifetime).
+	Lifetime time.Duration
+	// CookieSecure sets the session cookie's Secure flag (-cookie-secure).
+	// It is off in the demo because the demo serves plain HTTP.
+	CookieSecure bool
+	// StreamInterval is the pause between the lines of /api/stream
+	// (-stream-interval); tests shorten it.
+	StreamInterval time.Duration
+	// ShutdownTimeout bounds how long a shutdown waits for in-flight
+	// requests (-shutdown-timeout).
+	ShutdownTimeout time.Duration
+}
+
+// Defaults of the flags that the core does not define.
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultStore           = "memory"
+	DefaultStreamInterval  = time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// ParseFlags parses the demo's command line args (without the program
+// name) for the program named name. Usage and errors are written to out.
+// It returns flag.ErrHelp when -h or -help was given.
+func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: %s [flags]\n\nThe sessionkit demo app (%s). Flags:\n\n", name, name)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.Addr, "addr", DefaultAddr,
+		"TCP `address` to listen on; port 0 picks a free port (the real address is logged)")
+	fs.StringVar(&c.Store, "store", DefaultStore,
+		"session store: memory, redis://host:port/db or postgres://user@host:port/db")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 0,
+		"end sessions unused for this `duration`; 0 turns the idle timeout off")
+	fs.DurationVar(&c.Lifetime, "lifetime", session.DefaultLifetime,
+		"absolute maximum session age, counted from its creation")
+	fs.BoolVar(&c.CookieSecure, "cookie-secure", false,
+		"set the Secure flag on the session cookie. Off by default only because this demo serves\n"+
+			"plain HTTP: browsers and cookie jars send a Secure cookie over http:// to localhost and\n"+
+			"loopback addresses only, so a demo reached under any other name (from another machine,\n"+
+			"in a container) would start a new session on every request. Turn it on whenever the app\n"+
+			"is served over HTTPS, as the library does by default")
+	fs.DurationVar(&c.StreamInterval, "stream-interval", DefaultStreamInterval,
+		"pause between the lines of /api/stream (tests shorten it)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout,
+		"how long a shutdown (SIGINT, SIGTERM) waits for in-flight requests")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	bad := func(format string, args ...any) (Config, error) {
+		err := fmt.Errorf(format, args...)
+		fmt.Fprintln(out, err)
+		fs.Usage()
+		return Config{}, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return bad("unexpected argument %q", fs.Arg(0))
+	case c.StreamInterval < 0:
+		return bad("-stream-interval must not be negative, got %v", c.StreamInterval)
+	case c.ShutdownTimeout <= 0:
+		return bad("-shutdown-timeout must be positive, got %v", c.ShutdownTimeout)
+	}
+	return c, nil
+}

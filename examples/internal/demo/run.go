@@ -1,0 +1,220 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	session "github.com/sessionkit/sessionkit/core"
+)
+
+// Server is a framework's HTTP server as the runner drives it.
+type Server interface {
+	// Serve accepts connections on ln until Shutdown; it returns nil or
+	// http.ErrServerClosed after a shutdown.
+	Serve(ln net.Listener) error
+	// Shutdown stops accepting connections and waits, until ctx is done,
+	// for the requests in flight to finish.
+	Shutdown(ctx context.Context) error
+}
+
+// BuildFunc builds a framework's server for app: its router with the
+// session middleware (given app.Manager) and the demo's routes.
+type BuildFunc func(app *App) (Server, error)
+
+// ServerFuncs is a Server made of two functions, for frameworks that are
+// not an http.Handler (fiber: ServerFuncs{app.Listener, app.ShutdownWithContext}).
+type ServerFuncs struct {
+	ServeFunc    func(ln net.Listener) error
+	ShutdownFunc func(ctx context.Context) error
+}
+
+// Serve calls s.ServeFunc.
+func (s ServerFuncs) Serve(ln net.Listener) error { return s.ServeFunc(ln) }
+
+// Shutdown calls s.ShutdownFunc.
+func (s ServerFuncs) Shutdown(ctx context.Context) error { return s.ShutdownFunc(ctx) }
+
+// HTTPServer returns a Server serving h with net/http, for the frameworks
+// whose router is an http.Handler (net/http, gin, echo). It bounds the time
+// to read a request but not to write a response, which would cut
+// /api/stream short.
+func (a *App) HTTPServer(h http.Handler) Server {
+	return &httpServer{&http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}}
+}
+
+type httpServer struct{ s *http.Server }
+
+func (h *httpServer) Serve(ln net.Listener) error { return h.s.Serve(ln) }
+
+func (h *httpServer) Shutdown(ctx context.Context) error {
+	err := h.s.Shutdown(ctx)
+	if err != nil {
+		h.s.Close() // out of time: cut what is left
+	}
+	return err
+}
+
+// NewLogger returns the demo's logger, writing text lines to w.
+func NewLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// LogError logs a request that failed on the server side (a 5xx), such as
+// a session store failure. The error never holds a session ID: the core
+// does not put IDs into errors.
+func (a *App) LogError(method, path string, err error) {
+	a.Logger.Error("request failed", "method", method, "path", path, "err", err)
+}
+
+// Options configures Run.
+type Options struct {
+	// Framework names the demo in logs and on the page.
+	Framework string
+	// Args is the command line without the program name.
+	Args []string
+	// Build makes the framework's server.
+	Build BuildFunc
+	// Listener, when set, is served instead of listening on -addr; Run
+	// closes it. Tests pass a listener on 127.0.0.1:0.
+	Listener net.Listener
+	// Log receives usage messages and the log; nil means os.Stderr.
+	Log io.Writer
+}
+
+// ErrUsage wraps the error Run returns for an invalid command line (the
+// message and usage have already been written to Options.Log).
+var ErrUsage = errors.New("invalid command line")
+
+// Run runs a demo until ctx is done, then shuts it down gracefully:
+// it stops accepting connections, lets the requests in flight finish (for
+// at most -shutdown-timeout), then closes the session Manager and the
+// store. It parses o.Args, opens the store, builds the Manager and the
+// server, and logs one line
+//
+//	listening on http://127.0.0.1:8080 (framework nethttp, store memory)
+//
+// with the real address once it accepts connections. It returns nil after
+// a clean shutdown; flag.ErrHelp for -h; an error wrapping ErrUsage for an
+// invalid command line.
+func Run(ctx context.Context, o Options) (err error) {
+	if o.Log == nil {
+		o.Log = os.Stderr
+	}
+	ln := o.Listener
+	defer func() {
+		if ln != nil {
+			ln.Close() // not served: release it
+		}
+	}()
+
+	cfg, err := ParseFlags(o.Framework, o.Args, o.Log)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	logger := NewLogger(o.Log)
+
+	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	store, closeStore, err := OpenStore(openCtx, cfg.Store)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := closeStore(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing the store: %w", cerr))
+		}
+	}()
+
+	m, err := session.NewManager(
+		session.WithStore(store),
+		session.WithLifetime(cfg.Lifetime),
+		session.WithIdleTimeout(cfg.IdleTimeout),
+		session.WithCookieSecure(cfg.CookieSecure),
+		session.WithLogger(logger),
+	)
+	if err != nil {
+		fmt.Fprintln(o.Log, err)
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	defer m.Close()
+
+	app := &App{Framework: o.Framework, Config: cfg, Manager: m, Logger: logger}
+	srv, err := o.Build(app)
+	if err != nil {
+		return fmt.Errorf("building the %s server: %w", o.Framework, err)
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return err
+		}
+	}
+
+	served := make(chan error, 1)
+	l := ln
+	ln = nil // the server owns it now
+	go func() { served <- srv.Serve(l) }()
+	logger.Info(fmt.Sprintf("listening on http://%s (framework %s, store %s)", l.Addr(), o.Framework, StoreName(cfg.Store)))
+
+	select {
+	case err := <-served: // the server stopped on its own: a failure
+		if err == nil || errors.Is(err, http.ErrServerClosed) {
+			err = errors.New("server stopped unexpectedly")
+		}
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: waiting for requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	shutErr := srv.Shutdown(sctx)
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		shutErr = errors.Join(shutErr, serr)
+	}
+	if shutErr != nil {
+		return fmt.Errorf("shutting down: %w", shutErr)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// Main is a demo program's main: it runs the demo named framework with the
+// process's arguments until SIGINT or SIGTERM, then shuts it down
+// gracefully (a second signal kills it at once). It exits 0 after a clean
+// shutdown or -h, 2 for an invalid command line and 1 for any other
+// failure.
+func Main(framework string, build BuildFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // restore the default: a second signal ends the process
+	}()
+	err := Run(ctx, Options{Framework: framework, Args: os.Args[1:], Build: build})
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, ErrUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", framework, err)
+		os.Exit(1)
+	}
+}

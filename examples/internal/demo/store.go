@@ -1,0 +1,80 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	session "github.com/sessionkit/sessionkit/core"
+	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
+	redisstore "github.com/sessionkit/sessionkit/stores/redis"
+)
+
+// OpenStore opens the session store that spec names:
+//
+//	memory                           a session.MemoryStore in this process
+//	redis://host:port/db             Redis, through redisstore.NewFromURL
+//	rediss://...                     (the same over TLS)
+//	postgres://user@host:port/db     PostgreSQL, through pgstore.Open,
+//	postgresql://...                 creating the sessions table if needed
+//
+// It checks that a remote store answers, so a wrong URL fails at start-up
+// rather than on the first request. The caller closes the store with the
+// returned function once no request uses it any more.
+func OpenStore(ctx context.Context, spec string) (session.Store, func() error, error) {
+	scheme, _, _ := strings.Cut(spec, "://")
+	switch strings.ToLower(scheme) {
+	case "memory":
+		s := session.NewMemoryStore(session.MemoryOptions{})
+		return s, s.Close, nil
+	case "redis", "rediss":
+		s, err := redisstore.NewFromURL(spec)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening redis store %s: %w", StoreName(spec), err)
+		}
+		if err := ping(ctx, s); err != nil {
+			s.Close()
+			return nil, nil, fmt.Errorf("redis store %s: %w", StoreName(spec), err)
+		}
+		return s, s.Close, nil
+	case "postgres", "postgresql":
+		s, err := pgstore.Open(ctx, spec, pgstore.Options{CreateTable: true})
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening postgres store %s: %w", StoreName(spec), err)
+		}
+		if err := ping(ctx, s); err != nil {
+			s.Close()
+			return nil, nil, fmt.Errorf("postgres store %s: %w", StoreName(spec), err)
+		}
+		return s, s.Close, nil
+	default:
+		return nil, nil, fmt.Errorf("unknown -store %q: want memory, redis://host:port/db or postgres://user@host:port/db", StoreName(spec))
+	}
+}
+
+// ping makes one harmless store call (a Get of a key no session can have),
+// so an unreachable server is reported now.
+func ping(ctx context.Context, s session.Store) error {
+	_, err := s.Get(ctx, "sessionkit-demo-ping")
+	if err == nil || errors.Is(err, session.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// StoreName returns spec as it may be logged: "memory", or the URL's
+// scheme, host and path without user, password or query (which may hold a
+// password).
+func StoreName(spec string) string {
+	if !strings.Contains(spec, "://") {
+		return spec
+	}
+	u, err := url.Parse(spec)
+	if err != nil {
+		scheme, _, _ := strings.Cut(spec, "://")
+		return scheme + "://(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
