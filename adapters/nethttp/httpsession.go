@@ -1,0 +1,251 @@
+package httpsession
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	session "github.com/sessionkit/sessionkit/core"
+)
+
+// ErrNoMiddleware is returned by Get for a request that did not pass
+// through Middleware.
+var ErrNoMiddleware = errors.New("httpsession: no session middleware on this request's route")
+
+// An Option configures Middleware.
+type Option func(*config)
+
+type config struct {
+	m        *session.Manager
+	onError  func(http.ResponseWriter, *http.Request, error)
+	clientIP func(*http.Request) string
+}
+
+// WithErrorHandler sets what answers a request whose session could not be
+// saved when the response headers were about to be written (the store is
+// down): f gets the underlying ResponseWriter, so the handler's status and
+// body are replaced, and the error, which wraps session.ErrStore. The
+// default logs the error with the Manager's logger and answers 500
+// "Internal Server Error" as plain text, without detail. A nil f keeps the
+// default.
+func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error)) Option {
+	return func(c *config) {
+		if f != nil {
+			c.onError = f
+		}
+	}
+}
+
+// WithClientIP sets how the client IP used by the session fingerprint is
+// found. The default is the host part of r.RemoteAddr, which a client
+// cannot forge. Behind a reverse proxy, pass a function that trusts the
+// proxy's header only when the request comes from that proxy. A nil f keeps
+// the default.
+func WithClientIP(f func(r *http.Request) string) Option {
+	return func(c *config) {
+		if f != nil {
+			c.clientIP = f
+		}
+	}
+}
+
+// Middleware returns net/http middleware that gives every request a lazily
+// loaded session, reached with Get, and commits it just before the
+// response headers are written. It panics if m is nil.
+func Middleware(m *session.Manager, opts ...Option) func(http.Handler) http.Handler {
+	if m == nil {
+		panic("httpsession: Middleware with a nil Manager")
+	}
+	cfg := &config{m: m, onError: defaultError, clientIP: remoteIP}
+	for _, o := range opts {
+		o(cfg)
+	}
+	return func(next http.Handler) http.Handler {
+		return &handler{cfg: cfg, next: next}
+	}
+}
+
+// Get returns the session of a request served through Middleware, loading
+// it on the first call. The error wraps session.ErrStore or
+// session.ErrCorrupt when the session could not be loaded, and is
+// ErrNoMiddleware when the request did not pass through Middleware.
+func Get(r *http.Request) (*session.Session, error) {
+	st, ok := r.Context().Value(ctxKey{}).(*state)
+	if !ok {
+		return nil, ErrNoMiddleware
+	}
+	return st.Session()
+}
+
+func defaultError(w http.ResponseWriter, r *http.Request, err error) {
+	if st, ok := r.Context().Value(ctxKey{}).(*state); ok {
+		st.Manager().Logger().ErrorContext(st.parent, "sessionkit: the session could not be saved; answering 500", "err", err)
+	}
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+type handler struct {
+	cfg  *config
+	next http.Handler
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st := &state{cfg: h.cfg, parent: r.Context()}
+	st.w.st, st.w.rw = st, w
+	st.Init(h.cfg.m, st)
+	st.r = r.WithContext(st)
+	h.next.ServeHTTP(&st.w, st.r)
+	if !st.w.committed {
+		st.w.commit() // nothing was written: net/http sends the headers now
+	} else {
+		_ = st.Commit() // the core logs changes made too late
+	}
+}
+
+// ctxKey finds a request's state in its context.
+type ctxKey struct{}
+
+// state is everything one request needs, in one allocation: the session
+// Handle, the Exchange the core reads, the ResponseWriter wrapper and the
+// context node that makes Get find the state.
+type state struct {
+	session.Handle
+	cfg    *config
+	parent context.Context
+	r      *http.Request
+	w      responseWriter
+}
+
+// Deadline implements context.Context.
+func (s *state) Deadline() (time.Time, bool) { return s.parent.Deadline() }
+
+// Done implements context.Context.
+func (s *state) Done() <-chan struct{} { return s.parent.Done() }
+
+// Err implements context.Context.
+func (s *state) Err() error { return s.parent.Err() }
+
+// Value implements context.Context.
+func (s *state) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return s
+	}
+	return s.parent.Value(key)
+}
+
+// Context implements session.Exchange.
+func (s *state) Context() context.Context { return s.parent }
+
+// Cookies implements session.Exchange.
+func (s *state) Cookies(name string) []string {
+	cs := s.r.CookiesNamed(name)
+	if len(cs) == 0 {
+		return nil
+	}
+	vals := make([]string, len(cs))
+	for i, c := range cs {
+		vals[i] = c.Value
+	}
+	return vals
+}
+
+// Header implements session.Exchange.
+func (s *state) Header(name string) string { return s.r.Header.Get(name) }
+
+// ClientIP implements session.Exchange.
+func (s *state) ClientIP() string { return s.cfg.clientIP(s.r) }
+
+// SetCookie implements session.Exchange.
+func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.rw, c) }
+
+// responseWriter commits the session the first time the response headers
+// are about to go out, and then gets out of the way: the body is never
+// buffered.
+type responseWriter struct {
+	st        *state
+	rw        http.ResponseWriter
+	committed bool
+	err       error // the commit failed: the error response went out instead
+}
+
+// commit commits the session before the first header write and reports
+// whether the handler's output may go on.
+func (w *responseWriter) commit() bool {
+	if !w.committed {
+		w.committed = true
+		if err := w.st.Commit(); err != nil {
+			w.err = fmt.Errorf("httpsession: response replaced by an error, the session could not be saved: %w", err)
+			w.st.cfg.onError(w.rw, w.st.r, err)
+		}
+	}
+	return w.err == nil
+}
+
+// Header implements http.ResponseWriter.
+func (w *responseWriter) Header() http.Header { return w.rw.Header() }
+
+// WriteHeader implements http.ResponseWriter.
+func (w *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		if w.err == nil {
+			w.rw.WriteHeader(code) // informational: the final headers are still to come
+		}
+		return
+	}
+	if w.commit() {
+		w.rw.WriteHeader(code)
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.commit() {
+		return 0, w.err
+	}
+	return w.rw.Write(p)
+}
+
+// ReadFrom implements io.ReaderFrom, keeping the server's sendfile path.
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.commit() {
+		return 0, w.err
+	}
+	return io.Copy(w.rw, src)
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError flushes like Flush and reports failure; http.ResponseController
+// prefers it.
+func (w *responseWriter) FlushError() error {
+	if !w.commit() {
+		return w.err
+	}
+	return http.NewResponseController(w.rw).Flush()
+}
+
+// Hijack implements http.Hijacker. The session is committed first; its
+// Set-Cookie is left in Header for the new owner of the connection to send.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.commit() {
+		return nil, nil, w.err
+	}
+	return http.NewResponseController(w.rw).Hijack()
+}
+
+// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.rw }

@@ -1,0 +1,570 @@
+package httpsession_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	httpsession "github.com/sessionkit/sessionkit/adapters/nethttp"
+	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
+)
+
+// kitMux mounts the conformance kit's routes on a ServeMux.
+func kitMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	kit := func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			return
+		}
+		status, body := sessiontest.Do(sess, r.PathValue("op"), r.URL.Query())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+	mux.HandleFunc("GET /kit/{op}", kit)
+	mux.HandleFunc("POST /kit/{op}", kit)
+	mux.HandleFunc("GET /untouched", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})
+	return mux
+}
+
+func TestConformance(t *testing.T) {
+	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
+		return serve(t, httpsession.Middleware(m)(kitMux()))
+	})
+}
+
+// serve runs h on a loopback listener until the test ends.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type fixture struct {
+	m     *session.Manager
+	count *sessiontest.CountingStore
+	fail  *sessiontest.FailingStore
+	log   *syncBuffer
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	mem := session.NewMemoryStore(session.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	f := &fixture{fail: sessiontest.NewFailingStore(mem), log: &syncBuffer{}}
+	f.count = sessiontest.NewCountingStore(f.fail)
+	m, err := session.NewManager(session.WithStore(f.count),
+		session.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = m
+	return f
+}
+
+// served wraps h so that done receives once the middleware has returned.
+func served(h http.Handler) (http.Handler, chan struct{}) {
+	done := make(chan struct{}, 16)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { done <- struct{}{} }()
+		h.ServeHTTP(w, r)
+	}), done
+}
+
+func wait(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server never finished the request")
+	}
+}
+
+// get sends a GET with the given Cookie header.
+func get(t *testing.T, url, cookie string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// sid returns the "name=value" of the session cookie the response set.
+func sid(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == "sid" && session.ValidID(c.Value) {
+			return "sid=" + c.Value
+		}
+	}
+	t.Fatalf("no valid session cookie in %q", resp.Header.Values("Set-Cookie"))
+	return ""
+}
+
+// valueRoute answers the session value "k", or "missing".
+func valueRoute(w http.ResponseWriter, r *http.Request) {
+	sess, err := httpsession.Get(r)
+	if err != nil {
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	if v := sess.Get("k"); v != nil {
+		fmt.Fprint(w, v)
+		return
+	}
+	io.WriteString(w, "missing")
+}
+
+func TestStreaming(t *testing.T) {
+	for name, flush := range map[string]func(w http.ResponseWriter) error{
+		"Flusher": func(w http.ResponseWriter) error { w.(http.Flusher).Flush(); return nil },
+		"ResponseController": func(w http.ResponseWriter) error {
+			rc := http.NewResponseController(w)
+			if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+				return fmt.Errorf("SetWriteDeadline through Unwrap: %w", err)
+			}
+			return rc.Flush()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			proceed := make(chan struct{})
+			var (
+				mu       sync.Mutex
+				finished bool
+				flushErr error
+			)
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+				sess, _ := httpsession.Get(r)
+				sess.Set("k", "streamed")
+				w.Header().Set("Content-Type", "text/event-stream")
+				err := flush(w) // headers only, as event streams start
+				io.WriteString(w, "first;")
+				if err == nil {
+					err = flush(w)
+				}
+				mu.Lock()
+				flushErr = err
+				mu.Unlock()
+				select {
+				case <-proceed:
+				case <-time.After(10 * time.Second):
+				}
+				io.WriteString(w, "second")
+				mu.Lock()
+				finished = true
+				mu.Unlock()
+			})
+			mux.HandleFunc("GET /value", valueRoute)
+			url := serve(t, httpsession.Middleware(f.m)(mux))
+
+			release := sync.OnceFunc(func() { close(proceed) })
+			defer release()
+			resp := get(t, url+"/stream", "")
+			defer resp.Body.Close()
+			mu.Lock()
+			early, err := !finished, flushErr
+			mu.Unlock()
+			if !early {
+				t.Fatal("the response headers arrived only after the handler returned: the body was buffered")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cookie := sid(t, resp) // the cookie came with the first flushed bytes
+			first := make([]byte, len("first;"))
+			if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first;" {
+				t.Fatalf("first part = %q, %v", first, err)
+			}
+			release()
+			if rest := readAll(t, resp); rest != "second" {
+				t.Fatalf("second part = %q", rest)
+			}
+			if got := readAll(t, get(t, url+"/value", cookie)); got != "streamed" {
+				t.Fatalf("value after streaming = %q, want streamed", got)
+			}
+		})
+	}
+}
+
+func TestHijack(t *testing.T) {
+	f := newFixture(t)
+	lateDone := make(chan struct{}, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hijack", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		sess.Set("k", "before-hijack")
+		_, setsBefore, _ := f.count.Calls()
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		_, setsAfter, _ := f.count.Calls()
+		body := fmt.Sprintf("sets during hijack: %d", setsAfter-setsBefore)
+		// The new owner of the connection sends the Set-Cookie itself.
+		fmt.Fprintf(brw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n", len(body))
+		w.Header().Write(brw)
+		fmt.Fprintf(brw, "\r\n%s", body)
+		brw.Flush()
+		sess.Set("late", 1) // after the commit: reported, not saved
+		lateDone <- struct{}{}
+	})
+	mux.HandleFunc("GET /value", valueRoute)
+	h, done := served(httpsession.Middleware(f.m)(mux))
+	url := serve(t, h)
+
+	resp := get(t, url+"/hijack", "")
+	if body := readAll(t, resp); body != "sets during hijack: 1" {
+		t.Fatalf("hijacked response %q: the session was not committed before the connection was handed over", body)
+	}
+	cookie := sid(t, resp)
+	wait(t, lateDone)
+	wait(t, done)
+	if got := readAll(t, get(t, url+"/value", cookie)); got != "before-hijack" {
+		t.Fatalf("value = %q, want before-hijack", got)
+	}
+	if !strings.Contains(f.log.String(), "late") {
+		t.Fatalf("a change after the hijack was not reported; log: %s", f.log)
+	}
+}
+
+func TestLateChangeIsLogged(t *testing.T) {
+	f := newFixture(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /late", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		sess.Set("k", "early")
+		io.WriteString(w, "body first")
+		sess.Set("tardy", "x")
+	})
+	mux.HandleFunc("GET /value", valueRoute)
+	h, done := served(httpsession.Middleware(f.m)(mux))
+	url := serve(t, h)
+
+	resp := get(t, url+"/late", "")
+	if body := readAll(t, resp); body != "body first" {
+		t.Fatalf("body = %q", body)
+	}
+	wait(t, done)
+	log := f.log.String()
+	if !strings.Contains(log, "after the response headers were sent") {
+		t.Fatalf("ErrLateChange not logged; log: %s", log)
+	}
+	if !strings.Contains(log, "tardy") {
+		t.Fatalf("the late key is not named in the log: %s", log)
+	}
+	cookie := sid(t, resp)
+	if got := readAll(t, get(t, url+"/value", cookie)); got != "early" {
+		t.Fatalf("value = %q, want early", got)
+	}
+}
+
+func TestCommitFailureAtHeaderTime(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		opts       []httpsession.Option
+		wantStatus int
+		wantBody   string
+	}{
+		{"DefaultErrorHandler", nil, 500, "Internal Server Error\n"},
+		{"CustomErrorHandler", []httpsession.Option{httpsession.WithErrorHandler(
+			func(w http.ResponseWriter, r *http.Request, err error) {
+				if !errors.Is(err, session.ErrStore) {
+					t.Errorf("error handler got %v, want a session.ErrStore", err)
+				}
+				http.Error(w, "try later", http.StatusServiceUnavailable)
+			})}, 503, "try later\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.fail.SetDown(true)
+			writeErr := make(chan error, 1)
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
+				sess, err := httpsession.Get(r) // a new session: no store call yet
+				if err != nil {
+					t.Errorf("Get: %v", err)
+					return
+				}
+				sess.Set("k", "v")
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Content-Length", "13")
+				w.WriteHeader(http.StatusCreated)
+				_, err = io.WriteString(w, `{"ok": true}`+"\n")
+				writeErr <- err
+			})
+			url := serve(t, httpsession.Middleware(f.m, tc.opts...)(mux))
+			resp := get(t, url+"/fail", "")
+			body := readAll(t, resp)
+			if resp.StatusCode != tc.wantStatus || body != tc.wantBody {
+				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+				t.Fatalf("Content-Type %q, want text/plain", ct)
+			}
+			if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+				t.Fatalf("unexpected Set-Cookie %q", sc)
+			}
+			if err := <-writeErr; !errors.Is(err, session.ErrStore) {
+				t.Fatalf("the handler's Write after a failed commit returned %v, want an error wrapping session.ErrStore", err)
+			}
+			if tc.opts == nil && !strings.Contains(f.log.String(), "could not be saved") {
+				t.Fatalf("the default error handler did not log the failure: %s", f.log)
+			}
+		})
+	}
+}
+
+func TestGetWithoutMiddleware(t *testing.T) {
+	if _, err := httpsession.Get(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, httpsession.ErrNoMiddleware) {
+		t.Fatalf("Get without the middleware: %v, want ErrNoMiddleware", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /bare", func(w http.ResponseWriter, r *http.Request) {
+		_, err := httpsession.Get(r)
+		if errors.Is(err, httpsession.ErrNoMiddleware) {
+			http.Error(w, "no middleware", http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, fmt.Sprint("unexpected: ", err))
+	})
+	resp := get(t, serve(t, mux)+"/bare", "")
+	if body := readAll(t, resp); resp.StatusCode != 500 || body != "no middleware\n" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+}
+
+func TestServeMuxPatterns(t *testing.T) {
+	f := newFixture(t)
+	items := func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
+		key := "item-" + r.PathValue("id")
+		n, _ := session.GetAs[int](sess, key)
+		sess.Set(key, n+1)
+		fmt.Fprintf(w, "%s=%d", key, n+1)
+	}
+	// Middleware around the whole mux, and around one route of a mux.
+	outer := http.NewServeMux()
+	outer.HandleFunc("GET /items/{id}", items)
+	inner := http.NewServeMux()
+	inner.Handle("GET /items/{id}", httpsession.Middleware(f.m)(http.HandlerFunc(items)))
+	inner.HandleFunc("GET /open", valueRoute)
+	for name, h := range map[string]http.Handler{"AroundMux": httpsession.Middleware(f.m)(outer), "PerRoute": inner} {
+		t.Run(name, func(t *testing.T) {
+			url := serve(t, h)
+			resp := get(t, url+"/items/42", "")
+			if body := readAll(t, resp); body != "item-42=1" {
+				t.Fatalf("body = %q", body)
+			}
+			cookie := sid(t, resp)
+			if body := readAll(t, get(t, url+"/items/42", cookie)); body != "item-42=2" {
+				t.Fatalf("body = %q", body)
+			}
+			if body := readAll(t, get(t, url+"/items/7", cookie)); body != "item-7=1" {
+				t.Fatalf("body = %q", body)
+			}
+		})
+	}
+	resp := get(t, serve(t, inner)+"/open", "")
+	if body := readAll(t, resp); resp.StatusCode != 500 {
+		t.Fatalf("a route outside the middleware: %d %q, want 500", resp.StatusCode, body)
+	}
+}
+
+func TestWithClientIP(t *testing.T) {
+	f := newFixture(t)
+	// As behind a trusted proxy that reports the client in X-Client-Ip.
+	mw := httpsession.Middleware(f.m, httpsession.WithClientIP(func(r *http.Request) string {
+		return r.Header.Get("X-Client-Ip")
+	}))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /set", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		sess.Set("k", "from-a")
+	})
+	mux.HandleFunc("GET /value", valueRoute)
+	url := serve(t, mw(mux))
+	do := func(path, ip, cookie string) *http.Response {
+		req, _ := http.NewRequest("GET", url+path, nil)
+		req.Header.Set("X-Client-Ip", ip)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	resp := do("/set", "198.51.100.1", "")
+	readAll(t, resp)
+	cookie := sid(t, resp)
+	if got := readAll(t, do("/value", "198.51.100.2", cookie)); got != "missing" {
+		t.Fatalf("another client IP read the session: %q", got)
+	}
+	if got := readAll(t, do("/value", "198.51.100.1", cookie)); got != "from-a" {
+		t.Fatalf("the same client IP: %q, want from-a", got)
+	}
+}
+
+func TestReadFromAndInformational(t *testing.T) {
+	f := newFixture(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints) // not the final headers: no commit yet
+		sess.Set("k", "after-103")
+		rf, ok := w.(io.ReaderFrom)
+		if !ok {
+			t.Error("the ResponseWriter lost io.ReaderFrom")
+			return
+		}
+		if _, err := rf.ReadFrom(io.LimitReader(strings.NewReader("payload-and-more"), 7)); err != nil {
+			t.Error(err)
+		}
+	})
+	mux.HandleFunc("GET /value", valueRoute)
+	url := serve(t, httpsession.Middleware(f.m)(mux))
+	var got1xx []int
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+		got1xx = append(got1xx, code)
+		return nil
+	}}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url+"/file", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); body != "payload" || len(got1xx) != 1 || got1xx[0] != 103 {
+		t.Fatalf("body %q, 1xx %v", body, got1xx)
+	}
+	if got := readAll(t, get(t, url+"/value", sid(t, resp))); got != "after-103" {
+		t.Fatalf("value = %q: a change after a 103 was not saved", got)
+	}
+}
+
+func FuzzCookie(f *testing.F) {
+	fx := newFixture(f)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /visit", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
+		isNew := sess.IsNew()
+		n, _ := session.GetAs[int](sess, "n")
+		sess.Set("n", n+1)
+		fmt.Fprintf(w, "%t %d", isNew, n+1)
+	})
+	h := httpsession.Middleware(fx.m)(mux)
+	do := func(cookie string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/visit", nil)
+		req.Header.Set("User-Agent", "fuzz")
+		if cookie != "" {
+			req.Header["Cookie"] = []string{cookie}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	var valid string
+	for _, c := range do("").Result().Cookies() {
+		valid = c.Value
+	}
+	if !session.ValidID(valid) {
+		f.Fatal("no valid session to seed with")
+	}
+	for _, seed := range []string{
+		"", "sid=VALID", "sid=VALID; sid=VALID", "sid=VALID; sid=other", "a=1; sid=VALID; b=2",
+		`sid="VALID"`, "sid=", "sid", "=", ";;;", "sid=%%%", "sid=" + strings.Repeat("A", 43),
+		"sid=é" + strings.Repeat("x", 41), "SID=VALID", " sid = VALID ", "sid=VALID\x00",
+		"sid=" + strings.Repeat("x", 8<<10), strings.Repeat("sid=VALID;", 300),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		raw = strings.ReplaceAll(raw, "VALID", valid)
+		rec := do(raw)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("Cookie %q: status %d %q", raw, rec.Code, rec.Body)
+		}
+		var isNew bool
+		var n int
+		if _, err := fmt.Sscanf(rec.Body.String(), "%t %d", &isNew, &n); err != nil {
+			t.Fatalf("body %q: %v", rec.Body, err)
+		}
+		cookies := rec.Result().Cookies()
+		if !isNew {
+			if len(cookies) != 0 || !strings.Contains(raw, valid) {
+				t.Fatalf("Cookie %q reached a stored session and got %v", raw, cookies)
+			}
+			return
+		}
+		if n != 1 || len(cookies) != 1 || !session.ValidID(cookies[0].Value) ||
+			strings.Contains(raw, cookies[0].Value) {
+			t.Fatalf("Cookie %q: a new session must get a fresh server-made ID, got %d %v", raw, n, cookies)
+		}
+	})
+}
