@@ -1,0 +1,463 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	session "github.com/sessionkit/sessionkit/core"
+)
+
+// DefaultPrefix is the key prefix used unless WithPrefix sets another.
+const DefaultPrefix = "sessionkit:"
+
+// scanCount is the COUNT hint of the SCANs behind Clear, All and Len, and so
+// the size of their batches.
+const scanCount = 1000
+
+// hdrLen is the length of the header in front of every stored record: the
+// version as 16 lowercase hex digits, then ':'.
+const hdrLen = 17
+
+// ErrForeignData is returned (wrapped, together with session.ErrCorrupt)
+// when a key under the store's prefix holds something this package did not
+// write: a value of another Redis type (WRONGTYPE) or a string without the
+// record header.
+var ErrForeignData = fmt.Errorf("redisstore: key holds data that is not a sessionkit record: %w", session.ErrCorrupt)
+
+// foreignMarker is the error code the update script replies with when it
+// finds a string without the record header.
+const foreignMarker = "SESSIONKIT_FOREIGN"
+
+// setScript is the compare-and-swap behind SetVersion. It runs atomically
+// on the server and touches one key, so in a Cluster it runs on the node
+// that owns the key's slot.
+//
+//	KEYS[1] the record's key
+//	ARGV[1] the expected header ("" when the key must not exist)
+//	ARGV[2] the new value: a fresh header followed by the data
+//	ARGV[3] time to live in milliseconds; "0" deletes the record instead
+//
+// It returns 1 when it wrote (or deleted) and 0 on a version mismatch.
+var setScript = redis.NewScript(`
+local cur = redis.call('GETRANGE', KEYS[1], 0, 16)
+if cur ~= ARGV[1] then
+  if cur ~= '' and (#cur ~= 17 or cur == '0000000000000000:' or not string.find(cur, '^[0-9a-f]+:$')) then
+    return redis.error_reply('` + foreignMarker + ` value is not a sessionkit record')
+  end
+  return 0
+end
+if ARGV[3] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`)
+
+// Store is a session.VersionedStore that keeps each session in one Redis
+// string key with a native TTL. It also implements session.Clearer,
+// session.Lister and session.Counter. A Store is safe for concurrent use.
+// See the package documentation for the data layout.
+type Store struct {
+	c       redis.UniversalClient
+	own     bool // the Store made c and closes it
+	prefix  string
+	match   string // SCAN pattern for every key under prefix
+	bufs    sync.Pool
+	closeMu sync.Mutex
+	closed  bool
+}
+
+// An Option configures a Store.
+type Option func(*Store)
+
+// WithPrefix sets the string every key of the store starts with; the
+// default is DefaultPrefix. Stores with different prefixes share a
+// database without seeing each other's records. The prefix must not be
+// empty (Clear would otherwise delete the whole database) and should not
+// contain a Cluster hash tag ("{...}"), which would put every session in
+// one slot.
+func WithPrefix(p string) Option {
+	return func(s *Store) { s.prefix = p }
+}
+
+// New returns a Store that keeps sessions through c, which may be any
+// go-redis client: a *redis.Client for one node or for Sentinel
+// (redis.NewFailoverClient), a *redis.ClusterClient, or whatever
+// redis.NewUniversalClient returns. The Store does not close c.
+//
+// Set ContextTimeoutEnabled in c's options so that request contexts bound
+// how long a command may take; otherwise only c's own timeouts do.
+//
+// New panics if an option is invalid (an empty prefix).
+func New(c redis.UniversalClient, opts ...Option) *Store {
+	s, err := newStore(c, false, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func newStore(c redis.UniversalClient, own bool, opts []Option) (*Store, error) {
+	if c == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	s := &Store{c: c, own: own, prefix: DefaultPrefix}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.prefix == "" {
+		return nil, errors.New("redisstore: empty key prefix; Clear would delete the whole database")
+	}
+	s.match = globEscape(s.prefix) + "*"
+	return s, nil
+}
+
+// NewFromURL returns a Store on a client it makes from rawURL, which Close
+// closes. It accepts what redis.ParseURL does — redis://[user:pass@]host:port/db,
+// rediss:// for TLS, unix:///path.sock — and a Cluster given by repeated addr
+// parameters, as redis.ParseClusterURL reads them:
+// redis://host1:port1?addr=host2:port2&addr=host3:port3. The client is made
+// with ContextTimeoutEnabled, so request contexts bound every command.
+// NewFromURL does not connect; the first command does.
+func NewFromURL(rawURL string, opts ...Option) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
+	}
+	var c redis.UniversalClient
+	if u.Query().Has("addr") {
+		o, err := redis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %w", err)
+		}
+		o.ContextTimeoutEnabled = true
+		c = redis.NewClusterClient(o)
+	} else {
+		o, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %w", err)
+		}
+		o.ContextTimeoutEnabled = true
+		c = redis.NewClient(o)
+	}
+	s, err := newStore(c, true, opts)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Client returns the client the Store uses, for instance to attach a hook
+// such as a CommandCounter to a client made by NewFromURL.
+func (s *Store) Client() redis.UniversalClient { return s.c }
+
+// Prefix returns the key prefix.
+func (s *Store) Prefix() string { return s.prefix }
+
+// Close closes the client if NewFromURL made it, and does nothing for a
+// client passed to New. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if !s.own || s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.c.Close()
+}
+
+// Get implements session.Store.
+func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
+	data, _, err := s.GetVersion(ctx, key)
+	return data, err
+}
+
+// GetVersion implements session.VersionedStore with one GET.
+func (s *Store) GetVersion(ctx context.Context, key string) ([]byte, uint64, error) {
+	b, err := s.c.Get(ctx, s.prefix+key).Bytes()
+	if err != nil {
+		if errors.Is(err, redis.Nil) {
+			return nil, 0, session.ErrNotFound
+		}
+		return nil, 0, wrap("get", err)
+	}
+	v, ok := parseHeader(b)
+	if !ok {
+		return nil, 0, fmt.Errorf("redisstore: get: %w", ErrForeignData)
+	}
+	return b[hdrLen:], v, nil
+}
+
+// Set implements session.Store with one SET (PX), or one UNLINK when data
+// is empty or expiry has passed. It gives the record a new version, so a
+// concurrent SetVersion that loaded the old one fails.
+func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	ms := ttlMillis(expiry)
+	if len(data) == 0 || ms == 0 {
+		return s.Delete(ctx, key)
+	}
+	bp := s.record(data)
+	defer s.putBuf(bp)
+	if err := s.c.Set(ctx, s.prefix+key, *bp, time.Duration(ms)*time.Millisecond).Err(); err != nil {
+		return wrap("set", err)
+	}
+	return nil
+}
+
+// SetVersion implements session.VersionedStore with one EVALSHA of a Lua
+// script that compares the stored version and writes the record with its
+// TTL atomically (the first call on a server that lacks the script also
+// sends an EVAL). Empty data or a passed expiry delete the record if the
+// version matches.
+func (s *Store) SetVersion(ctx context.Context, key string, data []byte, expiry time.Time, version uint64) error {
+	ms := ttlMillis(expiry)
+	var want []byte
+	if version != 0 {
+		var h [hdrLen]byte
+		putHeader(h[:], version)
+		want = h[:]
+	}
+	var value []byte
+	if len(data) > 0 && ms > 0 {
+		bp := s.record(data)
+		defer s.putBuf(bp)
+		value = *bp
+	} else {
+		ms = 0
+	}
+	n, err := setScript.Run(ctx, s.c, []string{s.prefix + key}, want, value, ms).Int()
+	if err != nil {
+		return wrap("set version", err)
+	}
+	if n != 1 {
+		return session.ErrConflict
+	}
+	return nil
+}
+
+// Delete implements session.Store with one UNLINK.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.c.Unlink(ctx, s.prefix+key).Err(); err != nil {
+		return wrap("delete", err)
+	}
+	return nil
+}
+
+// Clear implements session.Clearer: it deletes every key under the prefix,
+// found with SCAN on every master, in pipelined batches of single-key
+// UNLINKs (the keys of one batch may lie in different Cluster slots).
+func (s *Store) Clear(ctx context.Context) error {
+	err := s.scan(ctx, func(ctx context.Context, node redis.Cmdable, keys []string) error {
+		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys {
+				p.Unlink(ctx, k)
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return wrap("clear", err)
+	}
+	return nil
+}
+
+// All implements session.Lister: it returns every live record under the
+// prefix, keyed without the prefix, read with SCAN and pipelined GETs. It
+// fails with ErrForeignData if a key under the prefix holds something else.
+func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
+	var mu sync.Mutex
+	out := make(map[string][]byte)
+	err := s.scan(ctx, func(ctx context.Context, node redis.Cmdable, keys []string) error {
+		cmds := make([]*redis.StringCmd, len(keys))
+		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.Get(ctx, k)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) && !isWrongType(err) {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i, cmd := range cmds {
+			b, err := cmd.Bytes()
+			if errors.Is(err, redis.Nil) {
+				continue // expired or deleted since the SCAN
+			}
+			if err != nil {
+				return err
+			}
+			if _, ok := parseHeader(b); !ok {
+				return ErrForeignData
+			}
+			out[strings.TrimPrefix(keys[i], s.prefix)] = b[hdrLen:]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("all", err)
+	}
+	return out, nil
+}
+
+// Len implements session.Counter: it counts the keys under the prefix with
+// SCAN on every master. SCAN may return a key twice; Len counts it once.
+func (s *Store) Len(ctx context.Context) (int, error) {
+	var mu sync.Mutex
+	seen := make(map[uint64]struct{})
+	seed := maphash.MakeSeed()
+	err := s.scan(ctx, func(_ context.Context, _ redis.Cmdable, keys []string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, k := range keys {
+			seen[maphash.String(seed, k)] = struct{}{}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("len", err)
+	}
+	return len(seen), nil
+}
+
+// scan calls fn with every batch of keys under the prefix that SCAN finds,
+// and the node that holds them. In a Cluster (or a Ring) it scans every
+// master (shard) concurrently, so fn must be safe for concurrent use. It
+// never uses KEYS, which blocks the server.
+func (s *Store) scan(ctx context.Context, fn func(ctx context.Context, node redis.Cmdable, keys []string) error) error {
+	each := func(ctx context.Context, node redis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := node.Scan(ctx, cursor, s.match, scanCount).Result()
+			if err != nil {
+				return err
+			}
+			if len(keys) > 0 {
+				if err := fn(ctx, node, keys); err != nil {
+					return err
+				}
+			}
+			if next == 0 {
+				return nil
+			}
+			cursor = next
+		}
+	}
+	switch c := s.c.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return each(ctx, n) })
+	case *redis.Ring:
+		return c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error { return each(ctx, n) })
+	default:
+		return each(ctx, c)
+	}
+}
+
+// record returns a pooled buffer holding a fresh header and data.
+func (s *Store) record(data []byte) *[]byte {
+	bp, _ := s.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	b := append((*bp)[:0], make([]byte, hdrLen)...)
+	putHeader(b, newVersion())
+	*bp = append(b, data...)
+	return bp
+}
+
+func (s *Store) putBuf(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
+		s.bufs.Put(bp)
+	}
+}
+
+// newVersion returns a random version in [1, 2^63). math/rand/v2's global
+// generator is a ChaCha8 stream seeded from the operating system, separately
+// in every process, so versions never need coordination between servers.
+func newVersion() uint64 {
+	for {
+		if v := rand.Uint64() >> 1; v != 0 {
+			return v
+		}
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// putHeader writes the header of version v into b[:hdrLen].
+func putHeader(b []byte, v uint64) {
+	for i := 15; i >= 0; i-- {
+		b[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
+	b[16] = ':'
+}
+
+// parseHeader returns the version in the header at the start of b, and
+// false if b does not start with a well-formed header of a nonzero version.
+func parseHeader(b []byte) (uint64, bool) {
+	if len(b) < hdrLen || b[16] != ':' {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b[:16] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint64(c)
+	}
+	return v, v != 0
+}
+
+// ttlMillis returns the time to live until expiry in whole milliseconds,
+// rounded up, or 0 if expiry has passed. A relative TTL (PX) is used rather
+// than an absolute one (PXAT) so that clock skew between the application and
+// Redis does not shorten or stretch sessions.
+func ttlMillis(expiry time.Time) int64 {
+	d := time.Until(expiry)
+	if d <= 0 {
+		return 0
+	}
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// globEscape escapes the glob metacharacters of SCAN's MATCH in p.
+func globEscape(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isWrongType(err error) bool { return redis.HasErrorPrefix(err, "WRONGTYPE") }
+
+// wrap annotates an error from go-redis, marking foreign data with
+// ErrForeignData; the original error stays reachable with errors.Is/As.
+func wrap(op string, err error) error {
+	if isWrongType(err) || strings.Contains(err.Error(), foreignMarker) {
+		return fmt.Errorf("redisstore: %s: %w: %w", op, ErrForeignData, err)
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
