@@ -1,0 +1,246 @@
+// Package echosession connects sessionkit sessions to the Echo web
+// framework (github.com/labstack/echo/v4).
+//
+//	m, _ := session.NewManager(session.WithStore(store))
+//	e := echo.New()
+//	e.IPExtractor = echo.ExtractIPDirect() // see "Client IP" below
+//	e.Use(echosession.Middleware(m))
+//	e.GET("/", func(c echo.Context) error {
+//		sess, err := echosession.Get(c)
+//		if err != nil {
+//			return err // a 500 through e.HTTPErrorHandler
+//		}
+//		n, _ := session.GetAs[int](sess, "visits")
+//		sess.Set("visits", n+1)
+//		return c.String(http.StatusOK, strconv.Itoa(n+1))
+//	})
+//
+// # Commit timing
+//
+// The session is saved and its cookie set just before the response headers
+// go out: the middleware wraps c.Response().Writer, so this happens on the
+// first WriteHeader, Write or Flush, whichever path the handler takes
+// (echo's own Response, a wrapped net/http handler, or the writer itself).
+// Nothing is buffered, so streaming with c.Response().Flush() works and the
+// cookie arrives with the first bytes. A handler that writes nothing gets
+// its session committed when it returns, before e.HTTPErrorHandler writes
+// any error response. Changes made after the headers were sent are not
+// saved; the core logs them with the Manager's logger and the middleware
+// returns an error wrapping session.ErrLateChange.
+//
+// If the commit fails when the headers are about to go out, the client gets
+// a plain "500 Internal Server Error" instead of the handler's response, the
+// handler's later writes fail with that error, and the middleware returns
+// it. A request whose handler panics commits nothing.
+//
+// Middlewares installed after this one that replace c.Response().Writer
+// must implement Unwrap() http.ResponseWriter, as echo's Gzip and BodyDump
+// do, for Get to find the session (echo's Timeout middleware does not:
+// install it before this one, or use ContextTimeout).
+//
+// # Client IP
+//
+// The default fingerprint binds a session to the client IP, taken from
+// c.RealIP(). Echo's default RealIP, with no e.IPExtractor set, believes
+// the X-Forwarded-For and X-Real-IP headers from anyone, so a client could
+// pick the IP it is bound to. Set e.IPExtractor in production:
+// echo.ExtractIPDirect() when clients connect directly, or
+// echo.ExtractIPFromXFFHeader / ExtractIPFromRealIPHeader with TrustOptions
+// naming your proxies when a proxy sits in front.
+package echosession
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	session "github.com/sessionkit/sessionkit/core"
+)
+
+// errNoMiddleware is the cause Get reports on a request Middleware did not
+// handle.
+var errNoMiddleware = errors.New("echosession: Get called on a request not handled by echosession.Middleware")
+
+// Middleware returns Echo middleware that gives each request a session
+// from m, loaded lazily by Get and committed just before the response
+// headers are written. Register it with e.Use (or on a group or route).
+func Middleware(m *session.Manager) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			res := c.Response()
+			x := &exchange{req: request{c}, w: res.Writer}
+			x.Init(m, &x.req)
+			res.Writer = x
+			returned := false
+			defer func() {
+				if !returned {
+					x.abandoned = true // panicking: commit nothing
+				}
+			}()
+			err := next(c)
+			returned = true
+			if x.failed != nil {
+				return x.failed
+			}
+			if cerr := x.Commit(); cerr != nil {
+				if errors.Is(cerr, session.ErrLateChange) {
+					if err != nil {
+						return err // the core has logged the late change
+					}
+					return cerr
+				}
+				// The headers have not gone out: answer 500 instead.
+				scrub(x.w.Header())
+				return internalError(cerr)
+			}
+			return err
+		}
+	}
+}
+
+// Get returns the request's session, loading it on the first call. On
+// error, which wraps session.ErrStore or session.ErrCorrupt (errors.Is sees
+// through it), it returns an *echo.HTTPError with code 500 and the cause as
+// Internal: return it from the handler and e.HTTPErrorHandler answers 500
+// without detail. It also fails, rather than panicking, on a request that
+// Middleware did not handle.
+func Get(c echo.Context) (*session.Session, error) {
+	x := find(c.Response().Writer)
+	if x == nil {
+		return nil, internalError(errNoMiddleware)
+	}
+	s, err := x.Session()
+	if err != nil {
+		return nil, internalError(err)
+	}
+	return s, nil
+}
+
+// find looks for the middleware's writer in the chain of writers wrapping
+// one another through Unwrap.
+func find(w http.ResponseWriter) *exchange {
+	for range 64 {
+		switch v := w.(type) {
+		case *exchange:
+			return v
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = v.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func internalError(err error) *echo.HTTPError {
+	return &echo.HTTPError{Code: http.StatusInternalServerError,
+		Message: http.StatusText(http.StatusInternalServerError), Internal: err}
+}
+
+// scrub removes the headers that describe a response body the client will
+// not get.
+func scrub(h http.Header) {
+	for _, k := range [...]string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Range",
+		"Content-Disposition", "Etag", "Last-Modified"} {
+		h.Del(k)
+	}
+	h.Set("Cache-Control", "no-store")
+}
+
+// exchange is the per-request state: the session handle, the
+// session.Exchange describing the request, and the http.ResponseWriter that
+// commits before the headers go out. It is the one allocation the
+// middleware makes per request.
+type exchange struct {
+	session.Handle
+	req         request
+	w           http.ResponseWriter // the writer wrapped
+	wroteHeader bool
+	abandoned   bool            // the handler panicked
+	failed      *echo.HTTPError // the commit at header time failed
+}
+
+// request implements session.Exchange for an echo.Context.
+type request struct{ c echo.Context }
+
+// Context implements session.Exchange.
+func (r *request) Context() context.Context { return r.c.Request().Context() }
+
+// Cookies implements session.Exchange.
+func (r *request) Cookies(name string) []string {
+	cs := r.c.Request().CookiesNamed(name)
+	if len(cs) == 0 {
+		return nil
+	}
+	vals := make([]string, len(cs))
+	for i, ck := range cs {
+		vals[i] = ck.Value
+	}
+	return vals
+}
+
+// Header implements session.Exchange.
+func (r *request) Header(name string) string { return r.c.Request().Header.Get(name) }
+
+// ClientIP implements session.Exchange with echo's RealIP, which honours
+// e.IPExtractor.
+func (r *request) ClientIP() string { return r.c.RealIP() }
+
+// SetCookie implements session.Exchange.
+func (r *request) SetCookie(ck *http.Cookie) { http.SetCookie(r.c.Response(), ck) }
+
+// Header implements http.ResponseWriter.
+func (x *exchange) Header() http.Header { return x.w.Header() }
+
+// WriteHeader commits the session, then writes the header; if the commit
+// fails it writes a 500 instead.
+func (x *exchange) WriteHeader(code int) {
+	if x.wroteHeader || x.abandoned || (code >= 100 && code < 200 && code != http.StatusSwitchingProtocols) {
+		x.w.WriteHeader(code) // informational, repeated, or after a panic
+		return
+	}
+	x.wroteHeader = true
+	if err := x.Commit(); err != nil && !errors.Is(err, session.ErrLateChange) {
+		x.failed = internalError(err)
+		h := x.w.Header()
+		scrub(h)
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		x.req.c.Response().Status = http.StatusInternalServerError
+		x.w.WriteHeader(http.StatusInternalServerError)
+		_, _ = x.w.Write([]byte(http.StatusText(http.StatusInternalServerError) + "\n"))
+		return
+	}
+	x.w.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter; after a failed commit it discards
+// the handler's body and reports the failure.
+func (x *exchange) Write(b []byte) (int, error) {
+	if !x.wroteHeader {
+		x.WriteHeader(http.StatusOK)
+	}
+	if x.failed != nil {
+		return 0, x.failed
+	}
+	return x.w.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (x *exchange) Flush() { _ = x.FlushError() }
+
+// FlushError is the flush http.ResponseController uses.
+func (x *exchange) FlushError() error {
+	if !x.wroteHeader {
+		x.WriteHeader(http.StatusOK)
+	}
+	if x.failed != nil {
+		return x.failed
+	}
+	return http.NewResponseController(x.w).Flush()
+}
+
+// Unwrap returns the wrapped writer, for http.ResponseController and for
+// Get.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.w }

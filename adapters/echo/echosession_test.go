@@ -1,0 +1,395 @@
+package echosession_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	echosession "github.com/sessionkit/sessionkit/adapters/echo"
+	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
+)
+
+// newEcho returns an Echo that trusts no proxy, with the kit's routes and
+// the session middleware using m.
+func newEcho(m *session.Manager) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(echosession.Middleware(m))
+	kit := func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		status, body := sessiontest.Do(sess, c.Param("op"), c.QueryParams())
+		return c.String(status, body)
+	}
+	e.GET("/kit/:op", kit)
+	e.POST("/kit/:op", kit)
+	e.GET("/untouched", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	return e
+}
+
+// serve runs e on a loopback listener until the test ends.
+func serve(t *testing.T, e *echo.Echo) string {
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestAdapter(t *testing.T) {
+	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
+		return serve(t, newEcho(m))
+	})
+}
+
+// logBuffer is a log destination safe for the server's goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// fixture is a Manager over a store that counts calls and can fail, with
+// its log captured.
+type fixture struct {
+	m     *session.Manager
+	count *sessiontest.CountingStore
+	fail  *sessiontest.FailingStore
+	log   *logBuffer
+	errs  chan error // errors that reached e.HTTPErrorHandler
+}
+
+func newFixture(t *testing.T) *fixture {
+	mem := session.NewMemoryStore(session.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	f := &fixture{fail: sessiontest.NewFailingStore(mem), log: &logBuffer{}, errs: make(chan error, 16)}
+	f.count = sessiontest.NewCountingStore(f.fail)
+	m, err := session.NewManager(session.WithStore(f.count), session.WithCookieSecure(false),
+		session.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = m
+	return f
+}
+
+// echo returns an Echo with the middleware whose error handler records
+// every error before handing it to the default one.
+func (f *fixture) echo() *echo.Echo {
+	e := newEcho(f.m)
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		f.errs <- err
+		e.DefaultHTTPErrorHandler(err, c)
+	}
+	return e
+}
+
+func (f *fixture) nextErr(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-f.errs:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("no error reached the HTTPErrorHandler")
+		return nil
+	}
+}
+
+func get(t *testing.T, url string, cookies ...*http.Cookie) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func sidCookie(t *testing.T, resp *http.Response) *http.Cookie {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == "sid" && session.ValidID(c.Value) {
+			return c
+		}
+	}
+	t.Fatalf("no valid sid cookie in %q", resp.Header.Values("Set-Cookie"))
+	return nil
+}
+
+// TestStreaming shows that nothing is buffered: the cookie comes with the
+// headers and the first line arrives while the handler is still running.
+func TestStreaming(t *testing.T) {
+	for _, flushFirst := range []bool{false, true} {
+		name := "WriteThenFlush"
+		if flushFirst {
+			name = "FlushBeforeWrite"
+		}
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			e := f.echo()
+			proceed := make(chan struct{})
+			e.GET("/stream", func(c echo.Context) error {
+				sess, err := echosession.Get(c)
+				if err != nil {
+					return err
+				}
+				sess.Set("streamed", "yes")
+				res := c.Response()
+				res.Header().Set(echo.HeaderContentType, "text/plain")
+				if flushFirst {
+					res.Flush()
+				}
+				if _, err := io.WriteString(res, "first\n"); err != nil {
+					return err
+				}
+				res.Flush()
+				select {
+				case <-proceed:
+				case <-time.After(10 * time.Second):
+					return errors.New("the client never read the first line")
+				}
+				_, err = io.WriteString(res, "second\n")
+				return err
+			})
+			base := serve(t, e)
+			resp := get(t, base+"/stream")
+			ck := sidCookie(t, resp) // the headers came before the handler finished
+			br := bufio.NewReader(resp.Body)
+			if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
+				t.Fatalf("first line = %q, %v", line, err)
+			}
+			close(proceed)
+			rest, err := io.ReadAll(br)
+			resp.Body.Close()
+			if err != nil || string(rest) != "second\n" {
+				t.Fatalf("rest = %q, %v", rest, err)
+			}
+			r := get(t, base+"/kit/get?k=streamed", ck)
+			if body := readAll(t, r); body != "yes" {
+				t.Fatalf("streamed session value = %q, want yes", body)
+			}
+		})
+	}
+}
+
+// TestLateChange: a change made after the body was written is not saved,
+// is logged by the core and reaches the error handler as ErrLateChange.
+func TestLateChange(t *testing.T) {
+	f := newFixture(t)
+	e := f.echo()
+	e.GET("/late", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("early", "1")
+		if err := c.String(http.StatusOK, "written"); err != nil {
+			return err
+		}
+		sess.Set("late", "1")
+		return nil
+	})
+	base := serve(t, e)
+	resp := get(t, base+"/late")
+	ck := sidCookie(t, resp)
+	if body := readAll(t, resp); resp.StatusCode != http.StatusOK || body != "written" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	if err := f.nextErr(t); !errors.Is(err, session.ErrLateChange) {
+		t.Fatalf("error handler got %v, want ErrLateChange", err)
+	}
+	if log := f.log.String(); !strings.Contains(log, "after the response headers were sent") || !strings.Contains(log, "late") {
+		t.Fatalf("late change not logged: %q", log)
+	}
+	if body := readAll(t, get(t, base+"/kit/get?k=early", ck)); body != "1" {
+		t.Fatalf("early = %q", body)
+	}
+	if r := get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("the late change was saved: %d %q", r.StatusCode, readAll(t, r))
+	}
+}
+
+// TestCommitFailure: when the store fails at commit the client gets a 500
+// without the handler's body or the cookie, and the error handler gets an
+// error wrapping ErrStore.
+func TestCommitFailure(t *testing.T) {
+	f := newFixture(t)
+	e := f.echo()
+	e.GET("/write", func(c echo.Context) error { // commit when the headers go out
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("a", "1")
+		c.Response().Header().Set("ETag", `"v1"`)
+		err = c.String(http.StatusCreated, "secret body")
+		if !errors.Is(err, session.ErrStore) {
+			t.Errorf("writing after a failed commit returned %v, want ErrStore", err)
+		}
+		return err
+	})
+	e.GET("/silent", func(c echo.Context) error { // commit after the handler
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("a", "1")
+		return nil
+	})
+	e.GET("/stream", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("a", "1")
+		c.Response().WriteHeader(http.StatusOK)
+		for range 3 {
+			if _, err := io.WriteString(c.Response(), "secret chunk\n"); err != nil {
+				return err
+			}
+			c.Response().Flush()
+		}
+		return nil
+	})
+	base := serve(t, e)
+	f.fail.SetDown(true)
+	for _, path := range []string{"/write", "/silent", "/stream"} {
+		resp := get(t, base+path)
+		body := readAll(t, resp)
+		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "secret") ||
+			strings.Contains(body, sessiontest.ErrDown.Error()) {
+			t.Fatalf("%s: got %d %q, want a 500 without the handler's body or detail", path, resp.StatusCode, body)
+		}
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 || resp.Header.Get("Etag") != "" {
+			t.Fatalf("%s: the failed response carries %q, ETag %q", path, sc, resp.Header.Get("Etag"))
+		}
+		if err := f.nextErr(t); !errors.Is(err, session.ErrStore) {
+			t.Fatalf("%s: error handler got %v, want ErrStore", path, err)
+		}
+	}
+	f.fail.SetDown(false)
+	if n, err := f.m.Store().(session.Counter).Len(t.Context()); n != 0 || err != nil {
+		t.Fatalf("the store holds %d sessions (%v)", n, err)
+	}
+}
+
+// TestGetWithoutMiddleware: the accessor on a request the middleware did
+// not see fails clearly instead of panicking.
+func TestGetWithoutMiddleware(t *testing.T) {
+	e := echo.New()
+	var got error
+	e.GET("/", func(c echo.Context) error {
+		_, got = echosession.Get(c)
+		return got
+	})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	var he *echo.HTTPError
+	if !errors.As(got, &he) || he.Code != http.StatusInternalServerError ||
+		!strings.Contains(got.Error(), "echosession.Middleware") {
+		t.Fatalf("Get without the middleware returned %v", got)
+	}
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", rec.Code)
+	}
+}
+
+// TestPanicCommitsNothing: a handler that panics after changing the
+// session saves nothing and sets no cookie.
+func TestPanicCommitsNothing(t *testing.T) {
+	f := newFixture(t)
+	e := echo.New()
+	e.Use(middleware.Recover(), echosession.Middleware(f.m))
+	e.GET("/", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("a", "1")
+		panic("handler bug")
+	})
+	e.Logger.SetOutput(io.Discard)
+	resp := get(t, serve(t, e)+"/")
+	readAll(t, resp)
+	if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("got %d with cookies %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
+	}
+	if _, sets, _ := f.count.Calls(); sets != 0 {
+		t.Fatalf("a panicking request made %d store writes", sets)
+	}
+}
+
+// FuzzCookie: whatever the Cookie header holds, the request is served
+// without a panic, and any cookie set carries a well-formed server-made ID.
+func FuzzCookie(f *testing.F) {
+	m, err := session.NewManager()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { m.Close() })
+	e := newEcho(m)
+	valid := func() string {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/kit/set?k=a&v=1", nil))
+		return rec.Result().Cookies()[0].Value
+	}()
+	for _, seed := range []string{"", "sid=", "sid=" + valid, "sid=" + valid + "; sid=" + valid,
+		"sid=x; sid=" + valid, `sid="` + valid + `"`, "sid=%%%; ;;=;", "a=b; sid", "sid=\x00\xff", strings.Repeat("sid=a;", 100)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, cookie string) {
+		for _, path := range []string{"/kit/get?k=a", "/kit/incr?k=n"} {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("Cookie", cookie)
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK && rec.Code != http.StatusNotFound {
+				t.Fatalf("%s with Cookie %q: status %d %q", path, cookie, rec.Code, rec.Body)
+			}
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == "sid" && !session.ValidID(c.Value) {
+					t.Fatalf("Cookie %q led to Set-Cookie %q", cookie, rec.Header().Values("Set-Cookie"))
+				}
+			}
+		}
+	})
+}
