@@ -1,0 +1,203 @@
+package bench
+
+import (
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchmarkSessions runs every scenario on every subject, serially and
+// under b.RunParallel (the Redis rows serially only). Names read
+// framework/lib.store/scenario/mode.
+func BenchmarkSessions(b *testing.B) {
+	for i := range subjects {
+		s := &subjects[i]
+		b.Run(s.name(), func(b *testing.B) {
+			t := s.build(b)
+			for _, sc := range scenarios {
+				b.Run(sc.name+"/serial", func(b *testing.B) { runSerial(b, t, sc) })
+				if !s.redis() {
+					b.Run(sc.name+"/parallel", func(b *testing.B) { runParallel(b, t, sc) })
+				}
+			}
+		})
+	}
+}
+
+func runSerial(b *testing.B, t *target, sc *scenario) {
+	d, err := t.newDriver(sc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := d.step(); err != nil { // warm up, and fail before timing
+		b.Fatal(err)
+	}
+	m := startMeasure(b, t)
+	for range b.N {
+		if err := d.step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m.stop(b)
+}
+
+// runParallel gives each goroutine of b.RunParallel a driver of its own
+// (and so, for write, a session of its own; read shares one hot session).
+func runParallel(b *testing.B, t *target, sc *scenario) {
+	drivers := make([]*driver, runtime.GOMAXPROCS(0)) // RunParallel's goroutines
+	for i := range drivers {
+		d, err := t.newDriver(sc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.step(); err != nil {
+			b.Fatal(err)
+		}
+		drivers[i] = d
+	}
+	var (
+		next     atomic.Int32
+		failOnce sync.Once
+		failure  error
+	)
+	m := startMeasure(b, t)
+	b.RunParallel(func(pb *testing.PB) {
+		d := drivers[int(next.Add(1)-1)%len(drivers)]
+		for pb.Next() {
+			if err := d.step(); err != nil {
+				failOnce.Do(func() { failure = err })
+				return
+			}
+		}
+	})
+	if failure != nil {
+		b.Fatal(failure)
+	}
+	m.stop(b)
+}
+
+// measure takes what the benchmark reports beyond time and allocations:
+// store commands per request and, for the Redis rows, process CPU time per
+// request (which leaves out the time spent waiting for Redis).
+type measure struct {
+	t    *target
+	cmds int64
+	cpu  time.Duration
+}
+
+func startMeasure(b *testing.B, t *target) measure {
+	m := measure{t: t}
+	if t.cmds != nil {
+		m.cmds = t.cmds()
+		m.cpu = cpuTime()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	return m
+}
+
+func (m measure) stop(b *testing.B) {
+	b.StopTimer()
+	if m.t.cmds != nil {
+		n := float64(b.N)
+		b.ReportMetric(float64(m.t.cmds()-m.cmds)/n, "cmds/op")
+		b.ReportMetric(float64(cpuTime()-m.cpu)/n, "cpu-ns/op")
+	}
+}
+
+// cpuTime returns the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestHarness runs every scenario of every subject a few times, serially
+// and from two goroutines at once, and checks every response: it is what
+// makes the benchmark's numbers mean something.
+func TestHarness(t *testing.T) {
+	for i := range subjects {
+		s := &subjects[i]
+		t.Run(s.name(), func(t *testing.T) {
+			tg := s.build(t)
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					for range 2 { // two clients in turn: write uses one session each
+						d, err := tg.newDriver(sc)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for range 5 {
+							if err := d.step(); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					var wg sync.WaitGroup
+					for range 2 {
+						d, err := tg.newDriver(sc)
+						if err != nil {
+							t.Fatal(err)
+						}
+						wg.Go(func() {
+							for range 20 {
+								if err := d.step(); err != nil {
+									t.Error(err)
+									return
+								}
+							}
+						})
+					}
+					wg.Wait()
+				})
+			}
+		})
+	}
+}
+
+// TestHarnessCatchesLies shows that the checks bite: a handler that skips
+// the session work and answers plausible constants fails every scenario.
+func TestHarnessCatchesLies(t *testing.T) {
+	mux := nethttpMux(func(sc *scenario) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "liar", Value: "x"})
+			switch sc.kind {
+			case kindUntouched:
+				w.Write(okBody) // but it set a cookie
+			case kindRead:
+				nethttpRespond(w, seeded-1, true)
+			case kindWrite:
+				nethttpRespond(w, seeded+1, true) // the same value every time
+			case kindNew:
+				w.Header().Del("Set-Cookie")
+				nethttpRespond(w, 1, true)
+			default:
+				nethttpRespond(w, seeded, true)
+			}
+		}
+	})
+	tg := nethttpTarget(mux, "liar", nil, false)
+	for _, sc := range scenarios {
+		d, err := tg.newDriver(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var failed error
+		for range 3 {
+			if failed = d.step(); failed != nil {
+				break
+			}
+		}
+		if failed == nil {
+			t.Errorf("%s: the harness accepted a handler that does no session work", sc.name)
+		} else {
+			t.Logf("%s: caught: %v", sc.name, failed)
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-contrib/sessions/cookie"
+	"github.com/gin-contrib/sessions/memstore"
+	ginredis "github.com/gin-contrib/sessions/redis"
+	"github.com/gin-gonic/gin"
+)
+
+// ginSubjects: a bare gin engine, and gin-contrib/sessions, the established
+// session middleware for gin, with its memory store, its cookie store and
+// its redigo-based Redis store (boj/redistore).
+var ginSubjects = []subject{
+	{fw: "gin", lib: "floor", build: func(tb testing.TB) *target {
+		e := ginEngine(nil, func(sc *scenario) gin.HandlerFunc {
+			return func(c *gin.Context) {
+				if sc.kind == kindUntouched {
+					c.Data(http.StatusOK, textPlain, okBody)
+					return
+				}
+				ginRespond(c, sc.floorBody(), true)
+			}
+		})
+		return nethttpTarget(e, "", nil, true)
+	}},
+	{fw: "gin", lib: "gin-contrib", store: "mem", build: func(tb testing.TB) *target {
+		return ginContribTarget(memstore.NewStore(cookieKey), nil)
+	}},
+	{fw: "gin", lib: "gin-contrib", store: "cookie", build: func(tb testing.TB) *target {
+		return ginContribTarget(cookie.NewStore(cookieKey), nil)
+	}},
+	{fw: "gin", lib: "gin-contrib", store: "redis", build: func(tb testing.TB) *target {
+		pool, cmds := redigoPool(tb)
+		store, err := ginredis.NewStoreWithPool(pool, cookieKey)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := ginredis.SetKeyPrefix(store, "bench:gin:"); err != nil {
+			tb.Fatal(err)
+		}
+		store.Options(sessions.Options{Path: "/", MaxAge: int(redisLifetime.Seconds()), HttpOnly: true})
+		return ginContribTarget(store, cmds)
+	}},
+}
+
+// textPlain is the content type every gin, echo and fiber handler answers.
+const textPlain = "text/plain; charset=utf-8"
+
+// cookieKey signs the cookies of the gorilla-based anchors, as their
+// documentation shows (authentication key only).
+var cookieKey = []byte("sessionkit-bench-signing-key-32b")
+
+// anchorCookie is the cookie name of the gorilla-based anchors.
+const anchorCookie = "session"
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// ginEngine returns an engine that trusts no proxy, uses mw and mounts the
+// handler h makes for every route.
+func ginEngine(mw []gin.HandlerFunc, h func(sc *scenario) gin.HandlerFunc) *gin.Engine {
+	e := gin.New()
+	if err := e.SetTrustedProxies(nil); err != nil {
+		panic(err)
+	}
+	e.Use(mw...)
+	for _, sc := range routes {
+		e.GET(sc.path, h(sc))
+	}
+	return e
+}
+
+// ginRespond answers body, or 500 when the session held a wrong value.
+func ginRespond(c *gin.Context, body int, ok bool) {
+	if !ok {
+		c.Data(http.StatusInternalServerError, textPlain, wrongBody)
+		return
+	}
+	c.Data(http.StatusOK, textPlain, appendBody(nil, body))
+}
+
+func ginContribTarget(store sessions.Store, cmds func() int64) *target {
+	e := ginEngine([]gin.HandlerFunc{sessions.Sessions(anchorCookie, store)}, func(sc *scenario) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			if sc.kind == kindUntouched {
+				c.Data(http.StatusOK, textPlain, okBody)
+				return
+			}
+			s := sessions.Default(c)
+			var held any
+			if sc.reads {
+				held = s.Get(valueKey)
+			}
+			next, store, body, ok := sc.step(held)
+			if store {
+				s.Set(valueKey, next)
+				ok = ok && s.Save() == nil
+			}
+			ginRespond(c, body, ok)
+		}
+	})
+	return nethttpTarget(e, anchorCookie, cmds, false)
+}

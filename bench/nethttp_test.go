@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/alexedwards/scs/redisstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+)
+
+// nethttpSubjects: the bare net/http ServeMux, and alexedwards/scs, the
+// established session manager for net/http, with its memory store and its
+// redigo-based Redis store.
+var nethttpSubjects = []subject{
+	{fw: "nethttp", lib: "floor", build: func(tb testing.TB) *target {
+		mux := nethttpMux(func(sc *scenario) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				if sc.kind == kindUntouched {
+					w.Write(okBody)
+					return
+				}
+				nethttpRespond(w, sc.floorBody(), true)
+			}
+		})
+		return nethttpTarget(mux, "", nil, true)
+	}},
+	{fw: "nethttp", lib: "scs", store: "mem", build: func(tb testing.TB) *target {
+		return scsTarget(newSCS(tb, nil), nil)
+	}},
+	{fw: "nethttp", lib: "scs", store: "redis", build: func(tb testing.TB) *target {
+		pool, cmds := redigoPool(tb)
+		m := newSCS(tb, redisstore.NewWithPrefix(pool, "bench:scs:"))
+		m.Lifetime = redisLifetime
+		return scsTarget(m, cmds)
+	}},
+}
+
+// nethttpMux mounts the handler h makes for every route.
+func nethttpMux(h func(sc *scenario) http.HandlerFunc) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, sc := range routes {
+		mux.Handle("GET "+sc.path, h(sc))
+	}
+	return mux
+}
+
+func nethttpTarget(h http.Handler, cookieName string, cmds func() int64, floor bool) *target {
+	return &target{
+		newClient: func(path string) client { return newHTTPClient(h, cookieName, path) },
+		cmds:      cmds,
+		floor:     floor,
+	}
+}
+
+// nethttpRespond answers body, or 500 when the session held a wrong value.
+func nethttpRespond(w http.ResponseWriter, body int, ok bool) {
+	if !ok {
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write(wrongBody)
+		return
+	}
+	w.Write(appendBody(nil, body))
+}
+
+// newSCS returns an scs manager keeping sessions in store, or in its
+// default memory store when store is nil.
+func newSCS(tb testing.TB, store scs.Store) *scs.SessionManager {
+	m := scs.New()
+	tb.Cleanup(m.Store.(*memstore.MemStore).StopCleanup)
+	if store != nil {
+		m.Store = store
+	}
+	return m
+}
+
+func scsTarget(m *scs.SessionManager, cmds func() int64) *target {
+	mux := nethttpMux(func(sc *scenario) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if sc.kind == kindUntouched {
+				w.Write(okBody)
+				return
+			}
+			ctx := r.Context()
+			var held any
+			if sc.reads {
+				held = m.Get(ctx, valueKey)
+			}
+			next, store, body, ok := sc.step(held)
+			if store {
+				m.Put(ctx, valueKey, next)
+			}
+			nethttpRespond(w, body, ok)
+		}
+	})
+	return nethttpTarget(m.LoadAndSave(mux), m.Cookie.Name, cmds, false)
+}
