@@ -58,13 +58,18 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 )
 
-// errNoMiddleware is the cause Get reports on a request Middleware did not
-// handle.
-var errNoMiddleware = errors.New("echosession: Get called on a request not handled by echosession.Middleware")
+// ErrNoMiddleware is the cause Get reports, inside its *echo.HTTPError, on
+// a request that Middleware did not handle.
+var ErrNoMiddleware = errors.New("echosession: Get called on a request not handled by echosession.Middleware")
 
 // Middleware returns Echo middleware that gives each request a session
 // from m, loaded lazily by Get and committed just before the response
 // headers are written. Register it with e.Use (or on a group or route).
+//
+// The middleware returns the handler's error, or, when the handler returned
+// none: an *echo.HTTPError 500 wrapping the commit's error if the session
+// could not be saved, or an error wrapping session.ErrLateChange if the
+// handler changed the session after the headers went out.
 func Middleware(m *session.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -108,7 +113,7 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 func Get(c echo.Context) (*session.Session, error) {
 	x := find(c.Response().Writer)
 	if x == nil {
-		return nil, internalError(errNoMiddleware)
+		return nil, internalError(ErrNoMiddleware)
 	}
 	s, err := x.Session()
 	if err != nil {
@@ -138,11 +143,14 @@ func internalError(err error) *echo.HTTPError {
 		Message: http.StatusText(http.StatusInternalServerError), Internal: err}
 }
 
+// bodyHeaders describe a response body.
+var bodyHeaders = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Range",
+	"Content-Disposition", "Etag", "Last-Modified"}
+
 // scrub removes the headers that describe a response body the client will
 // not get.
 func scrub(h http.Header) {
-	for _, k := range [...]string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Range",
-		"Content-Disposition", "Etag", "Last-Modified"} {
+	for _, k := range bodyHeaders {
 		h.Del(k)
 	}
 	h.Set("Cache-Control", "no-store")
@@ -203,13 +211,9 @@ func (x *exchange) WriteHeader(code int) {
 	x.wroteHeader = true
 	if err := x.Commit(); err != nil && !errors.Is(err, session.ErrLateChange) {
 		x.failed = internalError(err)
-		h := x.w.Header()
-		scrub(h)
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		h.Set("X-Content-Type-Options", "nosniff")
+		scrub(x.w.Header())
 		x.req.c.Response().Status = http.StatusInternalServerError
-		x.w.WriteHeader(http.StatusInternalServerError)
-		_, _ = x.w.Write([]byte(http.StatusText(http.StatusInternalServerError) + "\n"))
+		http.Error(x.w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
 	x.w.WriteHeader(code)
