@@ -83,9 +83,9 @@ type Store struct {
 	batch   int
 	logger  *slog.Logger
 
-	qGet, qInsert, qUpdate, qUpsert   string
+	qGet, qInsert, qUpdate, qUpsert  string
 	qDelete, qDeleteVersion, qExists string
-	qClear, qAll, qLen, qCleanup      string
+	qClear, qAll, qLen, qCleanup     string
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -247,11 +247,13 @@ func (s *Store) prepareSQL(t string) {
 	s.qClear = "DELETE FROM " + t
 	s.qAll = "SELECT key, data FROM " + t + " WHERE expires_at > now()"
 	s.qLen = "SELECT count(*) FROM " + t + " WHERE expires_at > now()"
-	// Cleanup: pick a batch of expired rows by physical address (a TID
-	// scan, no second index lookup), skipping rows another session holds
-	// locked, then delete them. The outer expiry test is rechecked if a
-	// row was updated meanwhile (say, recreated by a create over an
-	// expired row), so a row that came back to life is never deleted.
+	// Cleanup: lock a batch of expired rows, skipping rows other
+	// transactions hold (a request recreating an expired session, another
+	// instance's cleanup), and delete them by physical address (a TID
+	// scan, no second index lookup). The cleanup therefore never waits
+	// for a lock and never holds one beyond its short statement. The outer
+	// expiry test guards again against deleting a row that came back to
+	// life: PostgreSQL re-evaluates it on the newest row version.
 	s.qCleanup = "DELETE FROM " + t + " WHERE ctid = ANY (ARRAY (SELECT ctid FROM " + t +
 		" WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)) AND expires_at <= now()"
 }

@@ -1,0 +1,308 @@
+package pgstore_test
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
+)
+
+// defaultURL is the test database of the project's machines; PG_URL
+// overrides it.
+const defaultURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func pgURL() string { return cmp.Or(os.Getenv("PG_URL"), defaultURL) }
+
+// countTracer counts the statements a pool sends (one round trip each).
+type countTracer struct{ n atomic.Int64 }
+
+func (c *countTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *countTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+var (
+	sharedOnce   sync.Once
+	sharedPool   *pgxpool.Pool
+	sharedTracer = new(countTracer)
+	sharedErr    error
+)
+
+// newPool connects a new pool to dsn, with tr as its tracer when not nil,
+// and fails the test loudly if the server does not answer.
+func newPool(tb testing.TB, dsn string, tr pgx.QueryTracer, maxConns int32) *pgxpool.Pool {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		tb.Fatalf("bad PostgreSQL URL %q: %v", dsn, err)
+	}
+	if tr != nil {
+		cfg.ConnConfig.Tracer = tr
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatalf("pgxpool: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		tb.Fatalf("PostgreSQL at %s is unreachable: %v\n"+
+			"These tests need a real server: start it (scripts/services.sh) or point PG_URL at one.", redact(dsn), err)
+	}
+	return pool
+}
+
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxx")
+			return u.String()
+		}
+	}
+	return dsn
+}
+
+// testPool returns the pool shared by the tests, made on first use.
+func testPool(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	sharedOnce.Do(func() {
+		cfg, err := pgxpool.ParseConfig(pgURL())
+		if err != nil {
+			sharedErr = fmt.Errorf("bad PostgreSQL URL %q: %w", redact(pgURL()), err)
+			return
+		}
+		cfg.ConnConfig.Tracer = sharedTracer
+		sharedPool, sharedErr = pgxpool.NewWithConfig(context.Background(), cfg)
+		if sharedErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := sharedPool.Ping(ctx); err != nil {
+			sharedErr = fmt.Errorf("PostgreSQL at %s is unreachable: %w\n"+
+				"These tests need a real server: start it (scripts/services.sh) or point PG_URL at one.", redact(pgURL()), err)
+		}
+	})
+	if sharedErr != nil {
+		tb.Fatal(sharedErr)
+	}
+	return sharedPool
+}
+
+// uniqueTable returns a table name no other test or run uses, and drops
+// the table at the end of the test.
+func uniqueTable(tb testing.TB) string {
+	tb.Helper()
+	name := "pgstore_test_" + strings.ToLower(rand.Text())
+	pool := testPool(tb)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+			tb.Errorf("drop test table %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// newStore returns a Store on the shared pool over a fresh table of its
+// own, closed at the end of the test.
+func newStore(tb testing.TB, opts pgstore.Options) *pgstore.Store {
+	tb.Helper()
+	if opts.Table == "" {
+		opts.Table = uniqueTable(tb)
+	}
+	opts.CreateTable = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := pgstore.New(ctx, testPool(tb), opts)
+	if err != nil {
+		tb.Fatalf("pgstore.New: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(tb testing.TB) string {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// dsnVia returns the test URL with its host and port replaced by addr.
+func dsnVia(tb testing.TB, addr string) string {
+	tb.Helper()
+	u, err := url.Parse(pgURL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.Host = addr
+	return u.String()
+}
+
+// proxy is a TCP proxy in front of the PostgreSQL server that a test can
+// cut (nothing listens, every connection is closed), black-hole (it
+// accepts connections and never answers) and restore, on the same port.
+type proxy struct {
+	tb       testing.TB
+	addr     string // 127.0.0.1:port, fixed for the proxy's life
+	upstream string
+
+	mu        sync.Mutex
+	ln        net.Listener
+	conns     map[net.Conn]struct{}
+	blackhole bool
+	wg        sync.WaitGroup
+}
+
+func newProxy(tb testing.TB) *proxy {
+	tb.Helper()
+	u, err := url.Parse(pgURL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	upstream := u.Host
+	if u.Port() == "" {
+		upstream = net.JoinHostPort(u.Hostname(), "5432")
+	}
+	p := &proxy{tb: tb, upstream: upstream, conns: make(map[net.Conn]struct{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	p.serve(ln)
+	tb.Cleanup(func() { p.Cut() })
+	return p
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !p.track(c) {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			hole := p.blackhole
+			p.mu.Unlock()
+			if hole {
+				continue // hold it open, say nothing
+			}
+			p.wg.Add(1)
+			go p.forward(c)
+		}
+	}()
+}
+
+func (p *proxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *proxy) forward(c net.Conn) {
+	defer p.wg.Done()
+	up, err := net.DialTimeout("tcp", p.upstream, 5*time.Second)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.track(up) {
+		up.Close()
+		c.Close()
+		return
+	}
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src net.Conn) {
+		io.Copy(dst, src)
+		dst.Close()
+		src.Close()
+		done <- struct{}{}
+	}
+	go pipe(up, c)
+	go pipe(c, up)
+	<-done
+	<-done
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+// Cut closes the listener and every connection: the port is closed.
+func (p *proxy) Cut() {
+	p.mu.Lock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// Restore listens again on the same port and forwards (or, with hole,
+// accepts and ignores) new connections.
+func (p *proxy) Restore(hole bool) {
+	p.tb.Helper()
+	p.Cut()
+	var (
+		ln  net.Listener
+		err error
+	)
+	for range 50 { // the port may linger a moment after the close
+		if ln, err = net.Listen("tcp", p.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		p.tb.Fatalf("proxy: listen again on %s: %v", p.addr, err)
+	}
+	p.mu.Lock()
+	p.blackhole = hole
+	p.mu.Unlock()
+	p.serve(ln)
+}
