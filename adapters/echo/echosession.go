@@ -66,10 +66,10 @@ var ErrNoMiddleware = errors.New("echosession: Get called on a request not handl
 // from m, loaded lazily by Get and committed just before the response
 // headers are written. Register it with e.Use (or on a group or route).
 //
-// The middleware returns the handler's error, or, when the handler returned
-// none: an *echo.HTTPError 500 wrapping the commit's error if the session
-// could not be saved, or an error wrapping session.ErrLateChange if the
-// handler changed the session after the headers went out.
+// The middleware returns an *echo.HTTPError 500 wrapping the commit's error
+// if the session could not be saved; otherwise the handler's error, or, if
+// there is none, an error wrapping session.ErrLateChange when the handler
+// changed the session after the headers went out.
 func Middleware(m *session.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
