@@ -1,0 +1,144 @@
+// Package demotest checks the sessionkit demo apps over real HTTP. One
+// behaviour test, Behaviour, runs unchanged against every framework's demo,
+// which proves the four behave identically; Start runs a demo in-process
+// on a loopback listener for it.
+//
+//	func TestDemo(t *testing.T) {
+//		d := demotest.Start(t, "nethttp", newServer)
+//		demotest.Behaviour(t, d.URL)
+//	}
+package demotest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/examples/internal/demo"
+)
+
+// StreamInterval is the /api/stream interval Start gives the demos: short,
+// so tests are quick, yet long enough that the lines are written apart.
+const StreamInterval = 20 * time.Millisecond
+
+// RedisURL and PostgresURL are the stores the tests use: the services of
+// the project's test machine. Redis database 11 is the examples' own
+// (the store tests use 0 with prefixes, the benchmarks 12).
+const (
+	RedisURL    = "redis://127.0.0.1:6379/11"
+	PostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+)
+
+// Demo is a demo app started by Start.
+type Demo struct {
+	// URL is the base URL, such as "http://127.0.0.1:43210".
+	URL string
+	log *syncBuffer
+}
+
+// Log returns what the demo has logged so far.
+func (d *Demo) Log() string { return d.log.String() }
+
+// Start runs the demo of framework, built by build, in this process on a
+// fresh 127.0.0.1:0 listener with the command line args (plus a short
+// -stream-interval), waits until it logs that it listens, and shuts it
+// down gracefully at the end of the test, failing the test if the
+// shutdown is not clean. Without a -store argument the demo uses the
+// memory store.
+func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string) *Demo {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	log := newSyncBuffer("listening on ")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- demo.Run(ctx, demo.Options{
+			Framework: framework,
+			Args:      append([]string{"-stream-interval", StreamInterval.String()}, args...),
+			Build:     build,
+			Listener:  ln,
+			Log:       log,
+		})
+	}()
+	select {
+	case <-log.seen:
+	case err := <-done:
+		cancel()
+		t.Fatalf("demo %s %q did not start: %v\nlog:\n%s", framework, args, err, log)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("demo %s %q did not log that it listens\nlog:\n%s", framework, args, log)
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("demo %s %q: shutdown: %v\nlog:\n%s", framework, args, err, log)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("demo %s %q did not shut down\nlog:\n%s", framework, args, log)
+		}
+	})
+	want := "listening on http://" + addr + " (framework " + framework + ", store "
+	if !strings.Contains(log.String(), want) {
+		t.Fatalf("demo log lacks %q:\n%s", want, log)
+	}
+	return &Demo{URL: "http://" + addr, log: log}
+}
+
+// syncBuffer is a log destination safe for concurrent writes that signals
+// when a marker was first written.
+type syncBuffer struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	marker string
+	seen   chan struct{}
+	once   sync.Once
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
+
+func newSyncBuffer(marker string) *syncBuffer {
+	return &syncBuffer{marker: marker, seen: make(chan struct{})}
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Write(p)
+	if bytes.Contains(s.b.Bytes(), []byte(s.marker)) {
+		s.once.Do(func() { close(s.seen) })
+	}
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// NoIDsLogged fails the test if ids is empty or if the demo's log holds
+// any of them: session IDs are credentials and must never be logged.
+func NoIDsLogged(t testing.TB, d *Demo, ids []string) {
+	t.Helper()
+	if len(ids) == 0 {
+		t.Fatal("the behaviour test saw no session ID")
+	}
+	log := d.Log()
+	for _, id := range ids {
+		if strings.Contains(log, id) {
+			t.Fatalf("the demo logged a session ID:\n%s", log)
+		}
+	}
+}

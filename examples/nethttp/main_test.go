@@ -1,0 +1,12 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/sessionkit/sessionkit/examples/internal/demotest"
+)
+
+func TestBehaviourMemory(t *testing.T) {
+	d := demotest.Start(t, "nethttp", newServer)
+	demotest.NoIDsLogged(t, d, demotest.Behaviour(t, d.URL))
+}
