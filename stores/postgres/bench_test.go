@@ -72,6 +72,7 @@ func (e *benchEnv) request(b *testing.B, write bool, n int) {
 }
 
 func (e *benchEnv) report(b *testing.B, start int64) {
+	b.ReportAllocs()
 	b.ReportMetric(float64(e.tr.n.Load()-start)/float64(b.N), "stmts/op")
 }
 

@@ -588,3 +588,45 @@ func TestCleanupSkipsLockedRows(t *testing.T) {
 		t.Fatalf("the recreated row = %q, %v; want %q", got, err, "new")
 	}
 }
+
+// TestManagerDestroyMatching logs one user out everywhere through the
+// store's Lister, as an administrator would.
+func TestManagerDestroyMatching(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, pgstore.Options{})
+	m, err := session.NewManager(session.WithStore(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(user, ip string) map[string][]string {
+		x := &sessiontest.Exchange{IP: ip}
+		h := m.Begin(x)
+		sess, err := h.Session()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Set("user", user)
+		if err := h.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return map[string][]string{m.CookieName(): {x.LastCookie().Value}}
+	}
+	ann1, ann2, bob := login("ann", "192.0.2.1"), login("ann", "192.0.2.2"), login("bob", "192.0.2.3")
+	n, err := m.DestroyMatching(ctx, func(r session.Record) bool { return r.Values["user"] == "ann" })
+	if err != nil || n != 2 {
+		t.Fatalf("DestroyMatching = %d, %v; want 2", n, err)
+	}
+	for _, c := range []struct {
+		ip      string
+		cookies map[string][]string
+		alive   bool
+	}{{"192.0.2.1", ann1, false}, {"192.0.2.2", ann2, false}, {"192.0.2.3", bob, true}} {
+		sess, err := m.Begin(&sessiontest.Exchange{IP: c.ip, CookieMap: c.cookies}).Session()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sess.IsNew() == c.alive {
+			t.Errorf("session from %s: alive = %v, want %v", c.ip, !sess.IsNew(), c.alive)
+		}
+	}
+}
