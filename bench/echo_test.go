@@ -6,11 +6,13 @@ import (
 
 	"github.com/boj/redistore"
 	"github.com/gorilla/sessions"
-	"github.com/labstack/echo-contrib/session"
+	echocontrib "github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
+	echosession "github.com/sessionkit/sessionkit/adapters/echo"
+	session "github.com/sessionkit/sessionkit/core"
 )
 
-// echoSubjects: a bare echo server, and echo-contrib's session middleware,
+// echoSubjects: a bare echo server, sessionkit's echosession, and echo-contrib's session middleware,
 // the established one for echo, with gorilla's CookieStore and, for the
 // Redis rows, the redigo-based boj/redistore.
 var echoSubjects = []subject{
@@ -24,6 +26,12 @@ var echoSubjects = []subject{
 			}
 		})
 		return nethttpTarget(e, "", nil, true)
+	}},
+	{fw: "echo", lib: "sessionkit", store: "mem", build: func(tb testing.TB) *target {
+		return sessionkitEcho(newManager(tb, false))
+	}},
+	{fw: "echo", lib: "sessionkit", store: "redis", build: func(tb testing.TB) *target {
+		return sessionkitEcho(newManager(tb, true))
 	}},
 	{fw: "echo", lib: "echo-contrib", store: "cookie", build: func(tb testing.TB) *target {
 		return echoContribTarget(sessions.NewCookieStore(cookieKey), nil)
@@ -60,13 +68,30 @@ func echoRespond(c echo.Context, body int, ok bool) error {
 	return c.Blob(http.StatusOK, textPlain, appendBody(nil, body))
 }
 
-func echoContribTarget(store sessions.Store, cmds func() int64) *target {
-	e := echoServer([]echo.MiddlewareFunc{session.Middleware(store)}, func(sc *scenario) echo.HandlerFunc {
+func sessionkitEcho(m *session.Manager, cmds func() int64) *target {
+	e := echoServer([]echo.MiddlewareFunc{echosession.Middleware(m)}, func(sc *scenario) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if sc.kind == kindUntouched {
 				return c.Blob(http.StatusOK, textPlain, okBody)
 			}
-			s, err := session.Get(anchorCookie, c)
+			s, err := echosession.Get(c)
+			if err != nil {
+				return err
+			}
+			body, ok := sessionkitStep(sc, s, nil)
+			return echoRespond(c, body, ok)
+		}
+	})
+	return nethttpTarget(e, m.CookieName(), cmds, false)
+}
+
+func echoContribTarget(store sessions.Store, cmds func() int64) *target {
+	e := echoServer([]echo.MiddlewareFunc{echocontrib.Middleware(store)}, func(sc *scenario) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if sc.kind == kindUntouched {
+				return c.Blob(http.StatusOK, textPlain, okBody)
+			}
+			s, err := echocontrib.Get(anchorCookie, c)
 			if err != nil {
 				return err
 			}

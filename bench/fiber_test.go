@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/session"
+	fibersession "github.com/gofiber/fiber/v2/middleware/session"
 	fiberredis "github.com/gofiber/storage/redis/v3"
 	"github.com/valyala/fasthttp"
 )
@@ -31,11 +31,11 @@ var fiberSubjects = []subject{
 		return fiberTarget(app, "", nil, true)
 	}},
 	{fw: "fiber", lib: "fiber-session", store: "mem", build: func(tb testing.TB) *target {
-		return fiberSessionTarget(tb, session.New(), nil)
+		return fiberSessionTarget(tb, fibersession.New(), nil)
 	}},
 	{fw: "fiber", lib: "fiber-session", store: "redis", build: func(tb testing.TB) *target {
 		rc, cmds := goredisClient(tb)
-		store := session.New(session.Config{Storage: fiberredis.NewFromConnection(rc), Expiration: redisLifetime})
+		store := fibersession.New(fibersession.Config{Storage: fiberredis.NewFromConnection(rc), Expiration: redisLifetime})
 		return fiberSessionTarget(tb, store, cmds)
 	}},
 }
@@ -72,7 +72,7 @@ func fiberTarget(app *fiber.App, cookieName string, cmds func() int64, floor boo
 	}
 }
 
-func fiberSessionTarget(tb testing.TB, store *session.Store, cmds func() int64) *target {
+func fiberSessionTarget(tb testing.TB, store *fibersession.Store, cmds func() int64) *target {
 	tb.Cleanup(func() { store.Storage.Close() })
 	app := fiberApp(tb, nil, func(sc *scenario) fiber.Handler {
 		return func(c *fiber.Ctx) error {

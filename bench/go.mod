@@ -3,6 +3,10 @@ module github.com/sessionkit/sessionkit/bench
 go 1.26.0
 
 require (
+	github.com/sessionkit/sessionkit/adapters/echo v0.0.0
+	github.com/sessionkit/sessionkit/adapters/nethttp v0.0.0
+	github.com/sessionkit/sessionkit/core v0.0.0
+	github.com/sessionkit/sessionkit/stores/redis v0.0.0
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/boj/redistore v1.4.1

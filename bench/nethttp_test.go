@@ -7,9 +7,11 @@ import (
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
+	httpsession "github.com/sessionkit/sessionkit/adapters/nethttp"
+	session "github.com/sessionkit/sessionkit/core"
 )
 
-// nethttpSubjects: the bare net/http ServeMux, and alexedwards/scs, the
+// nethttpSubjects: the bare net/http ServeMux, sessionkit's httpsession, and alexedwards/scs, the
 // established session manager for net/http, with its memory store and its
 // redigo-based Redis store.
 var nethttpSubjects = []subject{
@@ -24,6 +26,12 @@ var nethttpSubjects = []subject{
 			}
 		})
 		return nethttpTarget(mux, "", nil, true)
+	}},
+	{fw: "nethttp", lib: "sessionkit", store: "mem", build: func(tb testing.TB) *target {
+		return sessionkitNethttp(newManager(tb, false))
+	}},
+	{fw: "nethttp", lib: "sessionkit", store: "redis", build: func(tb testing.TB) *target {
+		return sessionkitNethttp(newManager(tb, true))
 	}},
 	{fw: "nethttp", lib: "scs", store: "mem", build: func(tb testing.TB) *target {
 		return scsTarget(newSCS(tb, nil), nil)
@@ -61,6 +69,21 @@ func nethttpRespond(w http.ResponseWriter, body int, ok bool) {
 		return
 	}
 	w.Write(appendBody(nil, body))
+}
+
+func sessionkitNethttp(m *session.Manager, cmds func() int64) *target {
+	mux := nethttpMux(func(sc *scenario) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if sc.kind == kindUntouched {
+				w.Write(okBody)
+				return
+			}
+			s, err := httpsession.Get(r)
+			body, ok := sessionkitStep(sc, s, err)
+			nethttpRespond(w, body, ok)
+		}
+	})
+	return nethttpTarget(httpsession.Middleware(m)(mux), m.CookieName(), cmds, false)
 }
 
 // newSCS returns an scs manager keeping sessions in store, or in its

@@ -8,6 +8,7 @@ import (
 
 	redigo "github.com/gomodule/redigo/redis"
 	goredis "github.com/redis/go-redis/v9"
+	redisstore "github.com/sessionkit/sessionkit/stores/redis"
 )
 
 // The Redis rows run against the local server, in a database of their own
@@ -86,35 +87,16 @@ func (c countingConn) ReceiveWithTimeout(d time.Duration) (any, error) {
 }
 
 // goredisClient returns a go-redis client on the bench database whose
-// commands are counted by hook, and a function reading the count. It
-// fails tb when Redis does not answer.
+// commands are counted by sessionkit's redisstore.CommandCounter hook (for
+// sessionkit and for the go-redis-based anchor alike), and a function
+// reading the count. It fails tb when Redis does not answer.
 func goredisClient(tb testing.TB) (*goredis.Client, func() int64) {
 	c := goredis.NewClient(&goredis.Options{Addr: redisAddr, DB: redisDB})
 	tb.Cleanup(func() { c.Close() })
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		tb.Fatalf("Redis at %s: %v (start it with scripts/services.sh)", redisAddr, err)
 	}
-	count := new(cmdCounter)
+	count := new(redisstore.CommandCounter)
 	c.AddHook(count)
-	return c, count.n.Load
-}
-
-// cmdCounter is a go-redis hook counting the commands sent, MULTI and EXEC
-// included.
-type cmdCounter struct{ n atomic.Int64 }
-
-func (h *cmdCounter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (h *cmdCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *cmdCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		h.n.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
+	return c, count.Commands
 }

@@ -1,0 +1,48 @@
+package bench
+
+import (
+	"testing"
+
+	session "github.com/sessionkit/sessionkit/core"
+	redisstore "github.com/sessionkit/sessionkit/stores/redis"
+)
+
+// newManager returns a sessionkit Manager with the defaults — the default
+// MemoryStore unless redis asks for the Redis store — and the go-redis
+// command count for the Redis one.
+func newManager(tb testing.TB, redis bool) (*session.Manager, func() int64) {
+	var (
+		opts []session.Option
+		cmds func() int64
+	)
+	if redis {
+		rc, count := goredisClient(tb)
+		opts = append(opts,
+			session.WithStore(redisstore.New(rc, redisstore.WithPrefix("bench:sk:"))),
+			session.WithLifetime(redisLifetime))
+		cmds = count
+	}
+	m, err := session.NewManager(opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	return m, cmds
+}
+
+// sessionkitStep is a sessionkit handler's session work for sc, the same
+// under every framework: s and err are what the adapter's Get returned.
+func sessionkitStep(sc *scenario, s *session.Session, err error) (body int, ok bool) {
+	if err != nil {
+		return 0, false
+	}
+	var held any
+	if sc.reads {
+		held = s.Get(valueKey)
+	}
+	next, store, body, ok := sc.step(held)
+	if store {
+		s.Set(valueKey, next)
+	}
+	return body, ok
+}
