@@ -1,0 +1,223 @@
+package ginsession
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	session "github.com/sessionkit/sessionkit/core"
+)
+
+// ErrNoMiddleware is returned by Get for a request whose route does not
+// use Middleware.
+var ErrNoMiddleware = errors.New("ginsession: no session middleware on this request's route")
+
+// Middleware returns gin middleware that gives every request a lazily
+// loaded session, reached with Get, and commits it just before the
+// response headers are written. Register it with Engine.Use or
+// RouterGroup.Use. It panics if m is nil.
+func Middleware(m *session.Manager) gin.HandlerFunc {
+	if m == nil {
+		panic("ginsession: Middleware with a nil Manager")
+	}
+	return func(c *gin.Context) {
+		req, w := c.Request, c.Writer
+		st := &state{c: c, parent: req.Context()}
+		st.w.ResponseWriter, st.w.st = w, st
+		st.Init(m, st)
+		c.Request, c.Writer = req.WithContext(st), &st.w
+		// Restored on the way out, also on a panic: what the recovery
+		// middleware writes then must not commit the session.
+		defer func() { c.Request, c.Writer = req, w }()
+		c.Next()
+		if !st.w.committed {
+			st.w.commit() // nothing was written: gin sends the headers after the chain
+		} else if err := st.Commit(); err != nil {
+			_ = c.Error(err) // a change made too late; the core logs it too
+		}
+	}
+}
+
+// Get returns the session of a request served through Middleware, loading
+// it on the first call. On an error it records the error with c.Error,
+// aborts the chain with a plain 500 "Internal Server Error" (no detail)
+// and returns the error: it wraps session.ErrStore or session.ErrCorrupt
+// when the session could not be loaded, and is ErrNoMiddleware when the
+// route does not use Middleware.
+//
+// Get also works on a context made by c.Copy, for as long as the request
+// lasts.
+func Get(c *gin.Context) (*session.Session, error) {
+	st := lookup(c)
+	if st == nil {
+		fail(c, c.Writer, ErrNoMiddleware)
+		return nil, ErrNoMiddleware
+	}
+	s, err := st.Session()
+	if err != nil {
+		fail(c, c.Writer, err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// lookup finds the request's state: in c.Writer, or in the request
+// context when a later middleware wrapped c.Writer or c is a copy.
+func lookup(c *gin.Context) *state {
+	if w, ok := c.Writer.(*responseWriter); ok {
+		return w.st
+	}
+	if c.Request != nil {
+		if st, ok := c.Request.Context().Value(ctxKey{}).(*state); ok {
+			return st
+		}
+	}
+	return nil
+}
+
+// fail takes gin's error path: the error goes to c.Errors, the chain stops
+// and the client gets a plain 500 without detail, written to w unless the
+// response is under way or w is the detached writer of a c.Copy.
+func fail(c *gin.Context, w gin.ResponseWriter, err error) {
+	_ = c.Error(err)
+	c.Abort()
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok && u.Unwrap() == nil {
+		return
+	}
+	if !w.Written() {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	}
+}
+
+// ctxKey finds a request's state in its context.
+type ctxKey struct{}
+
+// state is everything one request needs, in one allocation: the session
+// Handle, the Exchange the core reads, the ResponseWriter wrapper and the
+// context node of c.Request.
+type state struct {
+	session.Handle
+	c      *gin.Context
+	parent context.Context
+	w      responseWriter
+}
+
+// Deadline implements context.Context.
+func (s *state) Deadline() (time.Time, bool) { return s.parent.Deadline() }
+
+// Done implements context.Context.
+func (s *state) Done() <-chan struct{} { return s.parent.Done() }
+
+// Err implements context.Context.
+func (s *state) Err() error { return s.parent.Err() }
+
+// Value implements context.Context.
+func (s *state) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return s
+	}
+	return s.parent.Value(key)
+}
+
+// Context implements session.Exchange.
+func (s *state) Context() context.Context { return s.parent }
+
+// Cookies implements session.Exchange.
+func (s *state) Cookies(name string) []string {
+	cs := s.c.Request.CookiesNamed(name)
+	if len(cs) == 0 {
+		return nil
+	}
+	vals := make([]string, len(cs))
+	for i, c := range cs {
+		vals[i] = c.Value
+	}
+	return vals
+}
+
+// Header implements session.Exchange.
+func (s *state) Header(name string) string { return s.c.Request.Header.Get(name) }
+
+// ClientIP implements session.Exchange with gin's trusted-proxy logic.
+func (s *state) ClientIP() string { return s.c.ClientIP() }
+
+// SetCookie implements session.Exchange.
+func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.ResponseWriter, c) }
+
+// responseWriter commits the session the first time gin is about to send
+// the response headers, and otherwise passes everything through: the body
+// is never buffered. gin's WriteHeader only records the status, so it does
+// not commit.
+type responseWriter struct {
+	gin.ResponseWriter
+	st        *state
+	committed bool
+	err       error // the commit failed: the error response went out instead
+}
+
+// commit commits the session before the headers are sent and reports
+// whether the handler's output may go on.
+func (w *responseWriter) commit() bool {
+	if !w.committed {
+		w.committed = true
+		if err := w.st.Commit(); err != nil {
+			w.err = fmt.Errorf("ginsession: response replaced by an error, the session could not be saved: %w", err)
+			fail(w.st.c, w.ResponseWriter, err)
+		}
+	}
+	return w.err == nil
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *responseWriter) WriteHeader(code int) {
+	if w.err == nil {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+// WriteHeaderNow implements gin.ResponseWriter.
+func (w *responseWriter) WriteHeaderNow() {
+	if w.commit() {
+		w.ResponseWriter.WriteHeaderNow()
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.commit() {
+		return 0, w.err
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// WriteString implements gin.ResponseWriter.
+func (w *responseWriter) WriteString(s string) (int, error) {
+	if !w.commit() {
+		return 0, w.err
+	}
+	return w.ResponseWriter.WriteString(s)
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() {
+	if w.commit() {
+		w.ResponseWriter.Flush()
+	}
+}
+
+// Hijack implements http.Hijacker. The session is committed first; its
+// Set-Cookie is left in Header for the new owner of the connection to send.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.commit() {
+		return nil, nil, w.err
+	}
+	return w.ResponseWriter.Hijack()
+}
+
+// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

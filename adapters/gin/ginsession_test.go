@@ -1,0 +1,578 @@
+package ginsession_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	ginsession "github.com/sessionkit/sessionkit/adapters/gin"
+	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// newEngine returns an engine trusting no proxy.
+func newEngine(t testing.TB) *gin.Engine {
+	e := gin.New()
+	if err := e.SetTrustedProxies(nil); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func kitRoutes(r gin.IRoutes) {
+	kit := func(c *gin.Context) {
+		sess, err := ginsession.Get(c)
+		if err != nil {
+			return // Get answered 500
+		}
+		status, body := sessiontest.Do(sess, c.Param("op"), c.Request.URL.Query())
+		c.String(status, "%s", body)
+	}
+	r.GET("/kit/:op", kit)
+	r.POST("/kit/:op", kit)
+	r.GET("/untouched", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+}
+
+func TestConformance(t *testing.T) {
+	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
+		e := newEngine(t)
+		e.Use(ginsession.Middleware(m))
+		kitRoutes(e)
+		return serve(t, e)
+	})
+}
+
+// serve runs h on a loopback listener until the test ends.
+func serve(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type fixture struct {
+	m     *session.Manager
+	count *sessiontest.CountingStore
+	fail  *sessiontest.FailingStore
+	log   *syncBuffer
+	errs  chan []error // c.Errors of each request, once the chain is done
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	mem := session.NewMemoryStore(session.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	f := &fixture{fail: sessiontest.NewFailingStore(mem), log: &syncBuffer{}, errs: make(chan []error, 16)}
+	f.count = sessiontest.NewCountingStore(f.fail)
+	m, err := session.NewManager(session.WithStore(f.count),
+		session.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = m
+	return f
+}
+
+// engine returns an engine whose first middleware reports c.Errors to
+// f.errs, then the session middleware.
+func (f *fixture) engine(t testing.TB) *gin.Engine {
+	e := newEngine(t)
+	e.Use(func(c *gin.Context) {
+		defer func() {
+			var errs []error
+			for _, e := range c.Errors {
+				errs = append(errs, e.Err)
+			}
+			f.errs <- errs
+		}()
+		c.Next()
+	}, ginsession.Middleware(f.m))
+	e.GET("/value", valueRoute)
+	return e
+}
+
+// nextErrs returns c.Errors of the next finished request.
+func (f *fixture) nextErrs(t *testing.T) []error {
+	t.Helper()
+	select {
+	case errs := <-f.errs:
+		return errs
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server never finished the request")
+		return nil
+	}
+}
+
+func hasErr(errs []error, target error) bool {
+	for _, err := range errs {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueRoute answers the session value "k", or "missing".
+func valueRoute(c *gin.Context) {
+	sess, err := ginsession.Get(c)
+	if err != nil {
+		return
+	}
+	if v := sess.Get("k"); v != nil {
+		c.String(http.StatusOK, "%v", v)
+		return
+	}
+	c.String(http.StatusOK, "missing")
+}
+
+// get sends a GET with the given Cookie header.
+func get(t *testing.T, url, cookie string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// sid returns the "name=value" of the session cookie the response set.
+func sid(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == "sid" && session.ValidID(c.Value) {
+			return "sid=" + c.Value
+		}
+	}
+	t.Fatalf("no valid session cookie in %q", resp.Header.Values("Set-Cookie"))
+	return ""
+}
+
+func TestStreaming(t *testing.T) {
+	for name, flush := range map[string]func(c *gin.Context) error{
+		"Flusher": func(c *gin.Context) error { c.Writer.Flush(); return nil },
+		"ResponseController": func(c *gin.Context) error {
+			rc := http.NewResponseController(c.Writer)
+			if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+				return fmt.Errorf("SetWriteDeadline through Unwrap: %w", err)
+			}
+			return rc.Flush()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			proceed := make(chan struct{})
+			var (
+				mu       sync.Mutex
+				finished bool
+				flushErr error
+			)
+			e := f.engine(t)
+			e.GET("/stream", func(c *gin.Context) {
+				sess, _ := ginsession.Get(c)
+				sess.Set("k", "streamed")
+				c.Header("Content-Type", "text/event-stream")
+				err := flush(c) // headers only, as event streams start
+				c.Writer.WriteString("first;")
+				if err == nil {
+					err = flush(c)
+				}
+				mu.Lock()
+				flushErr = err
+				mu.Unlock()
+				select {
+				case <-proceed:
+				case <-time.After(10 * time.Second):
+				}
+				c.Writer.WriteString("second")
+				mu.Lock()
+				finished = true
+				mu.Unlock()
+			})
+			url := serve(t, e)
+
+			release := sync.OnceFunc(func() { close(proceed) })
+			defer release()
+			resp := get(t, url+"/stream", "")
+			defer resp.Body.Close()
+			mu.Lock()
+			early, err := !finished, flushErr
+			mu.Unlock()
+			if !early {
+				t.Fatal("the response headers arrived only after the handler returned: the body was buffered")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cookie := sid(t, resp) // the cookie came with the first flushed bytes
+			first := make([]byte, len("first;"))
+			if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first;" {
+				t.Fatalf("first part = %q, %v", first, err)
+			}
+			release()
+			if rest := readAll(t, resp); rest != "second" {
+				t.Fatalf("second part = %q", rest)
+			}
+			if errs := f.nextErrs(t); len(errs) != 0 {
+				t.Fatalf("c.Errors = %v", errs)
+			}
+			if got := readAll(t, get(t, url+"/value", cookie)); got != "streamed" {
+				t.Fatalf("value after streaming = %q, want streamed", got)
+			}
+		})
+	}
+}
+
+func TestStream(t *testing.T) {
+	f := newFixture(t)
+	e := f.engine(t)
+	e.GET("/events", func(c *gin.Context) {
+		sess, _ := ginsession.Get(c)
+		sess.Set("k", "events")
+		i := 0
+		c.Stream(func(w io.Writer) bool {
+			c.SSEvent("tick", i)
+			i++
+			return i < 3
+		})
+	})
+	url := serve(t, e)
+	resp := get(t, url+"/events", "")
+	body := readAll(t, resp)
+	if strings.Count(body, "event:tick") != 3 {
+		t.Fatalf("body = %q", body)
+	}
+	if got := readAll(t, get(t, url+"/value", sid(t, resp))); got != "events" {
+		t.Fatalf("value = %q", got)
+	}
+}
+
+func TestHijack(t *testing.T) {
+	f := newFixture(t)
+	e := f.engine(t)
+	e.GET("/hijack", func(c *gin.Context) {
+		sess, _ := ginsession.Get(c)
+		sess.Set("k", "before-hijack")
+		_, setsBefore, _ := f.count.Calls()
+		conn, brw, err := http.NewResponseController(c.Writer).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		_, setsAfter, _ := f.count.Calls()
+		body := fmt.Sprintf("sets during hijack: %d", setsAfter-setsBefore)
+		// The new owner of the connection sends the Set-Cookie itself.
+		fmt.Fprintf(brw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n", len(body))
+		c.Writer.Header().Write(brw)
+		fmt.Fprintf(brw, "\r\n%s", body)
+		brw.Flush()
+		sess.Set("late", 1) // after the commit: reported, not saved
+	})
+	url := serve(t, e)
+
+	resp := get(t, url+"/hijack", "")
+	if body := readAll(t, resp); body != "sets during hijack: 1" {
+		t.Fatalf("hijacked response %q: the session was not committed before the connection was handed over", body)
+	}
+	cookie := sid(t, resp)
+	if errs := f.nextErrs(t); !hasErr(errs, session.ErrLateChange) {
+		t.Fatalf("c.Errors = %v, want ErrLateChange for the change after the hijack", errs)
+	}
+	if got := readAll(t, get(t, url+"/value", cookie)); got != "before-hijack" {
+		t.Fatalf("value = %q, want before-hijack", got)
+	}
+}
+
+func TestLateChange(t *testing.T) {
+	f := newFixture(t)
+	e := f.engine(t)
+	e.GET("/late", func(c *gin.Context) {
+		sess, _ := ginsession.Get(c)
+		sess.Set("k", "early")
+		c.String(http.StatusOK, "body first")
+		sess.Set("tardy", "x")
+	})
+	url := serve(t, e)
+	resp := get(t, url+"/late", "")
+	if body := readAll(t, resp); body != "body first" {
+		t.Fatalf("body = %q", body)
+	}
+	errs := f.nextErrs(t)
+	if !hasErr(errs, session.ErrLateChange) || !strings.Contains(fmt.Sprint(errs), "tardy") {
+		t.Fatalf("c.Errors = %v, want ErrLateChange naming the key", errs)
+	}
+	if !strings.Contains(f.log.String(), "tardy") {
+		t.Fatalf("the core did not log the late change: %s", f.log)
+	}
+	if got := readAll(t, get(t, url+"/value", sid(t, resp))); got != "early" {
+		t.Fatalf("value = %q, want early", got)
+	}
+	f.nextErrs(t)
+}
+
+func TestCommitFailureAtHeaderTime(t *testing.T) {
+	for name, respond := range map[string]func(c *gin.Context) error{
+		"JSON": func(c *gin.Context) error {
+			c.JSON(http.StatusCreated, gin.H{"ok": true})
+			_, err := c.Writer.WriteString("more")
+			return err
+		},
+		"StatusOnly": func(c *gin.Context) error { c.Status(http.StatusAccepted); return nil },
+		"Flush": func(c *gin.Context) error {
+			c.Status(http.StatusCreated)
+			c.Writer.Flush()
+			_, err := c.Writer.Write([]byte("after flush"))
+			return err
+		},
+		"Hijack": func(c *gin.Context) error {
+			conn, _, err := c.Writer.Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.fail.SetDown(true)
+			writeErr := make(chan error, 1)
+			e := f.engine(t)
+			e.GET("/fail", func(c *gin.Context) {
+				sess, err := ginsession.Get(c) // a new session: no store call yet
+				if err != nil {
+					t.Errorf("Get: %v", err)
+					return
+				}
+				sess.Set("k", "v")
+				c.Header("Content-Length", "12")
+				writeErr <- respond(c)
+			})
+			url := serve(t, e)
+			resp := get(t, url+"/fail", "")
+			body := readAll(t, resp)
+			if resp.StatusCode != 500 || body != "Internal Server Error\n" {
+				t.Fatalf("got %d %q, want 500 Internal Server Error", resp.StatusCode, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+				t.Fatalf("Content-Type %q, want text/plain", ct)
+			}
+			if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+				t.Fatalf("unexpected Set-Cookie %q", sc)
+			}
+			if errs := f.nextErrs(t); !hasErr(errs, session.ErrStore) {
+				t.Fatalf("c.Errors = %v, want a session.ErrStore", errs)
+			}
+			if err := <-writeErr; name != "StatusOnly" && !errors.Is(err, session.ErrStore) {
+				t.Fatalf("the handler's output after a failed commit returned %v, want an error wrapping session.ErrStore", err)
+			}
+		})
+	}
+}
+
+func TestGetWithoutMiddleware(t *testing.T) {
+	f := newFixture(t)
+	e := newEngine(t)
+	e.GET("/bare", func(c *gin.Context) {
+		_, err := ginsession.Get(c)
+		if !errors.Is(err, ginsession.ErrNoMiddleware) {
+			t.Errorf("Get without the middleware: %v, want ErrNoMiddleware", err)
+		}
+		var errs []error
+		for _, e := range c.Errors {
+			errs = append(errs, e.Err)
+		}
+		f.errs <- errs
+	})
+	resp := get(t, serve(t, e)+"/bare", "")
+	if body := readAll(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
+		t.Fatalf("got %d %q, want 500", resp.StatusCode, body)
+	}
+	if errs := f.nextErrs(t); !hasErr(errs, ginsession.ErrNoMiddleware) {
+		t.Fatalf("c.Errors = %v", errs)
+	}
+}
+
+// wrapWriter is a later middleware that wraps c.Writer without Unwrap, as
+// compression middleware does.
+type wrapWriter struct {
+	gin.ResponseWriter
+	n int
+}
+
+func (w *wrapWriter) Write(p []byte) (int, error) { w.n += len(p); return w.ResponseWriter.Write(p) }
+
+func (w *wrapWriter) WriteString(s string) (int, error) { return w.Write([]byte(s)) }
+
+func TestWrappedWriterAndCopy(t *testing.T) {
+	f := newFixture(t)
+	e := f.engine(t)
+	g := e.Group("/g", func(c *gin.Context) {
+		w := &wrapWriter{ResponseWriter: c.Writer}
+		c.Writer = w
+		c.Next()
+		c.Writer = w.ResponseWriter
+	})
+	g.GET("/copy", func(c *gin.Context) {
+		sess, err := ginsession.Get(c) // found through the request context
+		if err != nil {
+			return
+		}
+		sess.Set("k", "outer")
+		done := make(chan string)
+		cp := c.Copy()
+		go func() {
+			s, err := ginsession.Get(cp)
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			s.Set("k2", "from-copy")
+			done <- fmt.Sprint(s == sess)
+		}()
+		c.String(http.StatusOK, "same session in copy: %s", <-done)
+	})
+	url := serve(t, e)
+	resp := get(t, url+"/g/copy", "")
+	if body := readAll(t, resp); body != "same session in copy: true" {
+		t.Fatalf("body = %q", body)
+	}
+	if errs := f.nextErrs(t); len(errs) != 0 {
+		t.Fatalf("c.Errors = %v", errs)
+	}
+	if got := readAll(t, get(t, url+"/value", sid(t, resp))); got != "outer" {
+		t.Fatalf("value = %q", got)
+	}
+}
+
+func TestPanicDoesNotCommit(t *testing.T) {
+	f := newFixture(t)
+	e := newEngine(t)
+	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
+		c.String(http.StatusInternalServerError, "recovered")
+	}), ginsession.Middleware(f.m))
+	e.GET("/panic", func(c *gin.Context) {
+		sess, _ := ginsession.Get(c)
+		sess.Set("k", "half-done")
+		panic("boom")
+	})
+	resp := get(t, serve(t, e)+"/panic", "")
+	if body := readAll(t, resp); resp.StatusCode != 500 || body != "recovered" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
+		t.Fatalf("a panicking handler's session was committed: Set-Cookie %q", sc)
+	}
+	if _, sets, _ := f.count.Calls(); sets != 0 {
+		t.Fatalf("%d store writes after a panic, want 0", sets)
+	}
+}
+
+func FuzzCookie(f *testing.F) {
+	fx := newFixture(f)
+	e := newEngine(f)
+	e.Use(ginsession.Middleware(fx.m))
+	e.GET("/visit", func(c *gin.Context) {
+		sess, err := ginsession.Get(c)
+		if err != nil {
+			return
+		}
+		isNew := sess.IsNew()
+		n, _ := session.GetAs[int](sess, "n")
+		sess.Set("n", n+1)
+		c.String(http.StatusOK, "%t %d", isNew, n+1)
+	})
+	do := func(cookie string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/visit", nil)
+		req.Header.Set("User-Agent", "fuzz")
+		if cookie != "" {
+			req.Header["Cookie"] = []string{cookie}
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	var valid string
+	for _, c := range do("").Result().Cookies() {
+		valid = c.Value
+	}
+	if !session.ValidID(valid) {
+		f.Fatal("no valid session to seed with")
+	}
+	for _, seed := range []string{
+		"", "sid=VALID", "sid=VALID; sid=VALID", "sid=VALID; sid=other", "a=1; sid=VALID; b=2",
+		`sid="VALID"`, "sid=", "sid", "=", ";;;", "sid=%%%", "sid=" + strings.Repeat("A", 43),
+		"sid=é" + strings.Repeat("x", 41), "SID=VALID", " sid = VALID ", "sid=VALID\x00",
+		"sid=" + strings.Repeat("x", 8<<10), strings.Repeat("sid=VALID;", 300),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		raw = strings.ReplaceAll(raw, "VALID", valid)
+		rec := do(raw)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("Cookie %q: status %d %q", raw, rec.Code, rec.Body)
+		}
+		var isNew bool
+		var n int
+		if _, err := fmt.Sscanf(rec.Body.String(), "%t %d", &isNew, &n); err != nil {
+			t.Fatalf("body %q: %v", rec.Body, err)
+		}
+		cookies := rec.Result().Cookies()
+		if !isNew {
+			if len(cookies) != 0 || !strings.Contains(raw, valid) {
+				t.Fatalf("Cookie %q reached a stored session and got %v", raw, cookies)
+			}
+			return
+		}
+		if n != 1 || len(cookies) != 1 || !session.ValidID(cookies[0].Value) ||
+			strings.Contains(raw, cookies[0].Value) {
+			t.Fatalf("Cookie %q: a new session must get a fresh server-made ID, got %d %v", raw, n, cookies)
+		}
+	})
+}
