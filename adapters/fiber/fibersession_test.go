@@ -1,0 +1,416 @@
+package fibersession_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	fibersession "github.com/sessionkit/sessionkit/adapters/fiber"
+	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
+)
+
+// newApp returns a Fiber app that trusts no proxy, with the session
+// middleware using m and the kit's routes. Its read buffer takes the kit's
+// 8 KiB cookie. errs, if not nil, receives every error that reaches the
+// ErrorHandler, which is fiber's default unless onError is given.
+func newApp(m *session.Manager, errs chan<- error, onError ...fiber.ErrorHandler) *fiber.App {
+	handle := fiber.DefaultErrorHandler
+	if len(onError) > 0 {
+		handle = onError[0]
+	}
+	app := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ReadBufferSize:        16 << 10,
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			if errs != nil {
+				errs <- err
+			}
+			return handle(c, err)
+		},
+	})
+	app.Use(fibersession.Middleware(m))
+	kit := func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		if err != nil {
+			return err
+		}
+		q := url.Values{}
+		for k, v := range c.Queries() { // fasthttp memory, as users would pass it
+			q.Set(k, v)
+		}
+		status, body := sessiontest.Do(sess, c.Params("op"), q)
+		return c.Status(status).SendString(body)
+	}
+	app.Get("/kit/:op", kit)
+	app.Post("/kit/:op", kit)
+	app.Get("/untouched", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	return app
+}
+
+// serve runs app on a loopback listener until the test ends.
+func serve(t *testing.T, app *fiber.App) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln) }()
+	t.Cleanup(func() {
+		if err := app.Shutdown(); err != nil {
+			t.Error(err)
+		}
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestAdapter(t *testing.T) {
+	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
+		return serve(t, newApp(m, nil))
+	})
+}
+
+// logBuffer is a log destination safe for the server's goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor waits until the log contains all of want, and fails after 10 s.
+func (l *logBuffer) waitFor(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, all := l.String(), true
+		for _, w := range want {
+			all = all && strings.Contains(s, w)
+		}
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("log %q lacks %q", s, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// fixture is a Manager over a store that counts calls and can fail, with
+// its log captured, and an app whose ErrorHandler records errors.
+type fixture struct {
+	m     *session.Manager
+	count *sessiontest.CountingStore
+	fail  *sessiontest.FailingStore
+	log   *logBuffer
+	errs  chan error
+	app   *fiber.App
+}
+
+func newFixture(t *testing.T, onError ...fiber.ErrorHandler) *fixture {
+	mem := session.NewMemoryStore(session.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	f := &fixture{fail: sessiontest.NewFailingStore(mem), log: &logBuffer{}, errs: make(chan error, 16)}
+	f.count = sessiontest.NewCountingStore(f.fail)
+	m, err := session.NewManager(session.WithStore(f.count), session.WithCookieSecure(false),
+		session.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m = m
+	f.app = newApp(m, f.errs, onError...)
+	return f
+}
+
+func (f *fixture) nextErr(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-f.errs:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("no error reached the ErrorHandler")
+		return nil
+	}
+}
+
+func get(t *testing.T, url string, cookies ...*http.Cookie) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func sidCookie(t *testing.T, resp *http.Response) *http.Cookie {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == "sid" && session.ValidID(c.Value) {
+			return c
+		}
+	}
+	t.Fatalf("no valid sid cookie in %q", resp.Header.Values("Set-Cookie"))
+	return nil
+}
+
+// TestStreaming: a body written by a stream writer arrives in parts, the
+// cookie comes with the headers, and a change the writer makes after the
+// headers went out is not saved and is logged once the response is done.
+func TestStreaming(t *testing.T) {
+	f := newFixture(t)
+	proceed := make(chan struct{})
+	f.app.Get("/stream", func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("streamed", "yes")
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			w.WriteString("first\n")
+			if err := w.Flush(); err != nil {
+				return
+			}
+			select {
+			case <-proceed: // the client has the headers: the commit is done
+			case <-time.After(10 * time.Second):
+				return
+			}
+			sess.Set("late", "1")
+			w.WriteString("second\n")
+			w.Flush()
+		})
+		return nil
+	})
+	base := serve(t, f.app)
+	resp := get(t, base+"/stream")
+	ck := sidCookie(t, resp)
+	br := bufio.NewReader(resp.Body)
+	if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
+		t.Fatalf("first line = %q, %v", line, err)
+	}
+	close(proceed)
+	rest, err := io.ReadAll(br)
+	resp.Body.Close()
+	if err != nil || string(rest) != "second\n" {
+		t.Fatalf("rest = %q, %v", rest, err)
+	}
+	f.log.waitFor(t, "after the response headers were sent", "late")
+	if body := readAll(t, get(t, base+"/kit/get?k=streamed", ck)); body != "yes" {
+		t.Fatalf("streamed = %q, want yes", body)
+	}
+	if r := get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("the late change was saved: %d %q", r.StatusCode, readAll(t, r))
+	}
+}
+
+// TestCommitFailure: when the store fails at commit the client gets a 500
+// without the handler's body, its body headers or the cookie; the
+// ErrorHandler gets an error wrapping ErrStore and the cause is logged.
+// This holds for fiber's default ErrorHandler and for one that only sets the
+// status (fiber then sends the status text if the body is empty).
+func TestCommitFailure(t *testing.T) {
+	t.Run("DefaultErrorHandler", func(t *testing.T) { testCommitFailure(t, newFixture(t)) })
+	t.Run("StatusOnlyErrorHandler", func(t *testing.T) {
+		testCommitFailure(t, newFixture(t, func(c *fiber.Ctx, err error) error {
+			return c.SendStatus(fiber.StatusInternalServerError)
+		}))
+	})
+}
+
+func testCommitFailure(t *testing.T, f *fixture) {
+	f.app.Get("/send", func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("a", "1")
+		c.Set(fiber.HeaderETag, `"v1"`)
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Status(fiber.StatusCreated).SendString(`{"secret":1}`)
+	})
+	f.app.Get("/stream", func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("a", "1")
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			for range 3 {
+				w.WriteString("secret chunk\n")
+				if w.Flush() != nil {
+					return
+				}
+			}
+		})
+		return nil
+	})
+	f.app.Get("/sized", func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("a", "1")
+		body := strings.Repeat("secret ", 100)
+		return c.SendStream(strings.NewReader(body), len(body))
+	})
+	base := serve(t, f.app)
+	f.fail.SetDown(true)
+	for _, path := range []string{"/send", "/stream", "/sized"} {
+		resp := get(t, base+path)
+		body := readAll(t, resp)
+		if resp.StatusCode != http.StatusInternalServerError || body != "Internal Server Error" {
+			t.Fatalf("%s: got %d %q, want 500 \"Internal Server Error\"", path, resp.StatusCode, body)
+		}
+		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 || resp.Header.Get("Etag") != "" ||
+			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("%s: the failed response carries cookies %q, ETag %q, Content-Type %q", path, sc,
+				resp.Header.Get("Etag"), resp.Header.Get("Content-Type"))
+		}
+		err := f.nextErr(t)
+		var fe *fiber.Error
+		if !errors.Is(err, session.ErrStore) || !errors.Is(err, sessiontest.ErrDown) ||
+			!errors.As(err, &fe) || fe.Code != fiber.StatusInternalServerError {
+			t.Fatalf("%s: ErrorHandler got %v, want ErrStore as a fiber 500", path, err)
+		}
+	}
+	f.log.waitFor(t, "answering 500", sessiontest.ErrDown.Error())
+	f.fail.SetDown(false)
+	if n, err := f.m.Store().(session.Counter).Len(t.Context()); n != 0 || err != nil {
+		t.Fatalf("the store holds %d sessions (%v)", n, err)
+	}
+}
+
+// TestGetWithoutMiddleware: the accessor on a request the middleware did
+// not see fails clearly instead of panicking.
+func TestGetWithoutMiddleware(t *testing.T) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	var got error
+	app.Get("/", func(c *fiber.Ctx) error {
+		_, got = fibersession.Get(c)
+		return got
+	})
+	resp, err := app.Test(httpRequest(t, "/", ""), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp)
+	if !errors.Is(got, fibersession.ErrNoMiddleware) || resp.StatusCode != http.StatusInternalServerError ||
+		!strings.Contains(body, "fibersession.Middleware") {
+		t.Fatalf("Get without the middleware: %v; response %d %q", got, resp.StatusCode, body)
+	}
+}
+
+// TestPanicCommitsNothing: a handler that panics after changing the
+// session saves nothing and sets no cookie.
+func TestPanicCommitsNothing(t *testing.T) {
+	f := newFixture(t)
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Use(recover.New(), fibersession.Middleware(f.m))
+	app.Get("/", func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("a", "1")
+		panic("handler bug")
+	})
+	resp := get(t, serve(t, app)+"/")
+	readAll(t, resp)
+	if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
+		t.Fatalf("got %d with cookies %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
+	}
+	if _, sets, _ := f.count.Calls(); sets != 0 {
+		t.Fatalf("a panicking request made %d store writes", sets)
+	}
+}
+
+func httpRequest(t testing.TB, path, cookie string) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, "http://fiber.test"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	return req
+}
+
+// FuzzCookie: whatever the Cookie header holds, the request is served
+// without a panic, and any cookie set carries a well-formed server-made ID.
+func FuzzCookie(f *testing.F) {
+	m, err := session.NewManager()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { m.Close() })
+	app := newApp(m, nil)
+	resp, err := app.Test(httpRequest(f, "/kit/set?k=a&v=1", ""), -1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	valid := resp.Cookies()[0].Value
+	for _, seed := range []string{"", "sid=", "sid=" + valid, "sid=" + valid + "; sid=" + valid,
+		"sid=x; sid=" + valid, `sid="` + valid + `"`, "sid=%%%; ;;=;", "a=b; sid", "sid=\x00\xff", strings.Repeat("sid=a;", 100)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, cookie string) {
+		for _, path := range []string{"/kit/get?k=a", "/kit/incr?k=n"} {
+			resp, err := app.Test(httpRequest(t, path, cookie), -1)
+			if err != nil {
+				t.Fatalf("%s with Cookie %q: %v", path, cookie, err)
+			}
+			body := readAll(t, resp)
+			if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("%s with Cookie %q: status %d %q", path, cookie, resp.StatusCode, body)
+			}
+			for _, c := range resp.Cookies() {
+				if c.Name == "sid" && !session.ValidID(c.Value) {
+					t.Fatalf("Cookie %q led to Set-Cookie %q", cookie, resp.Header.Values("Set-Cookie"))
+				}
+			}
+		}
+	})
+}
