@@ -158,18 +158,28 @@ type redisServer struct {
 	tb   testing.TB
 	port int
 	dir  string
+	conf string   // config file, or ""
+	args []string // extra arguments, such as --sentinel or --replicaof
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
 // startRedis runs redis-server on a free loopback port, persisting
-// nothing, and waits until it answers. It is stopped when the test ends.
-func startRedis(tb testing.TB) *redisServer {
+// nothing, with the extra arguments args, and waits until it answers. It is
+// stopped when the test ends.
+func startRedis(tb testing.TB, args ...string) *redisServer {
+	tb.Helper()
+	return startRedisIn(tb, tb.TempDir(), freePort(tb), "", args...)
+}
+
+// startRedisIn is startRedis with the working directory, port and config
+// file (or "") given.
+func startRedisIn(tb testing.TB, dir string, port int, conf string, args ...string) *redisServer {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		tb.Fatalf("redis-server is not installed: %v", err)
 	}
-	r := &redisServer{tb: tb, port: freePort(tb), dir: tb.TempDir()}
+	r := &redisServer{tb: tb, port: port, dir: dir, conf: conf, args: args}
 	r.start()
 	tb.Cleanup(func() { r.stop(syscall.SIGKILL) })
 	return r
@@ -180,10 +190,15 @@ func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port)
 // start starts the server on r.port and waits up to 10 s for it to answer.
 func (r *redisServer) start() {
 	r.tb.Helper()
-	cmd := exec.Command("redis-server",
-		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+	var args []string
+	if r.conf != "" {
+		args = append(args, r.conf) // a config file must come first
+	}
+	args = append(args, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", r.dir, "--daemonize", "no",
 		"--logfile", "")
+	args = append(args, r.args...)
+	cmd := exec.Command("redis-server", args...)
 	if err := cmd.Start(); err != nil {
 		r.tb.Fatalf("start redis-server: %v", err)
 	}

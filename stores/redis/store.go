@@ -48,10 +48,16 @@ const foreignMarker = "SESSIONKIT_FOREIGN"
 // It returns 1 when it wrote (or deleted) and 0 on a version mismatch.
 var setScript = redis.NewScript(`
 local cur = redis.call('GETRANGE', KEYS[1], 0, 16)
+local foreign
+if cur == '' then
+  foreign = redis.call('EXISTS', KEYS[1]) == 1
+else
+  foreign = #cur ~= 17 or cur == '0000000000000000:' or not string.find(cur, '^[0-9a-f]+:$')
+end
+if foreign then
+  return redis.error_reply('` + foreignMarker + ` value is not a sessionkit record')
+end
 if cur ~= ARGV[1] then
-  if cur ~= '' and (#cur ~= 17 or cur == '0000000000000000:' or not string.find(cur, '^[0-9a-f]+:$')) then
-    return redis.error_reply('` + foreignMarker + ` value is not a sessionkit record')
-  end
   return 0
 end
 if ARGV[3] == '0' then
@@ -71,7 +77,6 @@ type Store struct {
 	own     bool // the Store made c and closes it
 	prefix  string
 	match   string // SCAN pattern for every key under prefix
-	bufs    sync.Pool
 	closeMu sync.Mutex
 	closed  bool
 }
@@ -81,10 +86,11 @@ type Option func(*Store)
 
 // WithPrefix sets the string every key of the store starts with; the
 // default is DefaultPrefix. Stores with different prefixes share a
-// database without seeing each other's records. The prefix must not be
-// empty (Clear would otherwise delete the whole database) and should not
-// contain a Cluster hash tag ("{...}"), which would put every session in
-// one slot.
+// database without seeing each other's records, as long as neither prefix
+// starts with the other: Clear on "app:" would also delete the keys of
+// "app:admin:". The prefix must not be empty (Clear would otherwise delete
+// the whole database) and should not contain a Cluster hash tag ("{...}"),
+// which would put every session in one slot.
 func WithPrefix(p string) Option {
 	return func(s *Store) { s.prefix = p }
 }
@@ -97,7 +103,7 @@ func WithPrefix(p string) Option {
 // Set ContextTimeoutEnabled in c's options so that request contexts bound
 // how long a command may take; otherwise only c's own timeouts do.
 //
-// New panics if an option is invalid (an empty prefix).
+// New panics if c is nil or an option is invalid (an empty prefix).
 func New(c redis.UniversalClient, opts ...Option) *Store {
 	s, err := newStore(c, false, opts)
 	if err != nil {
@@ -206,9 +212,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if len(data) == 0 || ms == 0 {
 		return s.Delete(ctx, key)
 	}
-	bp := s.record(data)
-	defer s.putBuf(bp)
-	if err := s.c.Set(ctx, s.prefix+key, *bp, time.Duration(ms)*time.Millisecond).Err(); err != nil {
+	if err := s.c.Set(ctx, s.prefix+key, record(data), time.Duration(ms)*time.Millisecond).Err(); err != nil {
 		return wrap("set", err)
 	}
 	return nil
@@ -229,9 +233,7 @@ func (s *Store) SetVersion(ctx context.Context, key string, data []byte, expiry 
 	}
 	var value []byte
 	if len(data) > 0 && ms > 0 {
-		bp := s.record(data)
-		defer s.putBuf(bp)
-		value = *bp
+		value = record(data)
 	} else {
 		ms = 0
 	}
@@ -365,22 +367,13 @@ func (s *Store) scan(ctx context.Context, fn func(ctx context.Context, node redi
 	}
 }
 
-// record returns a pooled buffer holding a fresh header and data.
-func (s *Store) record(data []byte) *[]byte {
-	bp, _ := s.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
-	b := append((*bp)[:0], make([]byte, hdrLen)...)
+// record returns a new value holding a fresh header and data. It is not
+// pooled: a hook may keep a command's arguments after the command returns.
+func record(data []byte) []byte {
+	b := make([]byte, hdrLen+len(data))
 	putHeader(b, newVersion())
-	*bp = append(b, data...)
-	return bp
-}
-
-func (s *Store) putBuf(bp *[]byte) {
-	if cap(*bp) <= 64<<10 {
-		s.bufs.Put(bp)
-	}
+	copy(b[hdrLen:], data)
+	return b
 }
 
 // newVersion returns a random version in [1, 2^63). math/rand/v2's global

@@ -145,6 +145,7 @@ func TestForeignData(t *testing.T) {
 		"list":        func(k string) error { return c.RPush(ctx, k, "a").Err() },
 		"plainString": func(k string) error { return c.Set(ctx, k, "hello, not a record", 0).Err() },
 		"shortString": func(k string) error { return c.Set(ctx, k, "abc:", 0).Err() },
+		"emptyString": func(k string) error { return c.Set(ctx, k, "", 0).Err() },
 		"zeroVersion": func(k string) error { return c.Set(ctx, k, "0000000000000000:data", 0).Err() },
 		"upperHex":    func(k string) error { return c.Set(ctx, k, "00000000000000AB:data", 0).Err() },
 	}
