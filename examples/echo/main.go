@@ -160,7 +160,7 @@ func (h handlers) putValue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	demo.PutValue(s, key, val)
+	demo.PutValue(s, key, string(val))
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -6,7 +6,7 @@ import (
 	"github.com/sessionkit/sessionkit/examples/internal/demotest"
 )
 
-func TestBehaviourMemory(t *testing.T) {
-	d := demotest.Start(t, "echo", newServer)
-	demotest.NoIDsLogged(t, d, demotest.Behaviour(t, d.URL))
-}
+// TestDemo runs the shared behaviour test against this demo, started
+// in-process on a loopback listener, with the memory store, Redis and
+// PostgreSQL, and checks the store-failure path.
+func TestDemo(t *testing.T) { demotest.TestDemo(t, "echo", newServer) }

@@ -152,7 +152,7 @@ func (h handlers) putValue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s, ok := h.session(w, r); ok {
-		demo.PutValue(s, k, val)
+		demo.PutValue(s, k, string(val))
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

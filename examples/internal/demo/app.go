@@ -175,10 +175,11 @@ func Login(s *session.Session, user string) State {
 // expired at commit.
 func Logout(s *session.Session) { s.Destroy() }
 
-// PutValue stores a copy of val under the /api/values key key, which must
-// have passed ValidateKey.
-func PutValue(s *session.Session, key string, val []byte) {
-	s.Set(ValuePrefix+key, string(val)) // string() copies: request memory may be reused
+// PutValue stores val under the /api/values key key, which must have
+// passed ValidateKey. Frameworks that reuse request memory (fiber) must
+// pass strings of their own: string(body) copies.
+func PutValue(s *session.Session, key, val string) {
+	s.Set(ValuePrefix+key, val)
 }
 
 // GetValue returns the value stored under the /api/values key key.

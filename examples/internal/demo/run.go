@@ -186,7 +186,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	shutErr := srv.Shutdown(sctx)
-	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+	// Servers close their listeners on shutdown; closing it again also
+	// ends a Serve that had not yet started when Shutdown ran.
+	l.Close()
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) {
 		shutErr = errors.Join(shutErr, serr)
 	}
 	if shutErr != nil {

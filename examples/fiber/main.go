@@ -1,0 +1,255 @@
+// Command fiber is the sessionkit demo app on fiber v2 with the
+// fibersession middleware.
+//
+//	go run ./examples/fiber [-addr 127.0.0.1:8080] [-store memory|redis://...|postgres://...]
+//
+// Everything but the routes lives in examples/internal/demo; see its
+// documentation for the routes and flags.
+//
+// Fiber (fasthttp) reuses the memory behind c.Params, c.Body, c.FormValue
+// and friends once the handler returns, so every value that goes into the
+// session is copied first (utils.CopyString, string(bytes)).
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+	fibersession "github.com/sessionkit/sessionkit/adapters/fiber"
+	"github.com/sessionkit/sessionkit/examples/internal/demo"
+)
+
+func main() { demo.Main("fiber", newServer) }
+
+// newServer mounts the demo's routes on a fiber app behind the session
+// middleware.
+func newServer(app *demo.App) (demo.Server, error) {
+	f := fiber.New(fiber.Config{
+		DisableStartupMessage: true, // the runner logs where it listens
+		// No ProxyHeader: c.IP(), which the session fingerprint binds a
+		// session to, is then the connection's address and no header can
+		// change it. The demo has no proxy in front; behind one, set
+		// ProxyHeader together with EnableTrustedProxyCheck and
+		// TrustedProxies naming exactly that proxy.
+		ErrorHandler: errorHandler(app),
+	})
+	f.Use(fibersession.Middleware(app.Manager))
+
+	h := handlers{app}
+	f.Get("/", h.page)
+	f.Post("/login", h.formLogin)
+	f.Post("/logout", h.formLogout)
+	f.Get("/api/session", h.countView)
+	f.Get("/api/peek", h.peek)
+	f.Post("/api/login", h.login)
+	f.Post("/api/logout", h.logout)
+	f.Put("/api/values/:key", h.putValue)
+	f.Get("/api/values/:key", h.getValue)
+	f.Delete("/api/values/:key", h.deleteValue)
+	f.Get("/api/stream", h.stream)
+	f.Get("/healthz", func(c *fiber.Ctx) error {
+		return send(c, http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
+	})
+	return demo.ServerFuncs{ServeFunc: f.Listener, ShutdownFunc: f.ShutdownWithContext}, nil
+}
+
+// errorHandler answers the errors handlers return, a session store
+// failure among them (fibersession.Get's error is a 500). Unlike
+// fiber.DefaultErrorHandler, which sends err.Error() to the client, it
+// answers a 5xx with its status text only, and logs it.
+func errorHandler(app *demo.App) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		code, msg := fiber.StatusInternalServerError, ""
+		var fe *fiber.Error
+		if errors.As(err, &fe) {
+			code, msg = fe.Code, fe.Message
+		}
+		if code >= 500 {
+			app.LogError(c.Method(), c.Path(), err)
+			msg = utils.StatusMessage(code)
+		}
+		return send(c, code, demo.ContentTypeText, []byte(msg+"\n"))
+	}
+}
+
+type handlers struct{ app *demo.App }
+
+func send(c *fiber.Ctx, status int, contentType string, body []byte) error {
+	c.Set(fiber.HeaderContentType, contentType)
+	return c.Status(status).Send(body)
+}
+
+func jsonBody(c *fiber.Ctx, status int, v any) error {
+	return send(c, status, demo.ContentTypeJSON, demo.JSON(v))
+}
+
+func badRequest(c *fiber.Ctx, err error) error {
+	return jsonBody(c, http.StatusBadRequest, demo.ErrorBody{Error: err.Error()})
+}
+
+// Every handler returns fibersession.Get's error as it is: the error
+// handler answers it with 500.
+
+func (h handlers) page(c *fiber.Ctx) error {
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	page, err := h.app.Page(demo.CountView(s))
+	if err != nil {
+		return err
+	}
+	return send(c, http.StatusOK, demo.ContentTypeHTML, page)
+}
+
+// formUser returns a copy of the user field of the form body, urlencoded
+// or multipart. (c.FormValue would also read the query string; the demos
+// take the form body only.)
+func formUser(c *fiber.Ctx) string {
+	if form, err := c.MultipartForm(); err == nil {
+		if v := form.Value["user"]; len(v) > 0 {
+			return utils.CopyString(v[0])
+		}
+		return ""
+	}
+	return string(c.Request().PostArgs().Peek("user")) // string() copies
+}
+
+func (h handlers) formLogin(c *fiber.Ctx) error {
+	user := formUser(c)
+	if err := demo.ValidateUser(user); err != nil {
+		return send(c, http.StatusBadRequest, demo.ContentTypeText, []byte(err.Error()+"\n"))
+	}
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	demo.Login(s, user)
+	return c.Redirect("/", http.StatusSeeOther)
+}
+
+func (h handlers) formLogout(c *fiber.Ctx) error {
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	demo.Logout(s)
+	return c.Redirect("/", http.StatusSeeOther)
+}
+
+func (h handlers) countView(c *fiber.Ctx) error {
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	return jsonBody(c, http.StatusOK, demo.CountView(s))
+}
+
+func (h handlers) peek(c *fiber.Ctx) error {
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	return jsonBody(c, http.StatusOK, demo.Peek(s))
+}
+
+func (h handlers) login(c *fiber.Ctx) error {
+	user := formUser(c)
+	if err := demo.ValidateUser(user); err != nil {
+		return badRequest(c, err)
+	}
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	return jsonBody(c, http.StatusOK, demo.Login(s, user))
+}
+
+func (h handlers) logout(c *fiber.Ctx) error {
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	demo.Logout(s)
+	return jsonBody(c, http.StatusOK, demo.LogoutBody{Destroyed: true})
+}
+
+// key returns a copy of the :key of a /api/values route and whether it is
+// valid; when it is not, it has answered 400.
+func key(c *fiber.Ctx) (string, bool, error) {
+	k := utils.CopyString(c.Params("key"))
+	if err := demo.ValidateKey(k); err != nil {
+		return "", false, badRequest(c, err)
+	}
+	return k, true, nil
+}
+
+func (h handlers) putValue(c *fiber.Ctx) error {
+	k, ok, err := key(c)
+	if !ok {
+		return err
+	}
+	body := c.Body() // fiber's memory: valid during this handler only
+	if err := demo.CheckValue(body); err != nil {
+		return badRequest(c, err)
+	}
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	demo.PutValue(s, k, string(body)) // string() copies
+	return c.SendStatus(http.StatusNoContent)
+}
+
+func (h handlers) getValue(c *fiber.Ctx) error {
+	k, ok, err := key(c)
+	if !ok {
+		return err
+	}
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	val, found := demo.GetValue(s, k)
+	if !found {
+		return jsonBody(c, http.StatusNotFound, demo.ErrorBody{Error: demo.ErrNoValue.Error()})
+	}
+	return send(c, http.StatusOK, demo.ContentTypeText, []byte(val))
+}
+
+func (h handlers) deleteValue(c *fiber.Ctx) error {
+	k, ok, err := key(c)
+	if !ok {
+		return err
+	}
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	demo.DeleteValue(s, k)
+	return c.SendStatus(http.StatusNoContent)
+}
+
+// stream writes to the session, then streams lines. The middleware
+// commits the session (and sets the cookie) when the handler returns,
+// before fasthttp sends the headers and runs the stream writer, which
+// must not touch c or the session.
+func (h handlers) stream(c *fiber.Ctx) error {
+	s, err := fibersession.Get(c)
+	if err != nil {
+		return err
+	}
+	demo.MarkStream(s)
+	c.Set(fiber.HeaderContentType, demo.ContentTypeText)
+	c.Set("X-Content-Type-Options", "nosniff") // browsers render the lines as they come
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		// The writer has no request context; a client that leaves makes
+		// the write or flush fail, which ends the stream.
+		_ = h.app.Stream(context.Background(), w, w.Flush)
+	})
+	return nil
+}
