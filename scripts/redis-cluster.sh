@@ -122,7 +122,7 @@ start() {
     stop
   fi
   local ports p
-  ports=$(pick_ports | tr '\n' ' ')
+  ports=$(pick_ports | paste -sd' ')
   mkdir -p "$state"
   echo "$ports" >"$state/ports"
   for p in $ports; do
