@@ -2,7 +2,6 @@ package bench
 
 import (
 	"net/http"
-	"testing"
 
 	"github.com/boj/redistore"
 	"github.com/gorilla/sessions"
@@ -16,7 +15,7 @@ import (
 // the established one for echo, with gorilla's CookieStore and, for the
 // Redis rows, the redigo-based boj/redistore.
 var echoSubjects = []subject{
-	{fw: "echo", lib: "floor", build: func(tb testing.TB) *target {
+	{fw: "echo", lib: "floor", build: func(tb env) *target {
 		e := echoServer(nil, func(sc *scenario) echo.HandlerFunc {
 			return func(c echo.Context) error {
 				if sc.kind == kindUntouched {
@@ -27,16 +26,16 @@ var echoSubjects = []subject{
 		})
 		return nethttpTarget(e, "", nil, true)
 	}},
-	{fw: "echo", lib: "sessionkit", store: "mem", build: func(tb testing.TB) *target {
+	{fw: "echo", lib: "sessionkit", store: "mem", build: func(tb env) *target {
 		return sessionkitEcho(newManager(tb, false))
 	}},
-	{fw: "echo", lib: "sessionkit", store: "redis", build: func(tb testing.TB) *target {
+	{fw: "echo", lib: "sessionkit", store: "redis", build: func(tb env) *target {
 		return sessionkitEcho(newManager(tb, true))
 	}},
-	{fw: "echo", lib: "echo-contrib", store: "cookie", build: func(tb testing.TB) *target {
+	{fw: "echo", lib: "echo-contrib", store: "cookie", build: func(tb env) *target {
 		return echoContribTarget(sessions.NewCookieStore(cookieKey), nil)
 	}},
-	{fw: "echo", lib: "echo-contrib", store: "redis", build: func(tb testing.TB) *target {
+	{fw: "echo", lib: "echo-contrib", store: "redis", build: func(tb env) *target {
 		pool, cmds := redigoPool(tb)
 		store, err := redistore.NewRediStoreWithPool(pool, cookieKey)
 		if err != nil {

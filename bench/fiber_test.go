@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"testing"
 
 	"github.com/gofiber/fiber/v2"
 	fibersession "github.com/gofiber/fiber/v2/middleware/session"
@@ -19,7 +18,7 @@ import (
 // go-redis-based storage. Fiber's session is a store the handler asks,
 // not a middleware, so its untouched row costs what the floor costs.
 var fiberSubjects = []subject{
-	{fw: "fiber", lib: "floor", build: func(tb testing.TB) *target {
+	{fw: "fiber", lib: "floor", build: func(tb env) *target {
 		app := fiberApp(tb, nil, func(sc *scenario) fiber.Handler {
 			return func(c *fiber.Ctx) error {
 				if sc.kind == kindUntouched {
@@ -30,10 +29,10 @@ var fiberSubjects = []subject{
 		})
 		return fiberTarget(app, "", nil, true)
 	}},
-	{fw: "fiber", lib: "fiber-session", store: "mem", build: func(tb testing.TB) *target {
+	{fw: "fiber", lib: "fiber-session", store: "mem", build: func(tb env) *target {
 		return fiberSessionTarget(tb, fibersession.New(), nil)
 	}},
-	{fw: "fiber", lib: "fiber-session", store: "redis", build: func(tb testing.TB) *target {
+	{fw: "fiber", lib: "fiber-session", store: "redis", build: func(tb env) *target {
 		rc, cmds := goredisClient(tb)
 		store := fibersession.New(fibersession.Config{Storage: fiberredis.NewFromConnection(rc), Expiration: redisLifetime})
 		return fiberSessionTarget(tb, store, cmds)
@@ -42,7 +41,7 @@ var fiberSubjects = []subject{
 
 // fiberApp returns an app that uses mw and mounts the handler h makes for
 // every route.
-func fiberApp(tb testing.TB, mw []fiber.Handler, h func(sc *scenario) fiber.Handler) *fiber.App {
+func fiberApp(tb env, mw []fiber.Handler, h func(sc *scenario) fiber.Handler) *fiber.App {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	for _, m := range mw {
 		app.Use(m)
@@ -72,7 +71,7 @@ func fiberTarget(app *fiber.App, cookieName string, cmds func() int64, floor boo
 	}
 }
 
-func fiberSessionTarget(tb testing.TB, store *fibersession.Store, cmds func() int64) *target {
+func fiberSessionTarget(tb env, store *fibersession.Store, cmds func() int64) *target {
 	tb.Cleanup(func() { store.Storage.Close() })
 	app := fiberApp(tb, nil, func(sc *scenario) fiber.Handler {
 		return func(c *fiber.Ctx) error {

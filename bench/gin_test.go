@@ -2,7 +2,6 @@ package bench
 
 import (
 	"net/http"
-	"testing"
 
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-contrib/sessions/cookie"
@@ -15,7 +14,7 @@ import (
 // session middleware for gin, with its memory store, its cookie store and
 // its redigo-based Redis store (boj/redistore).
 var ginSubjects = []subject{
-	{fw: "gin", lib: "floor", build: func(tb testing.TB) *target {
+	{fw: "gin", lib: "floor", build: func(tb env) *target {
 		e := ginEngine(nil, func(sc *scenario) gin.HandlerFunc {
 			return func(c *gin.Context) {
 				if sc.kind == kindUntouched {
@@ -27,13 +26,13 @@ var ginSubjects = []subject{
 		})
 		return nethttpTarget(e, "", nil, true)
 	}},
-	{fw: "gin", lib: "gin-contrib", store: "mem", build: func(tb testing.TB) *target {
+	{fw: "gin", lib: "gin-contrib", store: "mem", build: func(tb env) *target {
 		return ginContribTarget(memstore.NewStore(cookieKey), nil)
 	}},
-	{fw: "gin", lib: "gin-contrib", store: "cookie", build: func(tb testing.TB) *target {
+	{fw: "gin", lib: "gin-contrib", store: "cookie", build: func(tb env) *target {
 		return ginContribTarget(cookie.NewStore(cookieKey), nil)
 	}},
-	{fw: "gin", lib: "gin-contrib", store: "redis", build: func(tb testing.TB) *target {
+	{fw: "gin", lib: "gin-contrib", store: "redis", build: func(tb env) *target {
 		pool, cmds := redigoPool(tb)
 		store, err := ginredis.NewStoreWithPool(pool, cookieKey)
 		if err != nil {

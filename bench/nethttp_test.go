@@ -2,7 +2,6 @@ package bench
 
 import (
 	"net/http"
-	"testing"
 
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
@@ -15,7 +14,7 @@ import (
 // established session manager for net/http, with its memory store and its
 // redigo-based Redis store.
 var nethttpSubjects = []subject{
-	{fw: "nethttp", lib: "floor", build: func(tb testing.TB) *target {
+	{fw: "nethttp", lib: "floor", build: func(tb env) *target {
 		mux := nethttpMux(func(sc *scenario) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				if sc.kind == kindUntouched {
@@ -27,16 +26,16 @@ var nethttpSubjects = []subject{
 		})
 		return nethttpTarget(mux, "", nil, true)
 	}},
-	{fw: "nethttp", lib: "sessionkit", store: "mem", build: func(tb testing.TB) *target {
+	{fw: "nethttp", lib: "sessionkit", store: "mem", build: func(tb env) *target {
 		return sessionkitNethttp(newManager(tb, false))
 	}},
-	{fw: "nethttp", lib: "sessionkit", store: "redis", build: func(tb testing.TB) *target {
+	{fw: "nethttp", lib: "sessionkit", store: "redis", build: func(tb env) *target {
 		return sessionkitNethttp(newManager(tb, true))
 	}},
-	{fw: "nethttp", lib: "scs", store: "mem", build: func(tb testing.TB) *target {
+	{fw: "nethttp", lib: "scs", store: "mem", build: func(tb env) *target {
 		return scsTarget(newSCS(tb, nil), nil)
 	}},
-	{fw: "nethttp", lib: "scs", store: "redis", build: func(tb testing.TB) *target {
+	{fw: "nethttp", lib: "scs", store: "redis", build: func(tb env) *target {
 		pool, cmds := redigoPool(tb)
 		m := newSCS(tb, redisstore.NewWithPrefix(pool, "bench:scs:"))
 		m.Lifetime = redisLifetime
@@ -88,7 +87,7 @@ func sessionkitNethttp(m *session.Manager, cmds func() int64) *target {
 
 // newSCS returns an scs manager keeping sessions in store, or in its
 // default memory store when store is nil.
-func newSCS(tb testing.TB, store scs.Store) *scs.SessionManager {
+func newSCS(tb env, store scs.Store) *scs.SessionManager {
 	m := scs.New()
 	tb.Cleanup(m.Store.(*memstore.MemStore).StopCleanup)
 	if store != nil {

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	redigo "github.com/gomodule/redigo/redis"
@@ -23,7 +22,7 @@ const (
 // count every command sent through them (MULTI and EXEC included, as the
 // go-redis hook counts them), and a function reading the count. It fails tb
 // when Redis does not answer.
-func redigoPool(tb testing.TB) (*redigo.Pool, func() int64) {
+func redigoPool(tb env) (*redigo.Pool, func() int64) {
 	n := new(atomic.Int64)
 	pool := &redigo.Pool{
 		MaxIdle:     16,
@@ -90,7 +89,7 @@ func (c countingConn) ReceiveWithTimeout(d time.Duration) (any, error) {
 // commands are counted by sessionkit's redisstore.CommandCounter hook (for
 // sessionkit and for the go-redis-based anchor alike), and a function
 // reading the count. It fails tb when Redis does not answer.
-func goredisClient(tb testing.TB) (*goredis.Client, func() int64) {
+func goredisClient(tb env) (*goredis.Client, func() int64) {
 	c := goredis.NewClient(&goredis.Options{Addr: redisAddr, DB: redisDB})
 	tb.Cleanup(func() { c.Close() })
 	if err := c.Ping(context.Background()).Err(); err != nil {

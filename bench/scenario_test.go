@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 	"net/http"
-	"testing"
 )
 
 // valueKey is the session value every scenario works on, and seeded the
@@ -265,13 +264,21 @@ func (d *driver) step() error {
 	return nil
 }
 
+// env is what building a subject needs from the test, benchmark or
+// example it is built for; testing.TB has it.
+type env interface {
+	Cleanup(f func())
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // A subject is one library, or the bare floor, on one framework with one
 // store.
 type subject struct {
 	fw    string // nethttp, gin, echo, fiber
 	lib   string // floor, sessionkit, or the anchor's name
 	store string // mem, cookie, redis; "" for the floor
-	build func(tb testing.TB) *target
+	build func(tb env) *target
 }
 
 // name is the subject's part of a benchmark name: framework/lib.store.

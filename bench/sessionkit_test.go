@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"testing"
-
 	session "github.com/sessionkit/sessionkit/core"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
 )
@@ -10,7 +8,7 @@ import (
 // newManager returns a sessionkit Manager with the defaults — the default
 // MemoryStore unless redis asks for the Redis store — and the go-redis
 // command count for the Redis one.
-func newManager(tb testing.TB, redis bool) (*session.Manager, func() int64) {
+func newManager(tb env, redis bool) (*session.Manager, func() int64) {
 	var (
 		opts []session.Option
 		cmds func() int64

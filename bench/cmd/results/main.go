@@ -1,0 +1,70 @@
+// Command results turns the output of `go test -bench BenchmarkSessions`
+// (and of cmd/memscale) into bench/RESULTS.md: the medians of every row,
+// sessionkit's overhead over the floor next to each anchor's, and the
+// project's performance targets marked met or missed.
+//
+// Usage:
+//
+//	go run ./cmd/results -bench bench.txt [-memscale memscale.txt] [-o RESULTS.md]
+//
+// Lines of the form "bench-meta key=value" in the bench output are shown in
+// the header of the report (scripts/bench.sh records the flags and the
+// machine's load there). It needs nothing but the standard library.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() {
+	benchFile := flag.String("bench", "", "go test -bench output to read (required)")
+	memFile := flag.String("memscale", "", "cmd/memscale output to read")
+	out := flag.String("o", "", "file to write (default: standard output)")
+	flag.Parse()
+	if err := run(*benchFile, *memFile, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "results:", err)
+		os.Exit(1)
+	}
+}
+
+func run(benchFile, memFile, out string) error {
+	if benchFile == "" {
+		return fmt.Errorf("-bench is required")
+	}
+	f, err := os.Open(benchFile)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	d, err := parseBench(f)
+	if err != nil {
+		return err
+	}
+	if memFile != "" {
+		mf, err := os.Open(memFile)
+		if err != nil {
+			return err
+		}
+		defer mf.Close()
+		if d.mem, err = parseMemscale(mf); err != nil {
+			return err
+		}
+	}
+	var w io.Writer = os.Stdout
+	if out != "" {
+		of, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer of.Close()
+		w = of
+	}
+	var b strings.Builder
+	render(&b, d)
+	_, err = io.WriteString(w, b.String())
+	return err
+}

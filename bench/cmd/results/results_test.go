@@ -1,0 +1,113 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// sample is go test output for one framework, three runs of a few rows.
+const sample = `bench-meta flags=-count 3
+goos: linux
+goarch: amd64
+pkg: github.com/sessionkit/sessionkit/bench
+cpu: Test CPU
+BenchmarkSessions/nethttp/floor/read/serial-2         	 1000	       100.0 ns/op	       100.0 cpu-ns/op	       8 B/op	       1 allocs/op
+BenchmarkSessions/nethttp/floor/read/serial-2         	 1000	       300.0 ns/op	       100.0 cpu-ns/op	       8 B/op	       1 allocs/op
+BenchmarkSessions/nethttp/floor/read/serial-2         	 1000	       200.0 ns/op	       100.0 cpu-ns/op	       8 B/op	       1 allocs/op
+BenchmarkSessions/nethttp/floor/untouched/serial-2    	 1000	       100.0 ns/op	       100.0 cpu-ns/op	       0 B/op	       0 allocs/op
+BenchmarkSessions/nethttp/sessionkit.mem/read/serial-2	 1000	      1200 ns/op	      1200 cpu-ns/op	    1000 B/op	      12 allocs/op
+BenchmarkSessions/nethttp/sessionkit.mem/untouched/serial-2	 1000	 250 ns/op	250 cpu-ns/op	640 B/op	       3 allocs/op
+BenchmarkSessions/nethttp/scs.mem/read/serial-2       	 1000	     20200 ns/op	     20200 cpu-ns/op	    9000 B/op	     198 allocs/op
+BenchmarkSessions/nethttp/sessionkit.redis/read/serial-2	 100	 50000 ns/op	 1.000 cmds/op	  2100 cpu-ns/op	1000 B/op	20 allocs/op
+BenchmarkSessions/nethttp/scs.redis/read/serial-2	 100	 90000 ns/op	 1.000 cmds/op	  9100 cpu-ns/op	9000 B/op	200 allocs/op
+BenchmarkSessions/nethttp/sessionkit.redis/write/serial-2	 100	 90000 ns/op	 3.000 cmds/op	  2100 cpu-ns/op	1000 B/op	20 allocs/op
+PASS
+`
+
+func TestParseMedians(t *testing.T) {
+	d, err := parseBench(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := d.row("nethttp", "floor", "read", "serial").med("ns/op"); got != 200 {
+		t.Errorf("median of 100, 300, 200 = %v, want 200", got)
+	}
+	if got := d.anchors("nethttp", false); len(got) != 1 || got[0] != "scs.mem" {
+		t.Errorf("anchors = %v, want [scs.mem]", got)
+	}
+	// (1200-200) / (20200-200) = 1/20
+	if r, ok := d.ratio("nethttp", "scs.mem", "read", "serial", "ns/op"); !ok || r != 0.05 {
+		t.Errorf("ratio = %v, %v; want 0.05", r, ok)
+	}
+	// (2100-100) / (9100-100) = 2/9
+	if r, ok := d.ratio("nethttp", "scs.redis", "read", "serial", "cpu-ns/op"); !ok || r < 0.222 || r > 0.223 {
+		t.Errorf("cpu ratio = %v, %v; want 2/9", r, ok)
+	}
+}
+
+func TestTargetsMarked(t *testing.T) {
+	d, err := parseBench(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	render(&b, d)
+	out := b.String()
+	for _, want := range []string{
+		"| untouched: allocs over the floor | ≤ 2 | ❌ +3 |",
+		"| untouched: ns over the floor | ≤ 100 ns | ❌ +150 |",
+		"| read: overhead vs the anchor's | ≤ 1/10 | ✅ 0.050 (1/20.0) vs scs.mem |",
+		"| read: allocs over the floor | ≤ 20 | ✅ +11 |",
+		"| Redis read: commands per request | 1 | ✅ 1 |",
+		"| Redis write: commands per request | 2 | ❌ 3 |",
+		"| Redis read: CPU overhead vs the anchor's | ≤ 1/5 | ❌ 0.222 (1/4.5) vs scs.redis |",
+		"| write: overhead vs the anchor's | ≤ 1/8 | — (no data) |",
+		"- cpu: Test CPU",
+		"- flags: -count 3",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(out)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, in := range []string{
+		"PASS\n", // no results at all
+		"BenchmarkSessions/nethttp/floor/read/serial-2 1000 abc ns/op\n",
+		"BenchmarkSessions/nethttp/floor-2 1000 100 ns/op\n",
+	} {
+		if _, err := parseBench(strings.NewReader(in)); err == nil {
+			t.Errorf("parseBench(%q) succeeded", in)
+		}
+	}
+}
+
+func TestMemscale(t *testing.T) {
+	m, err := parseMemscale(strings.NewReader(
+		"memscale size sessions=10 payload_bytes=200 bytes_per_session=380.5\n" +
+			"memscale reap expired=5 max_get_us=6000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &data{mem: m}
+	var heapV, stallV verdict
+	for _, tg := range d.targets() {
+		if v, ok := tg.cells[""]; ok {
+			if strings.Contains(tg.name, "heap") {
+				heapV = v
+			} else {
+				stallV = v
+			}
+		}
+	}
+	if !heapV.known || !heapV.met {
+		t.Errorf("380.5 B for a 200 B payload should meet ≤ 2×: %+v", heapV)
+	}
+	if !stallV.known || stallV.met {
+		t.Errorf("a 6 ms stall should miss ≤ 5 ms: %+v", stallV)
+	}
+}
