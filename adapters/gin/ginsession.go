@@ -27,7 +27,7 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 	}
 	return func(c *gin.Context) {
 		req, w := c.Request, c.Writer
-		st := &state{c: c, parent: req.Context()}
+		st := &state{c: c, req: req, parent: req.Context()}
 		st.w.ResponseWriter, st.w.st = w, st
 		st.Init(m, st)
 		c.Request, c.Writer = req.WithContext(st), &st.w
@@ -103,6 +103,7 @@ type ctxKey struct{}
 type state struct {
 	session.Handle
 	c      *gin.Context
+	req    *http.Request
 	parent context.Context
 	w      responseWriter
 }
@@ -129,7 +130,7 @@ func (s *state) Context() context.Context { return s.parent }
 
 // Cookies implements session.Exchange.
 func (s *state) Cookies(name string) []string {
-	cs := s.c.Request.CookiesNamed(name)
+	cs := s.req.CookiesNamed(name)
 	if len(cs) == 0 {
 		return nil
 	}
@@ -141,7 +142,7 @@ func (s *state) Cookies(name string) []string {
 }
 
 // Header implements session.Exchange.
-func (s *state) Header(name string) string { return s.c.Request.Header.Get(name) }
+func (s *state) Header(name string) string { return s.req.Header.Get(name) }
 
 // ClientIP implements session.Exchange with gin's trusted-proxy logic.
 func (s *state) ClientIP() string { return s.c.ClientIP() }

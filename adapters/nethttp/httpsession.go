@@ -223,6 +223,9 @@ func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
 	if !w.commit() {
 		return 0, w.err
 	}
+	if rf, ok := w.rw.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
 	return io.Copy(w.rw, src)
 }
 
