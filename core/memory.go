@@ -248,20 +248,36 @@ func (s *MemoryStore) Len(context.Context) (int, error) {
 }
 
 // Reap removes every expired record now. The background sweeper calls it
-// every ReapInterval; it locks one shard at a time, so concurrent requests
-// wait at most for the sweep of one shard.
+// every ReapInterval. It finds expired records in one shard at a time under
+// the shard's read lock, which lets lookups go on, and deletes them in small
+// batches under the write lock, so no request waits for more than a short
+// batch.
 func (s *MemoryStore) Reap() {
+	const batch = 64
+	var expired []string
 	for i := range s.shards {
 		sh := &s.shards[i]
 		now := s.now().UnixNano()
-		sh.mu.Lock()
+		expired = expired[:0]
+		sh.mu.RLock()
 		for k, e := range sh.m {
 			if e.expiry <= now {
-				delete(sh.m, k)
+				expired = append(expired, k)
 			}
 		}
-		sh.mu.Unlock()
-		runtime.Gosched()
+		sh.mu.RUnlock()
+		for len(expired) > 0 {
+			n := min(batch, len(expired))
+			sh.mu.Lock()
+			for _, k := range expired[:n] {
+				if e, ok := sh.m[k]; ok && e.expiry <= now { // not rewritten meanwhile
+					delete(sh.m, k)
+				}
+			}
+			sh.mu.Unlock()
+			expired = expired[n:]
+			runtime.Gosched()
+		}
 	}
 }
 
