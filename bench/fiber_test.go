@@ -8,12 +8,14 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	fibersession "github.com/gofiber/fiber/v2/middleware/session"
+	fibersessions "github.com/gofiber/fiber/v2/middleware/session"
 	fiberredis "github.com/gofiber/storage/redis/v3"
+	fibersession "github.com/sessionkit/sessionkit/adapters/fiber"
+	session "github.com/sessionkit/sessionkit/core"
 	"github.com/valyala/fasthttp"
 )
 
-// fiberSubjects: a bare fiber app, and fiber v2's own middleware/session
+// fiberSubjects: a bare fiber app, sessionkit's fibersession, and fiber v2's own middleware/session
 // with its default memory storage and, for the Redis rows, gofiber's
 // go-redis-based storage. Fiber's session is a store the handler asks,
 // not a middleware, so its untouched row costs what the floor costs.
@@ -29,12 +31,20 @@ var fiberSubjects = []subject{
 		})
 		return fiberTarget(app, "", nil, true)
 	}},
+	{fw: "fiber", lib: "sessionkit", store: "mem", build: func(tb env) *target {
+		m, cmds := newManager(tb, false)
+		return sessionkitFiber(tb, m, cmds)
+	}},
+	{fw: "fiber", lib: "sessionkit", store: "redis", build: func(tb env) *target {
+		m, cmds := newManager(tb, true)
+		return sessionkitFiber(tb, m, cmds)
+	}},
 	{fw: "fiber", lib: "fiber-session", store: "mem", build: func(tb env) *target {
-		return fiberSessionTarget(tb, fibersession.New(), nil)
+		return fiberSessionTarget(tb, fibersessions.New(), nil)
 	}},
 	{fw: "fiber", lib: "fiber-session", store: "redis", build: func(tb env) *target {
 		rc, cmds := goredisClient(tb)
-		store := fibersession.New(fibersession.Config{Storage: fiberredis.NewFromConnection(rc), Expiration: redisLifetime})
+		store := fibersessions.New(fibersessions.Config{Storage: fiberredis.NewFromConnection(rc), Expiration: redisLifetime})
 		return fiberSessionTarget(tb, store, cmds)
 	}},
 }
@@ -71,7 +81,24 @@ func fiberTarget(app *fiber.App, cookieName string, cmds func() int64, floor boo
 	}
 }
 
-func fiberSessionTarget(tb env, store *fibersession.Store, cmds func() int64) *target {
+func sessionkitFiber(tb env, m *session.Manager, cmds func() int64) *target {
+	app := fiberApp(tb, []fiber.Handler{fibersession.Middleware(m)}, func(sc *scenario) fiber.Handler {
+		return func(c *fiber.Ctx) error {
+			if sc.kind == kindUntouched {
+				return c.Send(okBody)
+			}
+			s, err := fibersession.Get(c)
+			if err != nil {
+				return err
+			}
+			body, ok := sessionkitStep(sc, s, nil)
+			return fiberRespond(c, body, ok)
+		}
+	})
+	return fiberTarget(app, m.CookieName(), cmds, false)
+}
+
+func fiberSessionTarget(tb env, store *fibersessions.Store, cmds func() int64) *target {
 	tb.Cleanup(func() { store.Storage.Close() })
 	app := fiberApp(tb, nil, func(sc *scenario) fiber.Handler {
 		return func(c *fiber.Ctx) error {

@@ -8,9 +8,11 @@ import (
 	"github.com/gin-contrib/sessions/memstore"
 	ginredis "github.com/gin-contrib/sessions/redis"
 	"github.com/gin-gonic/gin"
+	ginsession "github.com/sessionkit/sessionkit/adapters/gin"
+	session "github.com/sessionkit/sessionkit/core"
 )
 
-// ginSubjects: a bare gin engine, and gin-contrib/sessions, the established
+// ginSubjects: a bare gin engine, sessionkit's ginsession, and gin-contrib/sessions, the established
 // session middleware for gin, with its memory store, its cookie store and
 // its redigo-based Redis store (boj/redistore).
 var ginSubjects = []subject{
@@ -25,6 +27,12 @@ var ginSubjects = []subject{
 			}
 		})
 		return nethttpTarget(e, "", nil, true)
+	}},
+	{fw: "gin", lib: "sessionkit", store: "mem", build: func(tb env) *target {
+		return sessionkitGin(newManager(tb, false))
+	}},
+	{fw: "gin", lib: "sessionkit", store: "redis", build: func(tb env) *target {
+		return sessionkitGin(newManager(tb, true))
 	}},
 	{fw: "gin", lib: "gin-contrib", store: "mem", build: func(tb env) *target {
 		return ginContribTarget(memstore.NewStore(cookieKey), nil)
@@ -79,6 +87,24 @@ func ginRespond(c *gin.Context, body int, ok bool) {
 		return
 	}
 	c.Data(http.StatusOK, textPlain, appendBody(nil, body))
+}
+
+func sessionkitGin(m *session.Manager, cmds func() int64) *target {
+	e := ginEngine([]gin.HandlerFunc{ginsession.Middleware(m)}, func(sc *scenario) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			if sc.kind == kindUntouched {
+				c.Data(http.StatusOK, textPlain, okBody)
+				return
+			}
+			s, err := ginsession.Get(c)
+			if err != nil {
+				return // Get answered 500
+			}
+			body, ok := sessionkitStep(sc, s, nil)
+			ginRespond(c, body, ok)
+		}
+	})
+	return nethttpTarget(e, m.CookieName(), cmds, false)
 }
 
 func ginContribTarget(store sessions.Store, cmds func() int64) *target {

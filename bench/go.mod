@@ -4,6 +4,8 @@ go 1.26.0
 
 require (
 	github.com/sessionkit/sessionkit/adapters/echo v0.0.0
+	github.com/sessionkit/sessionkit/adapters/fiber v0.0.0
+	github.com/sessionkit/sessionkit/adapters/gin v0.0.0
 	github.com/sessionkit/sessionkit/adapters/nethttp v0.0.0
 	github.com/sessionkit/sessionkit/core v0.0.0
 	github.com/sessionkit/sessionkit/stores/redis v0.0.0
