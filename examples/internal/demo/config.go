@@ -83,6 +83,8 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return bad("unexpected argument %q", fs.Arg(0))
+	case storeKind(c.Store) == "":
+		return bad("%v", errUnknownStore(c.Store))
 	case c.StreamInterval < 0:
 		return bad("-stream-interval must not be negative, got %v", c.StreamInterval)
 	case c.ShutdownTimeout <= 0:

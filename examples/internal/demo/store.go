@@ -24,12 +24,11 @@ import (
 // rather than on the first request. The caller closes the store with the
 // returned function once no request uses it any more.
 func OpenStore(ctx context.Context, spec string) (session.Store, func() error, error) {
-	scheme, _, _ := strings.Cut(spec, "://")
-	switch strings.ToLower(scheme) {
+	switch storeKind(spec) {
 	case "memory":
 		s := session.NewMemoryStore(session.MemoryOptions{})
 		return s, s.Close, nil
-	case "redis", "rediss":
+	case "redis":
 		s, err := redisstore.NewFromURL(spec)
 		if err != nil {
 			return nil, nil, fmt.Errorf("opening redis store %s: %w", StoreName(spec), err)
@@ -39,7 +38,7 @@ func OpenStore(ctx context.Context, spec string) (session.Store, func() error, e
 			return nil, nil, fmt.Errorf("redis store %s: %w", StoreName(spec), err)
 		}
 		return s, s.Close, nil
-	case "postgres", "postgresql":
+	case "postgres":
 		s, err := pgstore.Open(ctx, spec, pgstore.Options{CreateTable: true})
 		if err != nil {
 			return nil, nil, fmt.Errorf("opening postgres store %s: %w", StoreName(spec), err)
@@ -50,8 +49,31 @@ func OpenStore(ctx context.Context, spec string) (session.Store, func() error, e
 		}
 		return s, s.Close, nil
 	default:
-		return nil, nil, fmt.Errorf("unknown -store %q: want memory, redis://host:port/db or postgres://user@host:port/db", StoreName(spec))
+		return nil, nil, errUnknownStore(spec)
 	}
+}
+
+// storeKind returns "memory", "redis" or "postgres" for a -store value,
+// or "" when it names no store the demo knows.
+func storeKind(spec string) string {
+	if spec == "memory" {
+		return "memory"
+	}
+	scheme, _, ok := strings.Cut(spec, "://")
+	if !ok {
+		return ""
+	}
+	switch strings.ToLower(scheme) {
+	case "redis", "rediss":
+		return "redis"
+	case "postgres", "postgresql":
+		return "postgres"
+	}
+	return ""
+}
+
+func errUnknownStore(spec string) error {
+	return fmt.Errorf("unknown -store %q: want memory, redis://host:port/db or postgres://user@host:port/db", StoreName(spec))
 }
 
 // ping makes one harmless store call (a Get of a key no session can have),

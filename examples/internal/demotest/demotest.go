@@ -38,7 +38,7 @@ const (
 type Demo struct {
 	// URL is the base URL, such as "http://127.0.0.1:43210".
 	URL string
-	log *syncBuffer
+	log *LogBuffer
 }
 
 // Log returns what the demo has logged so far.
@@ -57,7 +57,7 @@ func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string)
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	log := newSyncBuffer("listening on ")
+	log := NewLogBuffer("listening on ")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -70,7 +70,7 @@ func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string)
 		})
 	}()
 	select {
-	case <-log.seen:
+	case <-log.Seen():
 	case err := <-done:
 		cancel()
 		t.Fatalf("demo %s %q did not start: %v\nlog:\n%s", framework, args, err, log)
@@ -96,9 +96,9 @@ func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string)
 	return &Demo{URL: "http://" + addr, log: log}
 }
 
-// syncBuffer is a log destination safe for concurrent writes that signals
-// when a marker was first written.
-type syncBuffer struct {
+// LogBuffer collects a demo's log. It is safe for concurrent writes and
+// signals when a marker was first written.
+type LogBuffer struct {
 	mu     sync.Mutex
 	b      bytes.Buffer
 	marker string
@@ -106,13 +106,15 @@ type syncBuffer struct {
 	once   sync.Once
 }
 
-var _ io.Writer = (*syncBuffer)(nil)
+var _ io.Writer = (*LogBuffer)(nil)
 
-func newSyncBuffer(marker string) *syncBuffer {
-	return &syncBuffer{marker: marker, seen: make(chan struct{})}
+// NewLogBuffer returns an empty LogBuffer watching for marker.
+func NewLogBuffer(marker string) *LogBuffer {
+	return &LogBuffer{marker: marker, seen: make(chan struct{})}
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write implements io.Writer.
+func (s *LogBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.b.Write(p)
@@ -122,7 +124,11 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (s *syncBuffer) String() string {
+// Seen is closed once the marker has been written.
+func (s *LogBuffer) Seen() <-chan struct{} { return s.seen }
+
+// String returns everything written so far.
+func (s *LogBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
