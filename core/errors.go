@@ -26,6 +26,10 @@ var (
 	// headers were sent. Those changes are not saved.
 	ErrLateChange = errors.New("session: changed after the response headers were sent; change not saved")
 
+	// ErrNoMiddleware is returned by every adapter's accessor for a request
+	// whose route the session middleware did not handle.
+	ErrNoMiddleware = errors.New("session: no session middleware on this request's route")
+
 	// ErrTooLarge is returned by a Store that refuses a record over its size
 	// limit.
 	ErrTooLarge = errors.New("session: record too large")

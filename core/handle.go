@@ -202,14 +202,18 @@ func (h *Handle) save(s *Session) error {
 		if err != nil {
 			return err
 		}
-		if ok && (s.isNew || m.persistent) {
-			h.x.SetCookie(m.cookie(s.id, m.deadline(s.created, s.accessed), now))
-		}
+		write = ok
 	}
+	// The old record goes before the client hears of a new ID: if deleting
+	// it fails, the request fails with no new cookie, rather than leaving a
+	// pre-login ID alive behind a success.
 	if s.dropOld {
 		if err := m.store.Delete(ctx, s.oldKey); err != nil {
 			return fmt.Errorf("%w: delete: %w", ErrStore, err)
 		}
+	}
+	if write && (s.isNew || m.persistent) {
+		h.x.SetCookie(m.cookie(s.id, m.deadline(s.created, s.accessed), now))
 	}
 	if s.destroyed && !write && h.hadCookie {
 		h.x.SetCookie(m.cookie("", now, now))

@@ -642,12 +642,14 @@ func TestStoreErrors(t *testing.T) {
 
 	// Delete failing after regenerate.
 	e.fail.SetDown(false)
-	h = e.m.Begin(c.exchange())
+	x = c.exchange()
+	h = e.m.Begin(x)
 	s, err = h.Session()
 	require.NoError(t, err)
 	s.Regenerate()
 	e.fail.SetDown(true)
 	require.ErrorIs(t, h.Commit(), session.ErrStore)
+	assert.Nil(t, x.LastCookie(), "no new ID is handed out while the old one could not be deleted")
 
 	e.fail.SetDown(false)
 	e.request(c, func(s *session.Session) { assert.Equal(t, 1, s.Get("a")) })
@@ -712,4 +714,37 @@ func TestEncodeFailureIsAnError(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "encode")
 	assert.Nil(t, x.LastCookie())
+}
+
+// deleteFails is a store whose Delete always fails.
+type deleteFails struct{ *session.MemoryStore }
+
+func (deleteFails) Delete(context.Context, string) error { return sessiontest.ErrDown }
+
+func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
+	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	m, err := session.NewManager(session.WithStore(deleteFails{mem}))
+	require.NoError(t, err)
+	c := newClient()
+	x := c.exchange()
+	h := m.Begin(x)
+	s, _ := h.Session()
+	s.Set("user", "ann")
+	require.NoError(t, h.Commit())
+	c.cookie = x.LastCookie().Value
+
+	x = c.exchange()
+	h = m.Begin(x)
+	s, err = h.Session()
+	require.NoError(t, err)
+	s.Regenerate()
+	require.ErrorIs(t, h.Commit(), session.ErrStore)
+	assert.Nil(t, x.LastCookie())
+
+	x = c.exchange()
+	h = m.Begin(x)
+	s, _ = h.Session()
+	s.Destroy()
+	require.ErrorIs(t, h.Commit(), session.ErrStore)
+	assert.Nil(t, x.LastCookie(), "a failed logout does not pretend to have worked")
 }
