@@ -11,7 +11,9 @@ import (
 )
 
 // BenchmarkSessions runs every scenario on every subject, serially and
-// under b.RunParallel (the Redis rows serially only). Names read
+// under b.RunParallel (the Redis rows serially only, plus a "roundtrip"
+// row: one bare GET with the subject's own Redis client, the CPU cost the
+// report subtracts per round trip). Names read
 // framework/lib.store/scenario/mode.
 func BenchmarkSessions(b *testing.B) {
 	for i := range subjects {
@@ -24,8 +26,21 @@ func BenchmarkSessions(b *testing.B) {
 					b.Run(sc.name+"/parallel", func(b *testing.B) { runParallel(b, t, sc) })
 				}
 			}
+			if t.redis != nil {
+				b.Run("roundtrip/serial", func(b *testing.B) { runRoundTrip(b, t) })
+			}
 		})
 	}
+}
+
+func runRoundTrip(b *testing.B, t *target) {
+	m := startMeasure(b, t)
+	for range b.N {
+		if err := t.redis.roundTrip(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m.stop(b)
 }
 
 func runSerial(b *testing.B, t *target, sc *scenario) {
@@ -82,18 +97,18 @@ func runParallel(b *testing.B, t *target, sc *scenario) {
 
 // measure takes what the benchmark reports beyond time and allocations:
 // process CPU time per request (cpu-ns/op, which leaves out the time spent
-// waiting for Redis) and, where the store is counted, its commands per
-// request (cmds/op).
+// waiting for Redis) and, for the Redis rows, commands and round trips per
+// request (cmds/op, rt/op).
 type measure struct {
-	t    *target
-	cmds int64
-	cpu  time.Duration
+	t           *target
+	cmds, trips int64
+	cpu         time.Duration
 }
 
 func startMeasure(b *testing.B, t *target) measure {
 	m := measure{t: t, cpu: cpuTime()}
-	if t.cmds != nil {
-		m.cmds = t.cmds()
+	if t.redis != nil {
+		m.cmds, m.trips = t.redis.cmds(), t.redis.trips()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -104,8 +119,9 @@ func (m measure) stop(b *testing.B) {
 	b.StopTimer()
 	n := float64(b.N)
 	b.ReportMetric(float64(cpuTime()-m.cpu)/n, "cpu-ns/op")
-	if m.t.cmds != nil {
-		b.ReportMetric(float64(m.t.cmds()-m.cmds)/n, "cmds/op")
+	if r := m.t.redis; r != nil {
+		b.ReportMetric(float64(r.cmds()-m.cmds)/n, "cmds/op")
+		b.ReportMetric(float64(r.trips()-m.trips)/n, "rt/op")
 	}
 }
 

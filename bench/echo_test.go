@@ -36,14 +36,14 @@ var echoSubjects = []subject{
 		return echoContribTarget(sessions.NewCookieStore(cookieKey), nil)
 	}},
 	{fw: "echo", lib: "echo-contrib", store: "redis", build: func(tb env) *target {
-		pool, cmds := redigoPool(tb)
+		pool, rm := redigoPool(tb)
 		store, err := redistore.NewRediStoreWithPool(pool, cookieKey)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		store.SetKeyPrefix("bench:echo:")
 		store.SetMaxAge(int(redisLifetime.Seconds()))
-		return echoContribTarget(store, cmds)
+		return echoContribTarget(store, rm)
 	}},
 }
 
@@ -67,7 +67,7 @@ func echoRespond(c echo.Context, body int, ok bool) error {
 	return c.Blob(http.StatusOK, textPlain, appendBody(nil, body))
 }
 
-func sessionkitEcho(m *session.Manager, cmds func() int64) *target {
+func sessionkitEcho(m *session.Manager, rm *redisMeter) *target {
 	e := echoServer([]echo.MiddlewareFunc{echosession.Middleware(m)}, func(sc *scenario) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if sc.kind == kindUntouched {
@@ -81,10 +81,10 @@ func sessionkitEcho(m *session.Manager, cmds func() int64) *target {
 			return echoRespond(c, body, ok)
 		}
 	})
-	return nethttpTarget(e, m.CookieName(), cmds, false)
+	return nethttpTarget(e, m.CookieName(), rm, false)
 }
 
-func echoContribTarget(store sessions.Store, cmds func() int64) *target {
+func echoContribTarget(store sessions.Store, rm *redisMeter) *target {
 	e := echoServer([]echo.MiddlewareFunc{echocontrib.Middleware(store)}, func(sc *scenario) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if sc.kind == kindUntouched {
@@ -108,5 +108,5 @@ func echoContribTarget(store sessions.Store, cmds func() int64) *target {
 			return echoRespond(c, body, ok)
 		}
 	})
-	return nethttpTarget(e, anchorCookie, cmds, false)
+	return nethttpTarget(e, anchorCookie, rm, false)
 }

@@ -32,20 +32,20 @@ var fiberSubjects = []subject{
 		return fiberTarget(app, "", nil, true)
 	}},
 	{fw: "fiber", lib: "sessionkit", store: "mem", build: func(tb env) *target {
-		m, cmds := newManager(tb, false)
-		return sessionkitFiber(tb, m, cmds)
+		m, rm := newManager(tb, false)
+		return sessionkitFiber(tb, m, rm)
 	}},
 	{fw: "fiber", lib: "sessionkit", store: "redis", build: func(tb env) *target {
-		m, cmds := newManager(tb, true)
-		return sessionkitFiber(tb, m, cmds)
+		m, rm := newManager(tb, true)
+		return sessionkitFiber(tb, m, rm)
 	}},
 	{fw: "fiber", lib: "fiber-session", store: "mem", build: func(tb env) *target {
 		return fiberSessionTarget(tb, fibersessions.New(), nil)
 	}},
 	{fw: "fiber", lib: "fiber-session", store: "redis", build: func(tb env) *target {
-		rc, cmds := goredisClient(tb)
+		rc, rm := goredisClient(tb)
 		store := fibersessions.New(fibersessions.Config{Storage: fiberredis.NewFromConnection(rc), Expiration: redisLifetime})
-		return fiberSessionTarget(tb, store, cmds)
+		return fiberSessionTarget(tb, store, rm)
 	}},
 }
 
@@ -72,16 +72,16 @@ func fiberRespond(c *fiber.Ctx, body int, ok bool) error {
 	return c.Send(appendBody(nil, body))
 }
 
-func fiberTarget(app *fiber.App, cookieName string, cmds func() int64, floor bool) *target {
+func fiberTarget(app *fiber.App, cookieName string, rm *redisMeter, floor bool) *target {
 	h := app.Handler()
 	return &target{
 		newClient: func(path string) client { return newFiberClient(h, cookieName, path) },
-		cmds:      cmds,
+		redis:     rm,
 		floor:     floor,
 	}
 }
 
-func sessionkitFiber(tb env, m *session.Manager, cmds func() int64) *target {
+func sessionkitFiber(tb env, m *session.Manager, rm *redisMeter) *target {
 	app := fiberApp(tb, []fiber.Handler{fibersession.Middleware(m)}, func(sc *scenario) fiber.Handler {
 		return func(c *fiber.Ctx) error {
 			if sc.kind == kindUntouched {
@@ -95,10 +95,10 @@ func sessionkitFiber(tb env, m *session.Manager, cmds func() int64) *target {
 			return fiberRespond(c, body, ok)
 		}
 	})
-	return fiberTarget(app, m.CookieName(), cmds, false)
+	return fiberTarget(app, m.CookieName(), rm, false)
 }
 
-func fiberSessionTarget(tb env, store *fibersessions.Store, cmds func() int64) *target {
+func fiberSessionTarget(tb env, store *fibersessions.Store, rm *redisMeter) *target {
 	tb.Cleanup(func() { store.Storage.Close() })
 	app := fiberApp(tb, nil, func(sc *scenario) fiber.Handler {
 		return func(c *fiber.Ctx) error {
@@ -123,7 +123,7 @@ func fiberSessionTarget(tb env, store *fibersessions.Store, cmds func() int64) *
 			return fiberRespond(c, body, ok)
 		}
 	})
-	return fiberTarget(app, "session_id", cmds, false)
+	return fiberTarget(app, "session_id", rm, false)
 }
 
 // fiberClient drives a fiber app in process: each request is parsed afresh

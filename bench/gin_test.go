@@ -41,7 +41,7 @@ var ginSubjects = []subject{
 		return ginContribTarget(cookie.NewStore(cookieKey), nil)
 	}},
 	{fw: "gin", lib: "gin-contrib", store: "redis", build: func(tb env) *target {
-		pool, cmds := redigoPool(tb)
+		pool, rm := redigoPool(tb)
 		store, err := ginredis.NewStoreWithPool(pool, cookieKey)
 		if err != nil {
 			tb.Fatal(err)
@@ -50,7 +50,7 @@ var ginSubjects = []subject{
 			tb.Fatal(err)
 		}
 		store.Options(sessions.Options{Path: "/", MaxAge: int(redisLifetime.Seconds()), HttpOnly: true})
-		return ginContribTarget(store, cmds)
+		return ginContribTarget(store, rm)
 	}},
 }
 
@@ -89,7 +89,7 @@ func ginRespond(c *gin.Context, body int, ok bool) {
 	c.Data(http.StatusOK, textPlain, appendBody(nil, body))
 }
 
-func sessionkitGin(m *session.Manager, cmds func() int64) *target {
+func sessionkitGin(m *session.Manager, rm *redisMeter) *target {
 	e := ginEngine([]gin.HandlerFunc{ginsession.Middleware(m)}, func(sc *scenario) gin.HandlerFunc {
 		return func(c *gin.Context) {
 			if sc.kind == kindUntouched {
@@ -104,10 +104,10 @@ func sessionkitGin(m *session.Manager, cmds func() int64) *target {
 			ginRespond(c, body, ok)
 		}
 	})
-	return nethttpTarget(e, m.CookieName(), cmds, false)
+	return nethttpTarget(e, m.CookieName(), rm, false)
 }
 
-func ginContribTarget(store sessions.Store, cmds func() int64) *target {
+func ginContribTarget(store sessions.Store, rm *redisMeter) *target {
 	e := ginEngine([]gin.HandlerFunc{sessions.Sessions(anchorCookie, store)}, func(sc *scenario) gin.HandlerFunc {
 		return func(c *gin.Context) {
 			if sc.kind == kindUntouched {
@@ -127,5 +127,5 @@ func ginContribTarget(store sessions.Store, cmds func() int64) *target {
 			ginRespond(c, body, ok)
 		}
 	})
-	return nethttpTarget(e, anchorCookie, cmds, false)
+	return nethttpTarget(e, anchorCookie, rm, false)
 }

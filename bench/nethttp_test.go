@@ -35,10 +35,10 @@ var nethttpSubjects = []subject{
 		return scsTarget(newSCS(tb, nil), nil)
 	}},
 	{fw: "nethttp", lib: "scs", store: "redis", build: func(tb env) *target {
-		pool, cmds := redigoPool(tb)
+		pool, rm := redigoPool(tb)
 		m := newSCS(tb, redisstore.NewWithPrefix(pool, "bench:scs:"))
 		m.Lifetime = redisLifetime
-		return scsTarget(m, cmds)
+		return scsTarget(m, rm)
 	}},
 }
 
@@ -51,10 +51,10 @@ func nethttpMux(h func(sc *scenario) http.HandlerFunc) *http.ServeMux {
 	return mux
 }
 
-func nethttpTarget(h http.Handler, cookieName string, cmds func() int64, floor bool) *target {
+func nethttpTarget(h http.Handler, cookieName string, rm *redisMeter, floor bool) *target {
 	return &target{
 		newClient: func(path string) client { return newHTTPClient(h, cookieName, path) },
-		cmds:      cmds,
+		redis:     rm,
 		floor:     floor,
 	}
 }
@@ -69,7 +69,7 @@ func nethttpRespond(w http.ResponseWriter, body int, ok bool) {
 	w.Write(appendBody(nil, body))
 }
 
-func sessionkitNethttp(m *session.Manager, cmds func() int64) *target {
+func sessionkitNethttp(m *session.Manager, rm *redisMeter) *target {
 	mux := nethttpMux(func(sc *scenario) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if sc.kind == kindUntouched {
@@ -81,7 +81,7 @@ func sessionkitNethttp(m *session.Manager, cmds func() int64) *target {
 			nethttpRespond(w, body, ok)
 		}
 	})
-	return nethttpTarget(httpsession.Middleware(m)(mux), m.CookieName(), cmds, false)
+	return nethttpTarget(httpsession.Middleware(m)(mux), m.CookieName(), rm, false)
 }
 
 // newSCS returns an scs manager keeping sessions in store, or in its
@@ -95,7 +95,7 @@ func newSCS(_ env, store scs.Store) *scs.SessionManager {
 	return m
 }
 
-func scsTarget(m *scs.SessionManager, cmds func() int64) *target {
+func scsTarget(m *scs.SessionManager, rm *redisMeter) *target {
 	mux := nethttpMux(func(sc *scenario) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if sc.kind == kindUntouched {
@@ -114,5 +114,5 @@ func scsTarget(m *scs.SessionManager, cmds func() int64) *target {
 			nethttpRespond(w, body, ok)
 		}
 	})
-	return nethttpTarget(m.LoadAndSave(mux), m.Cookie.Name, cmds, false)
+	return nethttpTarget(m.LoadAndSave(mux), m.Cookie.Name, rm, false)
 }

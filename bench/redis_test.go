@@ -18,12 +18,24 @@ const (
 	redisLifetime = 10 * time.Minute // keys the benchmarks leave behind expire
 )
 
+// missingKey is what a bare round trip asks Redis for.
+const missingKey = "bench:roundtrip:missing"
+
+// A redisMeter counts what one subject's Redis client sends and can make a
+// bare round trip with the same client, so the report can tell the CPU
+// cost of the round trips from the rest of the work.
+type redisMeter struct {
+	cmds  func() int64 // commands sent so far (MULTI and EXEC included)
+	trips func() int64 // round trips so far (a pipeline is one)
+	// roundTrip sends one GET of a missing key and reads the answer.
+	roundTrip func() error
+}
+
 // redigoPool returns a redigo pool on the bench database whose connections
-// count every command sent through them (MULTI and EXEC included, as the
-// go-redis hook counts them), and a function reading the count. It fails tb
-// when Redis does not answer.
-func redigoPool(tb env) (*redigo.Pool, func() int64) {
-	n := new(atomic.Int64)
+// count what is sent through them (as the go-redis hook counts it), and its
+// meter. It fails tb when Redis does not answer.
+func redigoPool(tb env) (*redigo.Pool, *redisMeter) {
+	cmds, trips := new(atomic.Int64), new(atomic.Int64)
 	pool := &redigo.Pool{
 		MaxIdle:     16,
 		IdleTimeout: time.Minute,
@@ -32,43 +44,52 @@ func redigoPool(tb env) (*redigo.Pool, func() int64) {
 			if err != nil {
 				return nil, err
 			}
-			return countingConn{Conn: c, n: n}, nil
+			return countingConn{Conn: c, cmds: cmds, trips: trips}, nil
 		},
 	}
 	tb.Cleanup(func() { pool.Close() })
-	conn := pool.Get()
-	_, err := conn.Do("PING")
-	conn.Close()
-	if err != nil {
+	rm := &redisMeter{cmds: cmds.Load, trips: trips.Load, roundTrip: func() error {
+		conn := pool.Get()
+		defer conn.Close()
+		_, err := conn.Do("GET", missingKey)
+		return err
+	}}
+	if err := rm.roundTrip(); err != nil {
 		tb.Fatalf("Redis at %s: %v (start it with scripts/services.sh)", redisAddr, err)
 	}
-	return pool, n.Load
+	return pool, rm
 }
 
-// countingConn is a redigo connection that counts the commands sent.
+// countingConn is a redigo connection that counts the commands sent and
+// the round trips: every Do flushes what was sent and reads every reply.
 type countingConn struct {
 	redigo.Conn
-	n *atomic.Int64
+	cmds, trips *atomic.Int64
 }
 
-func (c countingConn) count(cmd string) {
-	if cmd != "" { // the pool's Do("") only flushes
-		c.n.Add(1)
+// count counts cmd; the pool's Do("") only flushes and reads what is
+// pending, which a Do before it has already done.
+func (c countingConn) count(cmd string, trip bool) {
+	if cmd != "" {
+		c.cmds.Add(1)
+		if trip {
+			c.trips.Add(1)
+		}
 	}
 }
 
 func (c countingConn) Do(cmd string, args ...any) (any, error) {
-	c.count(cmd)
+	c.count(cmd, true)
 	return c.Conn.Do(cmd, args...)
 }
 
 func (c countingConn) Send(cmd string, args ...any) error {
-	c.count(cmd)
+	c.count(cmd, false)
 	return c.Conn.Send(cmd, args...)
 }
 
 func (c countingConn) DoContext(ctx context.Context, cmd string, args ...any) (any, error) {
-	c.count(cmd)
+	c.count(cmd, true)
 	return redigo.DoContext(c.Conn, ctx, cmd, args...)
 }
 
@@ -77,7 +98,7 @@ func (c countingConn) ReceiveContext(ctx context.Context) (any, error) {
 }
 
 func (c countingConn) DoWithTimeout(d time.Duration, cmd string, args ...any) (any, error) {
-	c.count(cmd)
+	c.count(cmd, true)
 	return redigo.DoWithTimeout(c.Conn, d, cmd, args...)
 }
 
@@ -85,17 +106,24 @@ func (c countingConn) ReceiveWithTimeout(d time.Duration) (any, error) {
 	return redigo.ReceiveWithTimeout(c.Conn, d)
 }
 
-// goredisClient returns a go-redis client on the bench database whose
-// commands are counted by sessionkit's redisstore.CommandCounter hook (for
-// sessionkit and for the go-redis-based anchor alike), and a function
-// reading the count. It fails tb when Redis does not answer.
-func goredisClient(tb env) (*goredis.Client, func() int64) {
+// goredisClient returns a go-redis client on the bench database, counted
+// by sessionkit's redisstore.CommandCounter hook (for sessionkit and for
+// the go-redis-based anchor alike), and its meter. It fails tb when Redis
+// does not answer.
+func goredisClient(tb env) (*goredis.Client, *redisMeter) {
 	c := goredis.NewClient(&goredis.Options{Addr: redisAddr, DB: redisDB})
 	tb.Cleanup(func() { c.Close() })
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		tb.Fatalf("Redis at %s: %v (start it with scripts/services.sh)", redisAddr, err)
-	}
+	ctx := context.Background()
 	count := new(redisstore.CommandCounter)
 	c.AddHook(count)
-	return c, count.Commands
+	rm := &redisMeter{cmds: count.Commands, trips: count.RoundTrips, roundTrip: func() error {
+		if err := c.Get(ctx, missingKey).Err(); err != goredis.Nil {
+			return err
+		}
+		return nil
+	}}
+	if err := rm.roundTrip(); err != nil {
+		tb.Fatalf("Redis at %s: %v (start it with scripts/services.sh)", redisAddr, err)
+	}
+	return c, rm
 }

@@ -158,9 +158,8 @@ type client interface {
 type target struct {
 	// newClient returns a client for path that sends no cookie.
 	newClient func(path string) client
-	// cmds returns the number of store commands sent so far; nil when the
-	// subject's store is not counted.
-	cmds func() int64
+	// redis meters the subject's Redis client; nil for the other stores.
+	redis *redisMeter
 	// floor marks the bare handler, which has no sessions to check.
 	floor bool
 	// hot is the cookie of the shared seeded session.

@@ -1,31 +1,32 @@
 package bench
 
 import (
+	goredis "github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
 )
 
 // newManager returns a sessionkit Manager with the defaults — the default
-// MemoryStore unless redis asks for the Redis store — and the go-redis
-// command count for the Redis one.
-func newManager(tb env, redis bool) (*session.Manager, func() int64) {
+// MemoryStore unless redis asks for the Redis store — and, for the Redis
+// one, the meter of its client.
+func newManager(tb env, redis bool) (*session.Manager, *redisMeter) {
 	var (
 		opts []session.Option
-		cmds func() int64
+		rm   *redisMeter
 	)
 	if redis {
-		rc, count := goredisClient(tb)
+		var rc *goredis.Client
+		rc, rm = goredisClient(tb)
 		opts = append(opts,
 			session.WithStore(redisstore.New(rc, redisstore.WithPrefix("bench:sk:"))),
 			session.WithLifetime(redisLifetime))
-		cmds = count
 	}
 	m, err := session.NewManager(opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { m.Close() })
-	return m, cmds
+	return m, rm
 }
 
 // sessionkitStep is a sessionkit handler's session work for sc, the same
