@@ -58,10 +58,6 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 )
 
-// ErrNoMiddleware is the cause Get reports, inside its *echo.HTTPError, on
-// a request that Middleware did not handle.
-var ErrNoMiddleware = errors.New("echosession: Get called on a request not handled by echosession.Middleware")
-
 // Middleware returns Echo middleware that gives each request a session
 // from m, loaded lazily by Get and committed just before the response
 // headers are written. Register it with e.Use (or on a group or route).
@@ -113,7 +109,7 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 func Get(c echo.Context) (*session.Session, error) {
 	x := find(c.Response().Writer)
 	if x == nil {
-		return nil, internalError(ErrNoMiddleware)
+		return nil, internalError(session.ErrNoMiddleware)
 	}
 	s, err := x.Session()
 	if err != nil {
@@ -177,15 +173,7 @@ func (r *request) Context() context.Context { return r.c.Request().Context() }
 
 // Cookies implements session.Exchange.
 func (r *request) Cookies(name string) []string {
-	cs := r.c.Request().CookiesNamed(name)
-	if len(cs) == 0 {
-		return nil
-	}
-	vals := make([]string, len(cs))
-	for i, ck := range cs {
-		vals[i] = ck.Value
-	}
-	return vals
+	return session.CookieValues(r.c.Request().Header, name)
 }
 
 // Header implements session.Exchange.

@@ -57,17 +57,12 @@ package fibersession
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 	session "github.com/sessionkit/sessionkit/core"
 )
-
-// ErrNoMiddleware is the cause Get reports on a request that Middleware did
-// not handle.
-var ErrNoMiddleware = errors.New("fibersession: Get called on a request not handled by fibersession.Middleware")
 
 // localsKey is the c.Locals key of the request's exchange.
 type localsKey struct{}
@@ -112,7 +107,7 @@ func Middleware(m *session.Manager) fiber.Handler {
 func Get(c *fiber.Ctx) (*session.Session, error) {
 	x, _ := c.Locals(localsKey{}).(*exchange)
 	if x == nil {
-		return nil, &sessionError{msg: ErrNoMiddleware.Error(), err: ErrNoMiddleware}
+		return nil, &sessionError{msg: session.ErrNoMiddleware.Error(), err: session.ErrNoMiddleware}
 	}
 	s, err := x.Session()
 	if err != nil {

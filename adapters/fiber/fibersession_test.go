@@ -337,8 +337,8 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readAll(t, resp)
-	if !errors.Is(got, fibersession.ErrNoMiddleware) || resp.StatusCode != http.StatusInternalServerError ||
-		!strings.Contains(body, "fibersession.Middleware") {
+	if !errors.Is(got, session.ErrNoMiddleware) || resp.StatusCode != http.StatusInternalServerError ||
+		!strings.Contains(body, "no session middleware") {
 		t.Fatalf("Get without the middleware: %v; response %d %q", got, resp.StatusCode, body)
 	}
 }

@@ -3,7 +3,6 @@ package ginsession
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -12,10 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 	session "github.com/sessionkit/sessionkit/core"
 )
-
-// ErrNoMiddleware is returned by Get for a request whose route does not
-// use Middleware.
-var ErrNoMiddleware = errors.New("ginsession: no session middleware on this request's route")
 
 // Middleware returns gin middleware that gives every request a lazily
 // loaded session, reached with Get, and commits it just before the
@@ -47,7 +42,7 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 // it on the first call. On an error it records the error with c.Error,
 // aborts the chain with a plain 500 "Internal Server Error" (no detail)
 // and returns the error: it wraps session.ErrStore or session.ErrCorrupt
-// when the session could not be loaded, and is ErrNoMiddleware when the
+// when the session could not be loaded, and is session.ErrNoMiddleware when the
 // route does not use Middleware.
 //
 // Get also works on a context made by c.Copy, for as long as the request
@@ -55,8 +50,8 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 func Get(c *gin.Context) (*session.Session, error) {
 	st := lookup(c)
 	if st == nil {
-		fail(c, c.Writer, ErrNoMiddleware)
-		return nil, ErrNoMiddleware
+		fail(c, c.Writer, session.ErrNoMiddleware)
+		return nil, session.ErrNoMiddleware
 	}
 	s, err := st.Session()
 	if err != nil {
@@ -130,15 +125,7 @@ func (s *state) Context() context.Context { return s.parent }
 
 // Cookies implements session.Exchange.
 func (s *state) Cookies(name string) []string {
-	cs := s.req.CookiesNamed(name)
-	if len(cs) == 0 {
-		return nil
-	}
-	vals := make([]string, len(cs))
-	for i, c := range cs {
-		vals[i] = c.Value
-	}
-	return vals
+	return session.CookieValues(s.req.Header, name)
 }
 
 // Header implements session.Exchange.

@@ -420,7 +420,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 	e := newEngine(t)
 	e.GET("/bare", func(c *gin.Context) {
 		_, err := ginsession.Get(c)
-		if !errors.Is(err, ginsession.ErrNoMiddleware) {
+		if !errors.Is(err, session.ErrNoMiddleware) {
 			t.Errorf("Get without the middleware: %v, want ErrNoMiddleware", err)
 		}
 		var errs []error
@@ -433,7 +433,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 	if body := readAll(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
 		t.Fatalf("got %d %q, want 500", resp.StatusCode, body)
 	}
-	if errs := f.nextErrs(t); !hasErr(errs, ginsession.ErrNoMiddleware) {
+	if errs := f.nextErrs(t); !hasErr(errs, session.ErrNoMiddleware) {
 		t.Fatalf("c.Errors = %v", errs)
 	}
 }

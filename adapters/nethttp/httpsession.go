@@ -3,7 +3,6 @@ package httpsession
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,10 +11,6 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 )
-
-// ErrNoMiddleware is returned by Get for a request that did not pass
-// through Middleware.
-var ErrNoMiddleware = errors.New("httpsession: no session middleware on this request's route")
 
 // An Option configures Middleware.
 type Option func(*config)
@@ -73,11 +68,11 @@ func Middleware(m *session.Manager, opts ...Option) func(http.Handler) http.Hand
 // Get returns the session of a request served through Middleware, loading
 // it on the first call. The error wraps session.ErrStore or
 // session.ErrCorrupt when the session could not be loaded, and is
-// ErrNoMiddleware when the request did not pass through Middleware.
+// session.ErrNoMiddleware when the request did not pass through Middleware.
 func Get(r *http.Request) (*session.Session, error) {
 	st, ok := r.Context().Value(ctxKey{}).(*state)
 	if !ok {
-		return nil, ErrNoMiddleware
+		return nil, session.ErrNoMiddleware
 	}
 	return st.Session()
 }
@@ -151,15 +146,7 @@ func (s *state) Context() context.Context { return s.parent }
 
 // Cookies implements session.Exchange.
 func (s *state) Cookies(name string) []string {
-	cs := s.r.CookiesNamed(name)
-	if len(cs) == 0 {
-		return nil
-	}
-	vals := make([]string, len(cs))
-	for i, c := range cs {
-		vals[i] = c.Value
-	}
-	return vals
+	return session.CookieValues(s.r.Header, name)
 }
 
 // Header implements session.Exchange.

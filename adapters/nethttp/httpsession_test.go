@@ -372,13 +372,13 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 }
 
 func TestGetWithoutMiddleware(t *testing.T) {
-	if _, err := httpsession.Get(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, httpsession.ErrNoMiddleware) {
+	if _, err := httpsession.Get(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, session.ErrNoMiddleware) {
 		t.Fatalf("Get without the middleware: %v, want ErrNoMiddleware", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /bare", func(w http.ResponseWriter, r *http.Request) {
 		_, err := httpsession.Get(r)
-		if errors.Is(err, httpsession.ErrNoMiddleware) {
+		if errors.Is(err, session.ErrNoMiddleware) {
 			http.Error(w, "no middleware", http.StatusInternalServerError)
 			return
 		}
