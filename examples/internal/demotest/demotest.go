@@ -73,7 +73,8 @@ func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string)
 	case <-log.Seen():
 	case err := <-done:
 		cancel()
-		t.Fatalf("demo %s %q did not start: %v\nlog:\n%s", framework, args, err, log)
+		t.Fatalf("demo %s %q did not start: %v\n(the tests need the real Redis and PostgreSQL of the brief; scripts/services.sh starts them)\nlog:\n%s",
+			framework, args, err, log)
 	case <-time.After(30 * time.Second):
 		cancel()
 		t.Fatalf("demo %s %q did not log that it listens\nlog:\n%s", framework, args, log)

@@ -1,0 +1,430 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/sessionkit/sessionkit/examples/internal/demotest"
+)
+
+func TestValidateUser(t *testing.T) {
+	for _, tc := range []struct {
+		user string
+		ok   bool
+	}{
+		{"a", true},
+		{"ann", true},
+		{strings.Repeat("x", 64), true},
+		{strings.Repeat("é", 64), true}, // 128 bytes, 64 characters
+		{"<b>ann & bob</b>", true},      // escaped on output, not refused
+		{"two words", true},
+		{"", false},
+		{strings.Repeat("x", 65), false},
+		{strings.Repeat("é", 65), false},
+		{"a\x00b", false},
+		{"tab\t", false},
+		{"line\nbreak", false},
+		{"del\x7f", false},
+		{"\u0085", false}, // C1 control
+		{"\xff", false},
+		{"ok\xc3", false}, // truncated UTF-8
+	} {
+		err := demo.ValidateUser(tc.user)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateUser(%q) = %v, want ok=%v", tc.user, err, tc.ok)
+		}
+	}
+}
+
+func TestValidateKey(t *testing.T) {
+	for _, tc := range []struct {
+		key string
+		ok  bool
+	}{
+		{"k", true},
+		{"Color_2-x", true},
+		{strings.Repeat("k", 64), true},
+		{"", false},
+		{strings.Repeat("k", 65), false},
+		{"a.b", false},
+		{"a/b", false},
+		{"a b", false},
+		{"é", false},
+		{"a:b", false},
+		{"%41", false},
+	} {
+		err := demo.ValidateKey(tc.key)
+		if (err == nil) != tc.ok {
+			t.Errorf("ValidateKey(%q) = %v, want ok=%v", tc.key, err, tc.ok)
+		}
+	}
+}
+
+func TestReadValue(t *testing.T) {
+	max := strings.Repeat("v", demo.MaxValueSize)
+	if b, err := demo.ReadValue(strings.NewReader(max)); err != nil || string(b) != max {
+		t.Fatalf("ReadValue(%d bytes) = %d bytes, %v", len(max), len(b), err)
+	}
+	if b, err := demo.ReadValue(strings.NewReader("")); err != nil || len(b) != 0 {
+		t.Fatalf("ReadValue(empty) = %q, %v", b, err)
+	}
+	if _, err := demo.ReadValue(strings.NewReader(max + "v")); err == nil {
+		t.Fatal("ReadValue accepted MaxValueSize+1 bytes")
+	}
+	// It stops reading right after the limit.
+	r := &countingReader{r: strings.NewReader(strings.Repeat("v", 1<<20))}
+	if _, err := demo.ReadValue(r); err == nil || r.n > demo.MaxValueSize+1 {
+		t.Fatalf("ReadValue of 1 MiB: err %v after reading %d bytes", err, r.n)
+	}
+	if _, err := demo.ReadValue(iotest.ErrReader(io.ErrUnexpectedEOF)); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("ReadValue of a failing body = %v", err)
+	}
+	if err := demo.CheckValue([]byte(max)); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.CheckValue([]byte(max + "v")); err == nil {
+		t.Fatal("CheckValue accepted MaxValueSize+1 bytes")
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func TestParseFlagsDefaults(t *testing.T) {
+	c, err := demo.ParseFlags("x", nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := demo.Config{
+		Addr: "127.0.0.1:8080", Store: "memory", IdleTimeout: 0, Lifetime: session.DefaultLifetime,
+		CookieSecure: false, StreamInterval: time.Second, ShutdownTimeout: 10 * time.Second,
+	}
+	if c != want {
+		t.Fatalf("defaults = %+v, want %+v", c, want)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	c, err := demo.ParseFlags("x", []string{"-addr", ":0", "-store", "redis://127.0.0.1:6379/3",
+		"-idle-timeout", "30m", "-lifetime", "8h", "-cookie-secure", "-stream-interval", "5ms",
+		"-shutdown-timeout", "3s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := demo.Config{
+		Addr: ":0", Store: "redis://127.0.0.1:6379/3", IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour,
+		CookieSecure: true, StreamInterval: 5 * time.Millisecond, ShutdownTimeout: 3 * time.Second,
+	}
+	if c != want {
+		t.Fatalf("parsed %+v, want %+v", c, want)
+	}
+	for _, store := range []string{"memory", "rediss://h:1/0", "postgres://u@h/db", "postgresql://u@h/db", "REDIS://h:1/0"} {
+		if _, err := demo.ParseFlags("x", []string{"-store", store}, io.Discard); err != nil {
+			t.Errorf("-store %s: %v", store, err)
+		}
+	}
+}
+
+func TestParseFlagsErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-nope"},
+		{"extra"},
+		{"-store", "mysql://h/db"},
+		{"-store", "redis"},
+		{"-store", ""},
+		{"-stream-interval", "-1s"},
+		{"-shutdown-timeout", "0"},
+		{"-lifetime", "soon"},
+	} {
+		var out bytes.Buffer
+		if _, err := demo.ParseFlags("x", args, &out); err == nil {
+			t.Errorf("ParseFlags(%q) accepted it", args)
+		} else if !strings.Contains(out.String(), "Usage: x") {
+			t.Errorf("ParseFlags(%q) printed no usage: %q", args, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if _, err := demo.ParseFlags("x", []string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v, want flag.ErrHelp", err)
+	}
+	if help := out.String(); !strings.Contains(help, "-cookie-secure") || !strings.Contains(help, "plain HTTP") {
+		t.Fatalf("the usage does not explain -cookie-secure:\n%s", help)
+	}
+}
+
+// newSession returns a new session of a fresh Manager and a function that
+// commits it and returns the next request's session with the cookie.
+func newSession(t *testing.T) (*session.Session, func() *session.Session) {
+	t.Helper()
+	m, err := session.NewManager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	x := &sessiontest.Exchange{IP: "192.0.2.1"}
+	h := m.Begin(x)
+	s, err := h.Session()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() *session.Session {
+		t.Helper()
+		if err := h.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		c := x.LastCookie()
+		if c == nil {
+			t.Fatal("no cookie")
+		}
+		x2 := &sessiontest.Exchange{IP: "192.0.2.1", CookieMap: map[string][]string{c.Name: {c.Value}}}
+		s2, err := m.Begin(x2).Session()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s2
+	}
+	return s, next
+}
+
+func TestSessionOperations(t *testing.T) {
+	s, next := newSession(t)
+	if st := demo.Peek(s); st != (demo.State{}) {
+		t.Fatalf("new session = %+v", st)
+	}
+	if s.Len() != 0 {
+		t.Fatal("Peek wrote to the session")
+	}
+	demo.CountView(s)
+	if st := demo.CountView(s); st.Views != 2 {
+		t.Fatalf("after two views = %+v", st)
+	}
+	id := s.ID()
+	if st := demo.Login(s, "ann"); st != (demo.State{Views: 2, User: "ann"}) {
+		t.Fatalf("after login = %+v", st)
+	}
+	if s.ID() == id {
+		t.Fatal("Login did not regenerate the ID")
+	}
+	demo.PutValue(s, "views", "999")
+	demo.PutValue(s, "user", "mallory")
+	demo.PutValue(s, "k", "v")
+	demo.MarkStream(s)
+
+	s2 := next()
+	if st := demo.Peek(s2); st != (demo.State{Views: 2, User: "ann"}) {
+		t.Fatalf("stored state = %+v; values must not clobber views and user", st)
+	}
+	if v, ok := demo.GetValue(s2, "views"); !ok || v != "999" {
+		t.Fatalf("value views = %q, %v", v, ok)
+	}
+	if _, ok := session.GetAs[string](s2, demo.KeyStreamed); !ok {
+		t.Fatal("MarkStream stored nothing")
+	}
+	demo.DeleteValue(s2, "k")
+	if _, ok := demo.GetValue(s2, "k"); ok {
+		t.Fatal("DeleteValue left the value")
+	}
+	demo.Logout(s2)
+	if s2.Len() != 0 || !s2.IsNew() {
+		t.Fatal("Logout did not destroy the session")
+	}
+}
+
+func TestJSON(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{demo.State{Views: 3, User: "ann"}, `{"views":3,"user":"ann"}` + "\n"},
+		{demo.State{}, `{"views":0,"user":""}` + "\n"},
+		{demo.ErrorBody{Error: "bad"}, `{"error":"bad"}` + "\n"},
+		{demo.LogoutBody{Destroyed: true}, `{"destroyed":true}` + "\n"},
+		{demo.State{User: "<b>"}, `{"views":0,"user":"\u003cb\u003e"}` + "\n"},
+	} {
+		if got := string(demo.JSON(tc.v)); got != tc.want {
+			t.Errorf("JSON(%+v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
+func TestPageEscapes(t *testing.T) {
+	app := &demo.App{Framework: "test", Config: demo.Config{Store: "redis://:pw@h:1/0"}}
+	page, err := app.Page(demo.State{Views: 7, User: `<script>alert("x")</script>`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := string(page)
+	for _, want := range []string{`<b id="views">7</b>`, `&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;`, "redis://h:1/0",
+		`action="/login"`, `action="/logout"`} {
+		if !strings.Contains(p, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(p, "<script") || strings.Contains(p, "pw") {
+		t.Fatalf("page holds the raw user or the store password:\n%s", p)
+	}
+	page, _ = app.Page(demo.State{})
+	if !strings.Contains(string(page), "Not logged in.") {
+		t.Fatal("anonymous page does not say so")
+	}
+}
+
+func TestStream(t *testing.T) {
+	app := &demo.App{Config: demo.Config{StreamInterval: time.Millisecond}}
+	var b bytes.Buffer
+	var flushed []string
+	err := app.Stream(context.Background(), &b, func() error { flushed = append(flushed, b.String()); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"line 1 of 3\n", "line 1 of 3\nline 2 of 3\n", "line 1 of 3\nline 2 of 3\nline 3 of 3\n"}
+	if strings.Join(flushed, "|") != strings.Join(want, "|") {
+		t.Fatalf("flushed after each line: %q, want %q", flushed, want)
+	}
+
+	// A cancelled request stops it before the next line.
+	app.Config.StreamInterval = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Reset()
+	err = app.Stream(ctx, &b, func() error { cancel(); return nil })
+	if !errors.Is(err, context.Canceled) || b.String() != "line 1 of 3\n" {
+		t.Fatalf("cancelled stream: %v, wrote %q", err, b.String())
+	}
+	// A failed flush (the client left) stops it at once.
+	b.Reset()
+	boom := errors.New("gone")
+	if err := app.Stream(context.Background(), &b, func() error { return boom }); err != boom {
+		t.Fatalf("failed flush: %v", err)
+	}
+}
+
+func TestOpenStoreErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, _, err := demo.OpenStore(ctx, "mysql://h/db"); err == nil {
+		t.Fatal("OpenStore accepted mysql")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, _, err := demo.OpenStore(ctx, "redis://:hunter2@"+addr+"/0"); err == nil {
+		t.Fatal("OpenStore succeeded on a closed Redis port")
+	} else if strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("the error shows the password: %v", err)
+	}
+	if _, _, err := demo.OpenStore(ctx, "postgres://postgres:hunter2@"+addr+"/test?sslmode=disable"); err == nil {
+		t.Fatal("OpenStore succeeded on a closed PostgreSQL port")
+	}
+}
+
+func TestOpenStores(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, spec := range []string{"memory", "redis://127.0.0.1:6379/11", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"} {
+		s, closeStore, err := demo.OpenStore(ctx, spec)
+		if err != nil {
+			t.Fatalf("%s: %v (the tests need the real servers: scripts/services.sh starts them)", spec, err)
+		}
+		if _, err := s.Get(ctx, "no-such-key"); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("%s: Get of a missing key = %v", spec, err)
+		}
+		if err := closeStore(); err != nil {
+			t.Fatalf("%s: close: %v", spec, err)
+		}
+	}
+}
+
+// TestRun drives the runner: it serves the listener it is given, logs the
+// real address, shuts down when its context ends, and reports bad command
+// lines and build failures.
+func TestRun(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var built *demo.App
+	build := func(app *demo.App) (demo.Server, error) {
+		built = app
+		return app.HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "hi")
+		})), nil
+	}
+	log := demotest.NewLogBuffer("listening on ")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- demo.Run(ctx, demo.Options{Framework: "unit", Args: []string{"-lifetime", "1h"}, Build: build, Listener: ln, Log: log})
+	}()
+	resp, err := http.Get("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hi" {
+		t.Fatalf("body %q", body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if built.Framework != "unit" || built.Config.Lifetime != time.Hour || built.Manager == nil || built.Logger == nil {
+		t.Fatalf("the App handed to build: %+v", built)
+	}
+	want := "listening on http://" + ln.Addr().String() + " (framework unit, store memory)"
+	if l := log.String(); !strings.Contains(l, want) || !strings.Contains(l, "msg=stopped") {
+		t.Fatalf("log lacks %q or the stop:\n%s", want, l)
+	}
+
+	// Errors before serving: the listener is released.
+	for _, tc := range []struct {
+		args  []string
+		usage bool
+	}{
+		{[]string{"-nope"}, true},
+		{[]string{"-idle-timeout", "2h", "-lifetime", "1h"}, true},
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = demo.Run(context.Background(), demo.Options{Framework: "unit", Args: tc.args, Build: build, Listener: ln, Log: io.Discard})
+		if errors.Is(err, demo.ErrUsage) != tc.usage || err == nil {
+			t.Errorf("Run(%q) = %v, want a usage error", tc.args, err)
+		}
+		if _, err := ln.Accept(); err == nil {
+			t.Errorf("Run(%q) left the listener open", tc.args)
+		}
+	}
+	boom := errors.New("boom")
+	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
+	err = demo.Run(context.Background(), demo.Options{Framework: "unit", Build: func(*demo.App) (demo.Server, error) { return nil, boom },
+		Listener: ln2, Log: io.Discard})
+	if !errors.Is(err, boom) || errors.Is(err, demo.ErrUsage) {
+		t.Fatalf("Run with a failing build = %v", err)
+	}
+}
