@@ -1,0 +1,117 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The shared services of this machine (scripts/services.sh starts them).
+// The tests use Redis database redisDB, which no other module's tests use,
+// and their own PostgreSQL schemas; the fault tests run private servers.
+const (
+	redisAddr = "127.0.0.1:6379"
+	redisDB   = 13
+	pgURL     = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	pgAddr    = "127.0.0.1:5432"
+)
+
+// storeLifetime is the -lifetime of demos on Redis and PostgreSQL, so that
+// what the tests leave behind expires soon.
+const storeLifetime = "10m"
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	bins      map[string]string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// binary returns the path of the demo binary of framework, building all
+// four on first use.
+func binary(t testing.TB, framework string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "sessionkit-loadtest-"); buildErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		bins, buildErr = BuildDemos(ctx, binDir, Frameworks...)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return bins[framework]
+}
+
+// badLog matches what a demo must never log: a panic, a data race, a
+// fatal runtime error.
+var badLog = regexp.MustCompile(`(?i)panic|DATA RACE|fatal error|goroutine [0-9]+ \[`)
+
+// startDemo runs the demo binary of framework with args and stops it at
+// the end of the test: SIGTERM, and it must exit 0 within 20 s having
+// logged no panic. The demo's log is printed when the test fails.
+func startDemo(t testing.TB, framework string, args ...string) *Demo {
+	t.Helper()
+	d, err := StartDemo(binary(t, framework), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		err := d.Stop(20 * time.Second)
+		if err != nil {
+			t.Errorf("%s %q did not exit cleanly on SIGTERM: %v", framework, d.Args, err)
+		}
+		checkLog(t, d)
+		if t.Failed() {
+			t.Logf("log of %s %q:\n%s", framework, d.Args, truncate(d.Log(), 8000))
+		}
+	})
+	return d
+}
+
+// checkLog fails the test if the demo logged a panic or a data race.
+func checkLog(t testing.TB, d *Demo) {
+	t.Helper()
+	if m := badLog.FindString(d.Log()); m != "" {
+		t.Errorf("%s logged %q:\n%s", d.Framework, m, truncate(d.Log(), 8000))
+	}
+}
+
+// noIDsLogged fails the test if the demo's log holds any of ids.
+func noIDsLogged(t testing.TB, d *Demo, ids []string) {
+	t.Helper()
+	log := d.Log()
+	for _, id := range ids {
+		if id != "" && strings.Contains(log, id) {
+			t.Errorf("%s logged a session ID", d.Framework)
+			return
+		}
+	}
+}
+
+// redisURL returns the URL of the shared Redis' test database.
+func redisURL() string { return fmt.Sprintf("redis://%s/%d", redisAddr, redisDB) }
+
+// requireClean fails the test with the result's problems when it lost a
+// write, leaked or failed a request.
+func requireClean(t testing.TB, res *Result) {
+	t.Helper()
+	if res.Lost != 0 || res.Leaks != 0 || res.Errors != 0 {
+		t.Errorf("%s\nproblems:\n%s", res, strings.Join(res.Problems, "\n"))
+	}
+}
