@@ -32,6 +32,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long a shutdown waits for in-flight
 	// requests (-shutdown-timeout).
 	ShutdownTimeout time.Duration
+	// MaxSessions bounds the memory store (-max-sessions), as
+	// session.MemoryOptions.MaxEntries; 0 means no bound.
+	MaxSessions int
 }
 
 // Defaults of the flags that the core does not define.
@@ -71,6 +74,8 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 		"pause between the lines of /api/stream (tests shorten it)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout,
 		"how long a shutdown (SIGINT, SIGTERM) waits for in-flight requests")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 0,
+		"bound the memory store to this many sessions, evicting the ones closest to expiry; 0: no bound")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -89,6 +94,8 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 		return bad("-stream-interval must not be negative, got %v", c.StreamInterval)
 	case c.ShutdownTimeout <= 0:
 		return bad("-shutdown-timeout must be positive, got %v", c.ShutdownTimeout)
+	case c.MaxSessions < 0 || c.MaxSessions > 0 && storeKind(c.Store) != "memory":
+		return bad("-max-sessions must be 0, or positive with -store memory, got %d", c.MaxSessions)
 	}
 	return c, nil
 }

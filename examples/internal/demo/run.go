@@ -133,7 +133,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	logger := NewLogger(o.Log)
 
 	openCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	store, closeStore, err := OpenStore(openCtx, cfg.Store)
+	store, closeStore, err := OpenStoreMax(openCtx, cfg.Store, cfg.MaxSessions)
 	cancel()
 	if err != nil {
 		return err

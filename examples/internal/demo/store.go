@@ -24,9 +24,15 @@ import (
 // rather than on the first request. The caller closes the store with the
 // returned function once no request uses it any more.
 func OpenStore(ctx context.Context, spec string) (session.Store, func() error, error) {
+	return OpenStoreMax(ctx, spec, 0)
+}
+
+// OpenStoreMax is OpenStore with a bound on the memory store: at most
+// maxSessions sessions (session.MemoryOptions.MaxEntries; 0 means none).
+func OpenStoreMax(ctx context.Context, spec string, maxSessions int) (session.Store, func() error, error) {
 	switch storeKind(spec) {
 	case "memory":
-		s := session.NewMemoryStore(session.MemoryOptions{})
+		s := session.NewMemoryStore(session.MemoryOptions{MaxEntries: maxSessions})
 		return s, s.Close, nil
 	case "redis":
 		s, err := redisstore.NewFromURL(spec)
