@@ -28,7 +28,7 @@ type Handle struct {
 	committed bool
 	hadCookie bool
 	err       error
-	sess      Session
+	sess      *Session // allocated on first use: untouched requests stay small
 }
 
 // Begin returns a Handle for one request described by x.
@@ -66,7 +66,7 @@ func (h *Handle) Session() (*Session, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.loaded {
-		return &h.sess, nil
+		return h.sess, nil
 	}
 	if h.err != nil {
 		return nil, h.err
@@ -79,7 +79,7 @@ func (h *Handle) Session() (*Session, error) {
 	if h.committed {
 		h.sess.committed = true // loaded after the headers went out: read-only
 	}
-	return &h.sess, nil
+	return h.sess, nil
 }
 
 // pickID returns the session ID carried by the request's cookies, or ""
@@ -103,8 +103,8 @@ func pickID(vals []string) string {
 }
 
 func (h *Handle) load() error {
-	m, s := h.m, &h.sess
-	s.h = h
+	m, s := h.m, &Session{h: h}
+	h.sess = s
 	now := m.now()
 	vals := h.x.Cookies(m.cookieName)
 	h.hadCookie = len(vals) > 0
@@ -159,7 +159,7 @@ func (h *Handle) Commit() error {
 	if !h.loaded {
 		return nil
 	}
-	s := &h.sess
+	s := h.sess
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if first && !s.committed {
