@@ -30,6 +30,10 @@ func main() { demo.Main("fiber", newServer) }
 func newServer(app *demo.App) (demo.Server, error) {
 	f := fiber.New(fiber.Config{
 		DisableStartupMessage: true, // the runner logs where it listens
+		// fasthttp answers 431 to request headers over ReadBufferSize (4 KiB
+		// by default); a browser may send up to about 8 KiB of cookies to a
+		// host that other local apps also set cookies on.
+		ReadBufferSize: 16 << 10,
 		// No ProxyHeader: c.IP(), which the session fingerprint binds a
 		// session to, is then the connection's address and no header can
 		// change it. The demo has no proxy in front; behind one, set

@@ -53,18 +53,18 @@ const (
 
 // State is the JSON body of /api/session, /api/peek and /api/login.
 type State struct {
-	Views int    `json:"views"`
-	User  string `json:"user"`
+	Views int    `json:"views"` // how often the session was counted
+	User  string `json:"user"`  // who logged in, "" if nobody
 }
 
 // ErrorBody is the JSON body of an API error (400, 404).
 type ErrorBody struct {
-	Error string `json:"error"`
+	Error string `json:"error"` // what was wrong, for the client
 }
 
 // LogoutBody is the JSON body of /api/logout.
 type LogoutBody struct {
-	Destroyed bool `json:"destroyed"`
+	Destroyed bool `json:"destroyed"` // always true
 }
 
 // JSON returns the encoding of v followed by a newline, as every demo

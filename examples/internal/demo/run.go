@@ -34,8 +34,8 @@ type BuildFunc func(app *App) (Server, error)
 // ServerFuncs is a Server made of two functions, for frameworks that are
 // not an http.Handler (fiber: ServerFuncs{app.Listener, app.ShutdownWithContext}).
 type ServerFuncs struct {
-	ServeFunc    func(ln net.Listener) error
-	ShutdownFunc func(ctx context.Context) error
+	ServeFunc    func(ln net.Listener) error     // Server.Serve
+	ShutdownFunc func(ctx context.Context) error // Server.Shutdown
 }
 
 // Serve calls s.ServeFunc.
@@ -60,8 +60,11 @@ func (a *App) HTTPServer(h http.Handler) Server {
 
 type httpServer struct{ s *http.Server }
 
+// Serve implements Server.
 func (h *httpServer) Serve(ln net.Listener) error { return h.s.Serve(ln) }
 
+// Shutdown implements Server; when ctx ends first, it closes the
+// connections that are left.
 func (h *httpServer) Shutdown(ctx context.Context) error {
 	err := h.s.Shutdown(ctx)
 	if err != nil {

@@ -226,6 +226,15 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		c.Get("/api/peek").Want(200, ctJSON, StateJSON(1, ""))
 	})
 
+	t.Run("BigCookieHeader", func(t *testing.T) {
+		// About 8 KiB of cookies, as a browser may send to a host that
+		// other local apps set cookies on: the demo must still answer.
+		c := client(t)
+		c.Extra = []*http.Cookie{{Name: "other_app", Value: strings.Repeat("x", 7<<10)}}
+		c.Get("/api/session").Want(200, ctJSON, StateJSON(1, "")).NewCookie()
+		c.Get("/api/session").Want(200, ctJSON, StateJSON(2, "")).NoCookie()
+	})
+
 	t.Run("Stream", func(t *testing.T) {
 		s := ReadStream(t, base, "")
 		if s.Status != 200 || s.Header.Get("Content-Type") != ctText {

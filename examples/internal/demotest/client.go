@@ -42,7 +42,10 @@ type Client struct {
 	t    testing.TB
 	Base string // the demo's base URL
 	SID  string // the session cookie to send; "" sends none
-	rec  *recorder
+	// Extra cookies are sent with every request, before the session
+	// cookie, as other apps on the same host would have a browser do.
+	Extra []*http.Cookie
+	rec   *recorder
 }
 
 // recorder collects the session IDs a group of Clients were given.
@@ -66,9 +69,9 @@ func (c *Client) With(base, sid string) *Client {
 type Response struct {
 	t       testing.TB
 	req     string
-	Status  int
-	Header  http.Header
-	Body    string
+	Status  int            // status code
+	Header  http.Header    // response headers
+	Body    string         // the whole body
 	Cookies []*http.Cookie // the Set-Cookie headers naming the session cookie
 }
 
@@ -86,6 +89,9 @@ func (c *Client) Do(method, path, contentType string, body []byte) *Response {
 	req.Header.Set("User-Agent", UserAgent)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for _, ck := range c.Extra {
+		req.AddCookie(ck)
 	}
 	if c.SID != "" {
 		req.AddCookie(&http.Cookie{Name: CookieName, Value: c.SID})
@@ -247,9 +253,9 @@ func StateJSON(views int, user string) string {
 
 // Stream is a /api/stream response as it came off the wire.
 type Stream struct {
-	Status int
-	Header http.Header
-	Chunks []string // the body's HTTP/1.1 chunks, in order
+	Status int         // status code
+	Header http.Header // response headers
+	Chunks []string    // the body's HTTP/1.1 chunks, in order
 }
 
 // ReadStream requests /api/stream on a raw HTTP/1.1 connection, sending
