@@ -20,6 +20,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 	fibersession "github.com/sessionkit/sessionkit/adapters/fiber"
+	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 )
 
@@ -73,7 +74,11 @@ func errorHandler(app *demo.App) fiber.ErrorHandler {
 			code, msg = fe.Code, fe.Message
 		}
 		if code >= 500 {
-			app.LogError(c.Method(), c.Path(), err)
+			// fibersession logs its own failures with their cause (the
+			// error it returns says only "Internal Server Error").
+			if !errors.Is(err, session.ErrStore) && !errors.Is(err, session.ErrCorrupt) {
+				app.LogError(c.Method(), c.Path(), err)
+			}
 			msg = utils.StatusMessage(code)
 		}
 		return send(c, code, demo.ContentTypeText, []byte(msg+"\n"))

@@ -3,6 +3,7 @@ package demotest
 import (
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -75,8 +76,8 @@ func StoreDown(t *testing.T, framework string, build demo.BuildFunc) {
 	if testing.Verbose() {
 		t.Logf("log with the store down:\n%s", d.Log())
 	}
-	if !strings.Contains(d.Log(), "request failed") {
-		t.Fatalf("the store failure was not logged:\n%s", d.Log())
+	if !regexp.MustCompile(`level=ERROR .*session: store error: load: `).MatchString(d.Log()) {
+		t.Fatalf("the store failure was not logged with its cause:\n%s", d.Log())
 	}
 
 	p.SetDown(false)
