@@ -226,6 +226,30 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		c.Get("/api/peek").Want(200, ctJSON, StateJSON(1, ""))
 	})
 
+	t.Run("ProxyHeadersIgnored", func(t *testing.T) {
+		// The session is bound to the client IP. With no proxy in front,
+		// the demos take it from the connection: headers a client sends
+		// cannot move its session to another IP (gin and echo would
+		// believe them by default).
+		c := client(t)
+		c.Get("/api/session").Want(200, ctJSON, StateJSON(1, ""))
+		spoof := c.With(base, c.SID)
+		spoof.Header = http.Header{
+			"X-Forwarded-For":  {"203.0.113.9"},
+			"X-Real-Ip":        {"203.0.113.9"},
+			"Forwarded":        {"for=203.0.113.9"},
+			"True-Client-Ip":   {"203.0.113.9"},
+			"Cf-Connecting-Ip": {"203.0.113.9"},
+		}
+		spoof.Get("/api/session").Want(200, ctJSON, StateJSON(2, "")).NoCookie()
+		c.Get("/api/peek").Want(200, ctJSON, StateJSON(2, ""))
+		// The User-Agent is part of the binding too: another one finds
+		// nothing under the same cookie.
+		other := c.With(base, c.SID)
+		other.Header = http.Header{"User-Agent": {"another-agent/2"}}
+		other.Get("/api/peek").Want(200, ctJSON, StateJSON(0, ""))
+	})
+
 	t.Run("BigCookieHeader", func(t *testing.T) {
 		// About 8 KiB of cookies, as a browser may send to a host that
 		// other local apps set cookies on: the demo must still answer.

@@ -45,7 +45,9 @@ type Client struct {
 	// Extra cookies are sent with every request, before the session
 	// cookie, as other apps on the same host would have a browser do.
 	Extra []*http.Cookie
-	rec   *recorder
+	// Header holds extra request headers sent with every request.
+	Header http.Header
+	rec    *recorder
 }
 
 // recorder collects the session IDs a group of Clients were given.
@@ -89,6 +91,9 @@ func (c *Client) Do(method, path, contentType string, body []byte) *Response {
 	req.Header.Set("User-Agent", UserAgent)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for k, vs := range c.Header {
+		req.Header[http.CanonicalHeaderKey(k)] = vs // replaces the User-Agent too
 	}
 	for _, ck := range c.Extra {
 		req.AddCookie(ck)

@@ -212,6 +212,22 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestInterrupt checks that Ctrl-C (SIGINT) stops a demo as cleanly as
+// SIGTERM does.
+func TestInterrupt(t *testing.T) {
+	p := start(t, "fiber")
+	demotest.NewClient(t, p.URL).Get("/healthz").Want(200, demo.ContentTypeText, "ok\n")
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exit after SIGINT: %v, want status 0\nlog:\n%s", err, p.log)
+	}
+	if !strings.Contains(p.log.String(), "msg=stopped") {
+		t.Fatalf("no clean stop logged:\n%s", p.log)
+	}
+}
+
 // TestCommandLine checks how the binaries fail: a bad flag, store URL or
 // configuration exits 2, a store that cannot be reached exits 1 with a
 // message naming it, and -h exits 0 with the usage.
