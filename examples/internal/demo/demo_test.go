@@ -138,6 +138,9 @@ func TestParseFlags(t *testing.T) {
 	if c != want {
 		t.Fatalf("parsed %+v, want %+v", c, want)
 	}
+	if c, err := demo.ParseFlags("x", []string{"-max-sessions", "100"}, io.Discard); err != nil || c.MaxSessions != 100 {
+		t.Fatalf("-max-sessions 100: %+v, %v", c, err)
+	}
 	for _, store := range []string{"memory", "rediss://h:1/0", "postgres://u@h/db", "postgresql://u@h/db", "REDIS://h:1/0"} {
 		if _, err := demo.ParseFlags("x", []string{"-store", store}, io.Discard); err != nil {
 			t.Errorf("-store %s: %v", store, err)
@@ -155,6 +158,8 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"-stream-interval", "-1s"},
 		{"-shutdown-timeout", "0"},
 		{"-lifetime", "soon"},
+		{"-max-sessions", "-1"},
+		{"-max-sessions", "5", "-store", "redis://127.0.0.1:6379/0"},
 	} {
 		var out bytes.Buffer
 		if _, err := demo.ParseFlags("x", args, &out); err == nil {
