@@ -1,0 +1,16 @@
+// Package browser is the real-browser end-to-end test of the sessionkit
+// demo apps (examples/nethttp, gin, echo and fiber): its test builds the
+// demo binaries, starts each on a loopback port and drives its HTML page
+// in headless Chromium over the DevTools protocol (chromedp), the way a
+// person would: it types a user name into the login form, clicks the
+// button, reloads, reads the page, clicks "Log out". Between the steps it
+// reads the session cookie from Chromium's own cookie store, so the
+// cookie's flags (HttpOnly, SameSite=Lax, Path=/, Secure) are checked as a
+// real browser stored them, not as a Go cookie jar parsed them.
+//
+// The package's own code finds and starts Chromium: Debian's "chromium"
+// package, which scripts/install-chromium.sh installs (with apt-get, as
+// root) when it is missing. No browser is downloaded at build or test
+// time. Without Chromium the test fails with a message saying how to
+// install it; it never skips.
+package browser
