@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/services.sh || exit 1
+scripts/install-chromium.sh || exit 1 # for loadtest/browser, which fails without a browser
 
 cleanup=()
 on_exit() { for c in "${cleanup[@]}"; do eval "$c"; done; }
