@@ -15,19 +15,22 @@ import (
 // row: one bare GET with the subject's own Redis client, the CPU cost the
 // report subtracts per round trip). Names read
 // framework/lib.store/scenario/mode.
+//
+// Every run builds its subject afresh, so no row inherits the sessions an
+// earlier one stored (the new scenario stores one per request, and a big
+// live heap would slow every later row's garbage collection).
 func BenchmarkSessions(b *testing.B) {
 	for i := range subjects {
 		s := &subjects[i]
 		b.Run(s.name(), func(b *testing.B) {
-			t := s.build(b)
 			for _, sc := range scenarios {
-				b.Run(sc.name+"/serial", func(b *testing.B) { runSerial(b, t, sc) })
+				b.Run(sc.name+"/serial", func(b *testing.B) { runSerial(b, s.build(b), sc) })
 				if !s.redis() {
-					b.Run(sc.name+"/parallel", func(b *testing.B) { runParallel(b, t, sc) })
+					b.Run(sc.name+"/parallel", func(b *testing.B) { runParallel(b, s.build(b), sc) })
 				}
 			}
-			if t.redis != nil {
-				b.Run("roundtrip/serial", func(b *testing.B) { runRoundTrip(b, t) })
+			if s.redis() {
+				b.Run("roundtrip/serial", func(b *testing.B) { runRoundTrip(b, s.build(b)) })
 			}
 		})
 	}
@@ -173,7 +176,35 @@ func TestHarness(t *testing.T) {
 					wg.Wait()
 				})
 			}
+			if tg.redis != nil {
+				t.Run("meter", func(t *testing.T) { checkMeter(t, tg) })
+			}
 		})
+	}
+}
+
+// checkMeter makes sure a Redis subject's counts are live, so that a row
+// reporting 0 commands means no command: a read sends at least one
+// command in one round trip, and so does a bare round trip.
+func checkMeter(t *testing.T, tg *target) {
+	var read *scenario
+	for _, sc := range scenarios {
+		if sc.kind == kindRead {
+			read = sc
+		}
+	}
+	d, err := tg.newDriver(read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, step := range map[string]func() error{"read": d.step, "round trip": tg.redis.roundTrip} {
+		c0, r0 := tg.redis.cmds(), tg.redis.trips()
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+		if c, r := tg.redis.cmds()-c0, tg.redis.trips()-r0; c < 1 || r < 1 {
+			t.Errorf("%s: counted %d commands in %d round trips, want at least 1 of each", name, c, r)
+		}
 	}
 }
 

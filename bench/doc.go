@@ -17,10 +17,12 @@
 //     back.
 //
 // Every response is checked, so no library can look fast by doing nothing;
-// a wrong value fails the benchmark. The Redis rows (Benchmark names with
-// ".redis") also report the store commands per request (cmds/op) and the
-// process CPU time per request (cpu-ns/op), which leaves out the time spent
-// waiting for Redis.
+// a wrong value fails the benchmark. Every row also reports the process CPU
+// time per request (cpu-ns/op), which leaves out the time spent waiting for
+// Redis. The Redis rows (names with ".redis") report the store commands and
+// round trips per request (cmds/op, rt/op), and each Redis subject has a
+// "roundtrip" row timing one bare GET with its own client, so the report
+// can tell the cost of the round trips from the session work around them.
 //
 // Run it with scripts/bench.sh, which writes bench/RESULTS.md; the tests of
 // this package check the harness itself (every scenario of every library
