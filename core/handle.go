@@ -1,15 +1,19 @@
 package session
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
+	"time"
 )
 
 // maxCASAttempts bounds how often a commit retries against concurrent
-// writers before it reports the conflict.
-const maxCASAttempts = 16
+// writers before it reports the conflict; the request's context deadline
+// bounds it too.
+const maxCASAttempts = 64
 
 // A Handle links one request to its Manager: it loads the session lazily
 // and commits it once. Adapters create one per request with Manager.Begin
@@ -257,6 +261,9 @@ func (h *Handle) write(s *Session) (bool, error) {
 		if s.isNew || attempt == maxCASAttempts {
 			return false, fmt.Errorf("%w: save: %w after %d attempts", ErrStore, err, attempt)
 		}
+		if err := backoff(ctx, attempt); err != nil {
+			return false, fmt.Errorf("%w: save: %w", ErrStore, err)
+		}
 		// Another request wrote the record since we loaded it. Re-read it
 		// and apply only this request's own changes on top.
 		latest, ver, err := m.versioned.GetVersion(ctx, s.key)
@@ -285,5 +292,26 @@ func (h *Handle) write(s *Session) (bool, error) {
 			}
 		}
 		s.values, s.version, s.created = merged, ver, rec2.Created
+	}
+}
+
+// backoff waits before the next compare-and-swap attempt: not at all after
+// the first conflict (a single concurrent writer is the common case), then
+// a random time up to a bound that doubles from 100µs to 20ms, so that many
+// writers on one session take turns instead of colliding again in lockstep
+// over a network round trip. It returns the context's error if the
+// request ends first.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt < 2 {
+		return nil
+	}
+	limit := min(100*time.Microsecond<<min(attempt-2, 10), 20*time.Millisecond)
+	t := time.NewTimer(rand.N(limit) + 1)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

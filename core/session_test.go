@@ -748,3 +748,30 @@ func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 	require.ErrorIs(t, h.Commit(), session.ErrStore)
 	assert.Nil(t, x.LastCookie(), "a failed logout does not pretend to have worked")
 }
+
+func TestConflictRetriesStopAtTheRequestDeadline(t *testing.T) {
+	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	m, err := session.NewManager(session.WithStore(conflictStore{mem}))
+	require.NoError(t, err)
+	c := newClient()
+	x := c.exchange()
+	h := m.Begin(x)
+	s, _ := h.Session()
+	s.Set("a", 1)
+	require.NoError(t, h.Commit())
+	c.cookie = x.LastCookie().Value
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	x = c.exchange()
+	x.Ctx = ctx
+	h = m.Begin(x)
+	s, err = h.Session()
+	require.NoError(t, err)
+	s.Set("a", 2)
+	start := time.Now()
+	err = h.Commit()
+	assert.ErrorIs(t, err, session.ErrStore)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
