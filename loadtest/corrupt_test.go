@@ -1,0 +1,198 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	session "github.com/sessionkit/sessionkit/core"
+	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
+	redisstore "github.com/sessionkit/sessionkit/stores/redis"
+)
+
+// testExchange is the session.Exchange of the requests the tests send (from
+// 127.0.0.1 with DefaultUserAgent), so that the test can compute the store
+// key of a session with the core's own fingerprint function, the same way
+// the demo does.
+type testExchange struct{ ip, ua string }
+
+func (c testExchange) Context() context.Context  { return context.Background() }
+func (c testExchange) Cookies(string) []string   { return nil }
+func (c testExchange) ClientIP() string          { return c.ip }
+func (c testExchange) SetCookie(*http.Cookie)    {}
+func (c testExchange) Header(name string) string { return map[string]string{"User-Agent": c.ua}[name] }
+
+// storeKey returns the key under which the demos store session id of a
+// test client: never the ID itself, its fingerprint.
+func storeKey(id string) string {
+	return session.FingerprintIDIPUserAgent(id, testExchange{ip: "127.0.0.1", ua: DefaultUserAgent})
+}
+
+// corruptFails checks that every session route of the demo at base fails
+// with a bare 500 on the session id whose stored data is corrupt, and
+// that the data is still what it was afterwards (nothing overwrote it).
+func corruptFails(t *testing.T, base, id string, stored func() string) {
+	t.Helper()
+	before := stored()
+	for _, req := range []rawReq{
+		{method: "GET", path: "/api/session"},
+		{method: "GET", path: "/api/peek"},
+		{method: "GET", path: "/api/values/k"},
+		{method: "PUT", path: "/api/values/k", body: "overwrite?"},
+		{method: "DELETE", path: "/api/values/k"},
+		{method: "POST", path: "/api/login", headers: []string{"Content-Type: application/x-www-form-urlencoded"}, body: "user=mallory"},
+		{method: "POST", path: "/api/logout"},
+		{method: "GET", path: "/"},
+	} {
+		req.cookie = sidCookie(id)
+		r := req.do(t, base)
+		if r.status != http.StatusInternalServerError {
+			t.Fatalf("%s %s on a corrupt record: %d %q, want 500", req.method, req.path, r.status, truncate(r.body, 100))
+		}
+		if len(r.cookies) != 0 {
+			t.Fatalf("%s %s on a corrupt record set a cookie", req.method, req.path)
+		}
+		low := strings.ToLower(r.body)
+		for _, w := range append(leakWords, "corrupt", "decode", "record") {
+			if strings.Contains(low, w) {
+				t.Fatalf("%s %s answered %q, which reveals internals (%q)", req.method, req.path, r.body, w)
+			}
+		}
+	}
+	if after := stored(); after != before {
+		t.Fatalf("the corrupt record was overwritten: %q, then %q", truncate(before, 60), truncate(after, 60))
+	}
+}
+
+// TestCorruptRedisData writes garbage into Redis under a live session's
+// key (in four forms: no record header, a header with an undecodable
+// record, a real record cut in half, a Redis list instead of a string) and
+// sends that session's cookie to every route. Expected: 500 through the
+// framework's error path, without internal detail and without a cookie;
+// no panic; the garbage is still there afterwards (no request overwrote
+// or deleted it); the failure is logged; once the real record is put back
+// the session works again.
+func TestCorruptRedisData(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr, DB: redisDB})
+	defer rdb.Close()
+	for _, fw := range Frameworks {
+		t.Run(fw, func(t *testing.T) {
+			d := startDemo(t, fw, "-store", redisURL(), "-lifetime", storeLifetime)
+			id := newSession(t, d.URL)
+			key := redisstore.DefaultPrefix + storeKey(id)
+			good, err := rdb.Get(ctx, key).Result()
+			if err != nil {
+				t.Fatalf("the session is not in Redis under the fingerprint the core computes: %v", err)
+			}
+			stored := func() string {
+				if typ := rdb.Type(ctx, key).Val(); typ == "list" {
+					return "list:" + strings.Join(rdb.LRange(ctx, key, 0, -1).Val(), ",")
+				}
+				v, err := rdb.Get(ctx, key).Result()
+				if err != nil {
+					return "error: " + err.Error()
+				}
+				return v
+			}
+			for _, c := range []struct {
+				name string
+				set  func() error
+			}{
+				{"NoHeader", func() error { return rdb.Set(ctx, key, "garbage", time.Minute).Err() }},
+				{"HeaderThenGarbage", func() error {
+					return rdb.Set(ctx, key, "0123456789abcdef:\x00\x01\xffgarbage", time.Minute).Err()
+				}},
+				{"RecordCutInHalf", func() error { return rdb.Set(ctx, key, good[:len(good)/2+9], time.Minute).Err() }},
+				{"ZeroVersionHeader", func() error { return rdb.Set(ctx, key, "0000000000000000:"+good[17:], time.Minute).Err() }},
+				{"ListNotString", func() error {
+					if err := rdb.Del(ctx, key).Err(); err != nil {
+						return err
+					}
+					return rdb.RPush(ctx, key, "x", "y").Err()
+				}},
+			} {
+				t.Run(c.name+"_500_DataKept", func(t *testing.T) {
+					if err := c.set(); err != nil {
+						t.Fatal(err)
+					}
+					corruptFails(t, d.URL, id, stored)
+				})
+			}
+			// The real record back: the session works again.
+			rdb.Del(ctx, key)
+			if err := rdb.Set(ctx, key, good, time.Minute).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if st := (rawReq{method: "GET", path: "/api/session", cookie: sidCookie(id)}).do(t, d.URL).state(t); st.Views != 2 {
+				t.Fatalf("with the record restored: %+v, want views 2", st)
+			}
+			if !strings.Contains(d.Log(), "level=ERROR") {
+				t.Errorf("the corrupt records were not logged")
+			}
+			noIDsLogged(t, d, []string{id})
+		})
+	}
+}
+
+// TestCorruptPostgresData does the same in PostgreSQL: the row of a live
+// session gets bytes that are not a record. Expected: 500 on every route,
+// no panic, the row unchanged, and the session back once its data is.
+func TestCorruptPostgresData(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, fw := range Frameworks {
+		t.Run(fw, func(t *testing.T) {
+			url, schema := pgSchema(t, pgAddr)
+			d := startDemo(t, fw, "-store", url, "-lifetime", storeLifetime)
+			conn, err := pgx.Connect(ctx, pgURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			table := schema + "." + pgstore.DefaultTable
+			id := newSession(t, d.URL)
+			key := storeKey(id)
+			var good []byte
+			if err := conn.QueryRow(ctx, "SELECT data FROM "+table+" WHERE key = $1", key).Scan(&good); err != nil {
+				t.Fatalf("the session is not in PostgreSQL under the fingerprint the core computes: %v", err)
+			}
+			stored := func() string {
+				var b []byte
+				if err := conn.QueryRow(ctx, "SELECT data FROM "+table+" WHERE key = $1", key).Scan(&b); err != nil {
+					return "error: " + err.Error()
+				}
+				return string(b)
+			}
+			for _, c := range []struct {
+				name string
+				data []byte
+			}{
+				{"Garbage", []byte("garbage")},
+				{"CutInHalf", good[:len(good)/2]},
+				{"BadVersionByte", append([]byte{good[0], good[1], 0xff}, good[3:]...)},
+				{"TrailingBytes", append(bytes.Clone(good), 0, 1, 2)},
+			} {
+				t.Run(c.name+"_500_DataKept", func(t *testing.T) {
+					if _, err := conn.Exec(ctx, "UPDATE "+table+" SET data = $2 WHERE key = $1", key, c.data); err != nil {
+						t.Fatal(err)
+					}
+					corruptFails(t, d.URL, id, stored)
+				})
+			}
+			if _, err := conn.Exec(ctx, "UPDATE "+table+" SET data = $2 WHERE key = $1", key, good); err != nil {
+				t.Fatal(err)
+			}
+			if st := (rawReq{method: "GET", path: "/api/session", cookie: sidCookie(id)}).do(t, d.URL).state(t); st.Views != 2 {
+				t.Fatalf("with the record restored: %+v, want views 2", st)
+			}
+			noIDsLogged(t, d, []string{id})
+		})
+	}
+}
