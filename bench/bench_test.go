@@ -11,9 +11,7 @@ import (
 )
 
 // BenchmarkSessions runs every scenario on every subject, serially and
-// under b.RunParallel (the Redis rows serially only, plus a "roundtrip"
-// row: one bare GET with the subject's own Redis client, the CPU cost the
-// report subtracts per round trip). Names read
+// under b.RunParallel (the Redis rows serially only). Names read
 // framework/lib.store/scenario/mode.
 //
 // Every run builds its subject afresh, so no row inherits the sessions an
@@ -29,21 +27,8 @@ func BenchmarkSessions(b *testing.B) {
 					b.Run(sc.name+"/parallel", func(b *testing.B) { runParallel(b, s.build(b), sc) })
 				}
 			}
-			if s.redis() {
-				b.Run("roundtrip/serial", func(b *testing.B) { runRoundTrip(b, s.build(b)) })
-			}
 		})
 	}
-}
-
-func runRoundTrip(b *testing.B, t *target) {
-	m := startMeasure(b, t)
-	for range b.N {
-		if err := t.redis.roundTrip(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	m.stop(b)
 }
 
 func runSerial(b *testing.B, t *target, sc *scenario) {
@@ -99,19 +84,20 @@ func runParallel(b *testing.B, t *target, sc *scenario) {
 }
 
 // measure takes what the benchmark reports beyond time and allocations:
-// process CPU time per request (cpu-ns/op, which leaves out the time spent
-// waiting for Redis) and, for the Redis rows, commands and round trips per
-// request (cmds/op, rt/op).
+// process CPU time per request (cpu-ns/op) and, for the Redis rows,
+// commands and round trips per request (cmds/op, rt/op) and the time per
+// request spent inside the round trips (rt-ns/op). A serial row's time
+// outside its round trips is work on the CPU: nothing else waits.
 type measure struct {
-	t           *target
-	cmds, trips int64
-	cpu         time.Duration
+	t                     *target
+	cmds, trips, tripTime int64
+	cpu                   time.Duration
 }
 
 func startMeasure(b *testing.B, t *target) measure {
 	m := measure{t: t, cpu: cpuTime()}
-	if t.redis != nil {
-		m.cmds, m.trips = t.redis.cmds(), t.redis.trips()
+	if r := t.redis; r != nil {
+		m.cmds, m.trips, m.tripTime = r.cmds(), r.trips(), r.tripTime.Load()
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -125,6 +111,7 @@ func (m measure) stop(b *testing.B) {
 	if r := m.t.redis; r != nil {
 		b.ReportMetric(float64(r.cmds()-m.cmds)/n, "cmds/op")
 		b.ReportMetric(float64(r.trips()-m.trips)/n, "rt/op")
+		b.ReportMetric(float64(r.tripTime.Load()-m.tripTime)/n, "rt-ns/op")
 	}
 }
 

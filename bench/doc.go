@@ -18,11 +18,10 @@
 //
 // Every response is checked, so no library can look fast by doing nothing;
 // a wrong value fails the benchmark. Every row also reports the process CPU
-// time per request (cpu-ns/op), which leaves out the time spent waiting for
-// Redis. The Redis rows (names with ".redis") report the store commands and
-// round trips per request (cmds/op, rt/op), and each Redis subject has a
-// "roundtrip" row timing one bare GET with its own client, so the report
-// can tell the cost of the round trips from the session work around them.
+// time per request (cpu-ns/op). The Redis rows (names with ".redis") report
+// the store commands and round trips per request (cmds/op, rt/op) and the
+// time spent inside the round trips (rt-ns/op), timed in the client, so the
+// report can tell the cost of the round trips from the work around them.
 //
 // Run it with scripts/bench.sh, which writes bench/RESULTS.md; the tests of
 // this package check the harness itself (every scenario of every library
