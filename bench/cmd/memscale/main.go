@@ -7,8 +7,10 @@
 //
 //	go run ./cmd/memscale [-n 1000000] [-payload 200] [-expired 0.5]
 //
-// It prints two lines starting with "memscale", made of key=value fields
-// that cmd/results reads:
+// The sweep is timed rounds times (three by default): before each, the
+// expired part is stored again, and the same readers first time Gets
+// without a sweep, for comparison. It prints two lines starting with
+// "memscale", made of key=value fields that cmd/results reads:
 //
 //	memscale size sessions=… payload_bytes=… bytes_per_session=… …
 //	memscale reap expired=… reap_ms=… max_get_us=… …
@@ -33,6 +35,8 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,9 +48,10 @@ func main() {
 	n := flag.Int("n", 1_000_000, "sessions to store")
 	payload := flag.Int("payload", 200, "bytes of each session record")
 	expired := flag.Float64("expired", 0.5, "fraction of the sessions expired before the sweep")
-	baseline := flag.Duration("baseline", 500*time.Millisecond, "how long to time Gets before the sweep, for comparison")
+	baseline := flag.Duration("baseline", 300*time.Millisecond, "how long to time Gets before each sweep, for comparison")
+	rounds := flag.Int("rounds", 3, "sweeps to time; the expired part is stored again before each")
 	flag.Parse()
-	if err := run(os.Stdout, *n, *payload, *expired, *baseline); err != nil {
+	if err := run(os.Stdout, *n, *payload, *expired, *rounds, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "memscale:", err)
 		os.Exit(1)
 	}
@@ -76,8 +81,8 @@ func heap() (inuse, live uint64) {
 	return ms.HeapInuse, ms.HeapAlloc
 }
 
-func run(w io.Writer, n, payload int, expiredFrac float64, baseline time.Duration) error {
-	if n <= 0 || payload <= 0 || expiredFrac < 0 || expiredFrac > 1 {
+func run(w io.Writer, n, payload int, expiredFrac float64, rounds int, baseline time.Duration) error {
+	if n <= 0 || payload <= 0 || expiredFrac < 0 || expiredFrac > 1 || rounds < 1 {
 		return fmt.Errorf("invalid flags")
 	}
 	ctx := context.Background()
@@ -122,25 +127,56 @@ func run(w io.Writer, n, payload int, expiredFrac float64, baseline time.Duratio
 	fmt.Fprintf(w, "memscale size sessions=%d payload_bytes=%d key_bytes=%d bytes_per_session=%.1f live_bytes_per_session=%.1f ratio_to_payload=%.2f fill_ms=%d\n",
 		n, payload, len(key(0)), perSession, livePerSession, perSession/float64(payload), fill.Milliseconds())
 
-	if wait := time.Until(soon); wait > 0 {
-		time.Sleep(wait + 10*time.Millisecond)
+	// The readers pick from keys made beforehand, so they allocate nothing
+	// while timing (an allocation can be made to help the collector).
+	rng := rand.New(rand.NewPCG(1, 2))
+	sample := make([]string, 1<<16)
+	for i := range sample {
+		sample[i] = key(rng.IntN(n))
 	}
-
 	readers := max(1, runtime.GOMAXPROCS(0)-1)
-	base := timeGets(store, n, readers, func() { time.Sleep(baseline) })
-	var reap time.Duration
-	during := timeGets(store, n, readers, func() {
-		t0 := time.Now()
-		store.Reap()
-		reap = time.Since(t0)
-	})
-	left, err := store.Len(ctx)
-	if err != nil {
-		return err
+	var (
+		worst, base        latencies
+		reapMax            time.Duration
+		roundMax           []string
+		expired, remaining int
+	)
+	for r := range rounds {
+		if r > 0 { // expire the same part again
+			soon = time.Now().Add(perSet*time.Duration(n/max(1, expireEvery))*2 + 200*time.Millisecond)
+			for i := range n {
+				if expiring(i) {
+					if err := store.Set(ctx, key(i), data, soon); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		if wait := time.Until(soon); wait > 0 {
+			time.Sleep(wait + 10*time.Millisecond)
+		}
+		base = base.merge(timeGets(store, sample, readers, func() { time.Sleep(baseline) }))
+		var reap time.Duration
+		during := timeGets(store, sample, readers, func() {
+			t0 := time.Now()
+			store.Reap()
+			reap = time.Since(t0)
+		})
+		worst = worst.merge(during)
+		reapMax = max(reapMax, reap)
+		roundMax = append(roundMax, fmt.Sprintf("%.1f", us(during.max)))
+		left, err := store.Len(ctx)
+		if err != nil {
+			return err
+		}
+		expired, remaining = n-left, left
 	}
-	fmt.Fprintf(w, "memscale reap sessions=%d expired=%d remaining=%d reap_ms=%.1f readers=%d gets=%d max_get_us=%.1f p999_get_us=%.1f baseline_max_get_us=%.1f baseline_p999_get_us=%.1f\n",
-		n, n-left, left, float64(reap.Microseconds())/1000, readers, during.count,
-		us(during.max), us(during.p999), us(base.max), us(base.p999))
+	fmt.Fprintf(w, "memscale reap sessions=%d rounds=%d expired=%d remaining=%d reap_ms=%.1f readers=%d gets=%d "+
+		"max_get_us=%.1f p999_get_us=%.1f gets_over_1ms=%d round_max_get_us=%s "+
+		"baseline_gets=%d baseline_max_get_us=%.1f baseline_p999_get_us=%.1f baseline_gets_over_1ms=%d\n",
+		n, rounds, expired, remaining, float64(reapMax.Microseconds())/1000, readers, worst.count,
+		us(worst.max), us(worst.p999), worst.slow, strings.Join(roundMax, ","),
+		base.count, us(base.max), us(base.p999), base.slow)
 	return nil
 }
 
@@ -149,12 +185,17 @@ func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 type latencies struct {
 	count int
 	max   time.Duration
-	p999  time.Duration
+	p999  time.Duration // the worst 99.9th percentile among merged runs
+	slow  int           // Gets over 1 ms
 }
 
-// timeGets times Get calls on random keys from readers goroutines for as
-// long as work runs.
-func timeGets(store *session.MemoryStore, n, readers int, work func()) latencies {
+func (l latencies) merge(o latencies) latencies {
+	return latencies{count: l.count + o.count, max: max(l.max, o.max), p999: max(l.p999, o.p999), slow: l.slow + o.slow}
+}
+
+// timeGets times Get calls on keys picked at random from sample, from
+// readers goroutines, for as long as work runs.
+func timeGets(store *session.MemoryStore, sample []string, readers int, work func()) latencies {
 	var (
 		stop atomic.Bool
 		wg   sync.WaitGroup
@@ -167,7 +208,7 @@ func timeGets(store *session.MemoryStore, n, readers int, work func()) latencies
 			rng := rand.New(rand.NewPCG(uint64(r), 1))
 			lat := make([]time.Duration, 0, 1<<20)
 			for !stop.Load() {
-				k := key(rng.IntN(n))
+				k := sample[rng.IntN(len(sample))]
 				t0 := time.Now()
 				store.Get(ctx, k)
 				lat = append(lat, time.Since(t0))
@@ -185,5 +226,6 @@ func timeGets(store *session.MemoryStore, n, readers int, work func()) latencies
 	if len(all) == 0 {
 		return latencies{}
 	}
-	return latencies{count: len(all), max: all[len(all)-1], p999: all[len(all)*999/1000]}
+	slow := len(all) - sort.Search(len(all), func(i int) bool { return all[i] > time.Millisecond })
+	return latencies{count: len(all), max: all[len(all)-1], p999: all[len(all)*999/1000], slow: slow}
 }

@@ -12,7 +12,7 @@ import (
 // cmd/results reads are there. It times nothing.
 func TestRun(t *testing.T) {
 	var out strings.Builder
-	if err := run(&out, 20_000, 200, 0.5, 10*time.Millisecond); err != nil {
+	if err := run(&out, 20_000, 200, 0.5, 2, 10*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	fields := map[string]string{}
@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"size.sessions": "20000", "size.payload_bytes": "200", "size.key_bytes": "43",
-		"reap.expired": "10000", "reap.remaining": "10000",
+		"reap.expired": "10000", "reap.remaining": "10000", "reap.rounds": "2",
 	} {
 		if fields[k] != want {
 			t.Errorf("%s = %q, want %q", k, fields[k], want)
