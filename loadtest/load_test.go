@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,5 +44,37 @@ func TestLoadNothingLost(t *testing.T) {
 				noIDsLogged(t, d, res.SessionIDs)
 			})
 		}
+	}
+}
+
+// TestDriverCatchesLostWrites proves that the driver's checks can fail: a
+// demo whose memory store holds at most 256 sessions is flooded with
+// 5,000 cookie-less requests while the clients run, so the store evicts
+// the clients' sessions (the oldest, closest to expiry) under them.
+// Expected: the driver reports lost writes — and still no leak, since an
+// evicted session is gone, not handed to someone else.
+func TestDriverCatchesLostWrites(t *testing.T) {
+	d := startDemo(t, "echo", "-max-sessions", "256")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	flooded := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, err := Flood(ctx, d.URL, 5000, 4)
+		flooded <- err
+	}()
+	res, err := Run(ctx, Config{Target: d.URL, Clients: 10, Duration: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-flooded; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("with the sessions evicted under the clients: %s", res)
+	if res.Lost == 0 {
+		t.Errorf("the driver reported no lost write although the store evicted the clients' sessions: %s", res)
+	}
+	if res.Leaks != 0 || res.Errors != 0 {
+		t.Errorf("%s\n%s", res, strings.Join(res.Problems, "\n"))
 	}
 }
