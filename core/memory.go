@@ -3,8 +3,10 @@ package session
 import (
 	"context"
 	"hash/maphash"
+	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,10 +34,14 @@ type MemoryOptions struct {
 	MaxAge time.Duration
 
 	// MaxEntries bounds the number of records, so a flood of cookie-less
-	// requests cannot exhaust memory. When the store is full, writing a
-	// new record first evicts an expired one, or else the one closest to
-	// its expiry among a small random sample (as Redis' allkeys-lru
-	// approximates). Zero, the default, means no bound.
+	// requests cannot exhaust memory. Only when the store holds MaxEntries
+	// records does writing a new one evict another: an expired record if a
+	// small random sample finds one, else the sampled record closest to its
+	// expiry (as Redis' allkeys-lru approximates).
+	// Eviction samples one shard (a 256th of the store) at a time, so it is
+	// approximate: the evicted record is among the soonest to expire of
+	// its sample, not of the whole store. Zero, the default, means no
+	// bound.
 	MaxEntries int
 }
 
@@ -46,14 +52,15 @@ type MemoryOptions struct {
 // shard at a time so a sweep never stalls requests for long. It also
 // implements Clearer, Lister and Counter. Call Close to stop its sweeper.
 type MemoryStore struct {
-	shards    [memShards]memShard
-	seed      maphash.Seed
-	maxAge    time.Duration
-	shardCap  int // 0: unbounded
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
-	now       func() time.Time
+	shards     [memShards]memShard
+	seed       maphash.Seed
+	maxAge     time.Duration
+	maxEntries int64        // 0: unbounded
+	count      atomic.Int64 // records held, expired ones included
+	stop       chan struct{}
+	done       chan struct{}
+	closeOnce  sync.Once
+	now        func() time.Time
 }
 
 type memShard struct {
@@ -82,9 +89,7 @@ func NewMemoryStore(o MemoryOptions) *MemoryStore {
 	if s.maxAge <= 0 {
 		s.maxAge = DefaultMaxAge
 	}
-	if o.MaxEntries > 0 {
-		s.shardCap = (o.MaxEntries + memShards - 1) / memShards
-	}
+	s.maxEntries = int64(max(o.MaxEntries, 0))
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]memEntry)
 	}
@@ -145,10 +150,19 @@ func (s *MemoryStore) put(key string, data []byte, expiry time.Time, version uin
 	nowNano := now.UnixNano()
 	sh := s.shard(key)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	added, err := s.putLocked(sh, key, cp, expiry.UnixNano(), nowNano, version, check)
+	sh.mu.Unlock()
+	if added && s.maxEntries > 0 && s.count.Load() > s.maxEntries {
+		s.evict(key, nowNano)
+	}
+	return err
+}
+
+// putLocked is put under sh's lock; it reports whether it added a record.
+func (s *MemoryStore) putLocked(sh *memShard, key string, data []byte, expiry, now int64, version uint64, check bool) (bool, error) {
 	old, exists := sh.m[key]
-	if exists && old.expiry <= nowNano {
-		delete(sh.m, key) // expired: as good as absent
+	if exists && old.expiry <= now {
+		s.remove(sh, key) // expired: as good as absent
 		exists = false
 	}
 	if check {
@@ -157,47 +171,71 @@ func (s *MemoryStore) put(key string, data []byte, expiry time.Time, version uin
 			cur = old.version
 		}
 		if cur != version {
-			return ErrConflict
+			return false, ErrConflict
 		}
 	}
-	if cp == nil {
-		delete(sh.m, key)
-		return nil
-	}
-	if !exists && s.shardCap > 0 && len(sh.m) >= s.shardCap {
-		sh.evict(nowNano)
+	if data == nil {
+		if exists {
+			s.remove(sh, key)
+		}
+		return false, nil
 	}
 	sh.seq++
-	sh.m[key] = memEntry{data: cp, expiry: expiry.UnixNano(), version: sh.seq}
-	return nil
+	sh.m[key] = memEntry{data: data, expiry: expiry, version: sh.seq}
+	if !exists {
+		s.count.Add(1)
+	}
+	return !exists, nil
 }
 
-// evict removes one record from a full shard: an expired one if the sample
-// finds one, else the sampled record closest to expiry. The caller holds
-// the lock.
-func (sh *memShard) evict(now int64) {
+// remove deletes a record known to be in sh; the caller holds sh's lock.
+func (s *MemoryStore) remove(sh *memShard, key string) {
+	delete(sh.m, key)
+	s.count.Add(-1)
+}
+
+// evict removes records until the store is back within MaxEntries: from
+// each shard it visits (starting at a random one, one lock at a time) an
+// expired record if a small random sample finds one, else the sampled
+// record closest to its expiry. It never evicts keep, the record whose
+// write made the store overflow.
+func (s *MemoryStore) evict(keep string, now int64) {
 	const sample = 8
-	victim, soonest, n := "", int64(0), 0
-	for k, e := range sh.m { // map iteration starts at a random place
-		if e.expiry <= now {
-			victim = k
-			break
+	start := rand.N(memShards)
+	for i := 0; i < memShards && s.count.Load() > s.maxEntries; i++ {
+		sh := &s.shards[(start+i)%memShards]
+		sh.mu.Lock()
+		var (
+			victim  string
+			soonest int64
+			found   bool
+		)
+		n := 0
+		for k, e := range sh.m { // map iteration starts at a random place
+			if k == keep {
+				continue
+			}
+			if !found || e.expiry < soonest {
+				victim, soonest, found = k, e.expiry, true
+			}
+			if n++; e.expiry <= now || n == sample {
+				break
+			}
 		}
-		if n == 0 || e.expiry < soonest {
-			victim, soonest = k, e.expiry
+		if found {
+			s.remove(sh, victim)
 		}
-		if n++; n == sample {
-			break
-		}
+		sh.mu.Unlock()
 	}
-	delete(sh.m, victim)
 }
 
 // Delete implements Store.
 func (s *MemoryStore) Delete(_ context.Context, key string) error {
 	sh := s.shard(key)
 	sh.mu.Lock()
-	delete(sh.m, key)
+	if _, ok := sh.m[key]; ok {
+		s.remove(sh, key)
+	}
 	sh.mu.Unlock()
 	return nil
 }
@@ -207,6 +245,7 @@ func (s *MemoryStore) Clear(context.Context) error {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
+		s.count.Add(-int64(len(sh.m)))
 		clear(sh.m)
 		sh.mu.Unlock()
 	}
@@ -271,7 +310,7 @@ func (s *MemoryStore) Reap() {
 			sh.mu.Lock()
 			for _, k := range expired[:n] {
 				if e, ok := sh.m[k]; ok && e.expiry <= now { // not rewritten meanwhile
-					delete(sh.m, k)
+					s.remove(sh, k)
 				}
 			}
 			sh.mu.Unlock()

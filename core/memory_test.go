@@ -31,8 +31,7 @@ func TestMemoryStoreBoundEvictsSoonestExpiry(t *testing.T) {
 	}
 	n, err := s.Len(ctx)
 	require.NoError(t, err)
-	assert.LessOrEqual(t, n, 1024, "the bound holds (rounded up to whole shards)")
-	assert.Greater(t, n, 900)
+	assert.Equal(t, 1000, n, "the bound holds")
 	// The survivors skew to the latest expiries: eviction picks the soonest.
 	all, _ := s.All(ctx)
 	late := 0
@@ -93,4 +92,45 @@ func TestManagerCloseClosesOnlyItsOwnStore(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m.Close())
 	require.NoError(t, own.Close())
+}
+
+func TestMemoryStoreBoundIsGlobalNotPerShard(t *testing.T) {
+	ctx := context.Background()
+	s := session.NewMemoryStore(session.MemoryOptions{MaxEntries: 300, ReapInterval: -1})
+	defer s.Close()
+	exp := time.Now().Add(time.Hour)
+	// Below the bound nothing is evicted, however the keys fall in shards.
+	for i := range 300 {
+		require.NoError(t, s.Set(ctx, fmt.Sprintf("live-%d", i), []byte("x"), exp))
+	}
+	n, _ := s.Len(ctx)
+	require.Equal(t, 300, n, "no record may be evicted before the store is full")
+	// At the bound each new record evicts one.
+	for i := range 100 {
+		require.NoError(t, s.Set(ctx, fmt.Sprintf("more-%d", i), []byte("x"), exp))
+	}
+	n, _ = s.Len(ctx)
+	assert.Equal(t, 300, n)
+	// Deletes, expiry and Clear keep the count right.
+	all, _ := s.All(ctx)
+	deleted := 0
+	for k := range all {
+		if deleted == 50 {
+			break
+		}
+		require.NoError(t, s.Delete(ctx, k))
+		require.NoError(t, s.Delete(ctx, k), "deleting twice does not count twice")
+		deleted++
+	}
+	for i := range 50 {
+		require.NoError(t, s.Set(ctx, fmt.Sprintf("refill-%d", i), []byte("x"), exp))
+	}
+	n, _ = s.Len(ctx)
+	assert.Equal(t, 300, n, "the 50 deleted slots were reused without eviction")
+	require.NoError(t, s.Clear(ctx))
+	for i := range 300 {
+		require.NoError(t, s.Set(ctx, fmt.Sprintf("after-clear-%d", i), []byte("x"), exp))
+	}
+	n, _ = s.Len(ctx)
+	assert.Equal(t, 300, n)
 }
