@@ -5,6 +5,7 @@ import (
 
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
 	httpsession "github.com/sessionkit/sessionkit/adapters/nethttp"
 	session "github.com/sessionkit/sessionkit/core"
 )
@@ -84,14 +85,17 @@ func sessionkitNethttp(m *session.Manager, rm *redisMeter) *target {
 	return nethttpTarget(httpsession.Middleware(m)(mux), m.CookieName(), rm, false)
 }
 
-// newSCS returns an scs manager keeping sessions in store, or in its
-// default memory store when store is nil. The default store's sweeper
-// goroutine is left running: scs's StopCleanup races with its start.
+// newSCS returns an scs manager keeping sessions in store, or in a memory
+// store when store is nil. That memory store runs no sweeper goroutine:
+// one would keep the store, and every session a run stored, alive after
+// the run (scs's StopCleanup races with the sweeper's start), and a sweep
+// once a minute changes nothing per request.
 func newSCS(_ env, store scs.Store) *scs.SessionManager {
 	m := scs.New()
-	if store != nil {
-		m.Store = store
+	if store == nil {
+		store = memstore.NewWithCleanupInterval(0)
 	}
+	m.Store = store
 	return m
 }
 
