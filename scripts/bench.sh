@@ -7,7 +7,7 @@
 #
 # Environment (all optional):
 #   COUNT=5          runs of every benchmark; medians are taken over them
-#   BENCHTIME=150ms  go test -benchtime (e.g. 2000x for a quick check)
+#   BENCHTIME=250ms  go test -benchtime (e.g. 2000x for a quick check)
 #   BENCH=.          regexp under BenchmarkSessions/ (e.g. 'nethttp/' or '.*/read/')
 #   MEMSCALE_N=1000000  sessions for cmd/memscale; MEMSCALE_N=0 skips it
 # A quick check: COUNT=1 BENCHTIME=2000x scripts/bench.sh
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-5}
-BENCHTIME=${BENCHTIME:-150ms}
+BENCHTIME=${BENCHTIME:-250ms}
 BENCH=${BENCH:-.}
 MEMSCALE_N=${MEMSCALE_N:-1000000}
 

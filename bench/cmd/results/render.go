@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -149,7 +150,14 @@ func render(b *strings.Builder, d *data) {
 	for _, r := range d.rows {
 		runs = max(runs, r.runs())
 	}
-	fmt.Fprintf(b, "- runs per row: %d; every number is the median over the runs\n\n", runs)
+	fmt.Fprintf(b, "- runs per row: %d; every number is the median over the runs\n", runs)
+	if sp, ok := d.spread(); ok {
+		fmt.Fprintf(b, "- run-to-run spread of ns/op (max − min over median, median over the rows): %.0f %%\n", sp*100)
+	}
+	b.WriteString("\n")
+	if w := d.busyWarning(); w != "" {
+		b.WriteString(w + "\n\n")
+	}
 	b.WriteString(`How to read it. The *floor* is the bare handler on the same framework, with no session middleware;
 *+ns* and *+allocs* are a row's overhead over the floor. *ratio* is sessionkit's overhead divided by
 the anchor's (the established library on that framework): 0.1 means sessionkit adds a tenth of what the
@@ -166,6 +174,53 @@ cookie each write returns, as a browser would.
 	renderMemory(b, d)
 	renderRedis(b, d)
 	renderMemscale(b, d)
+}
+
+// spread returns the median over the rows of (max − min) / median of
+// their ns/op runs, a measure of how noisy the run was.
+func (d *data) spread() (float64, bool) {
+	var all []float64
+	for _, r := range d.rows {
+		v := slices.Clone(r.vals["ns/op"])
+		if len(v) < 3 {
+			continue
+		}
+		slices.Sort(v)
+		m, _ := r.med("ns/op")
+		if m > 0 {
+			all = append(all, (v[len(v)-1]-v[0])/m)
+		}
+	}
+	if len(all) == 0 {
+		return 0, false
+	}
+	slices.Sort(all)
+	return all[len(all)/2], true
+}
+
+// busyWarning warns when the machine had other work during the run, going
+// by the 1-minute load averages scripts/bench.sh records and its cores.
+func (d *data) busyWarning() string {
+	cores, load := 0.0, 0.0
+	for _, m := range d.meta {
+		switch {
+		case m[0] == "cores":
+			cores, _ = strconv.ParseFloat(m[1], 64)
+		case strings.HasPrefix(m[0], "load average"):
+			if f := strings.Fields(m[1]); len(f) > 0 {
+				if l, err := strconv.ParseFloat(f[0], 64); err == nil {
+					load = max(load, l)
+				}
+			}
+		}
+	}
+	if cores == 0 || load <= cores/2 {
+		return ""
+	}
+	return fmt.Sprintf("**Warning: the machine was busy** (1-minute load average up to %.1f on %.0f cores): other processes "+
+		"took CPU time from the benchmark, so single numbers can be off by tens of percent and the parallel speed-ups "+
+		"mostly show what the machine had to spare. Rerun `scripts/bench.sh` on an idle machine before drawing "+
+		"conclusions from close calls.", load, cores)
 }
 
 // A target is one performance goal, evaluated per framework (or once).

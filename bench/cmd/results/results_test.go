@@ -74,6 +74,21 @@ func TestTargetsMarked(t *testing.T) {
 	}
 }
 
+func TestBusyWarning(t *testing.T) {
+	for in, busy := range map[string]bool{
+		"bench-meta cores=2\nbench-meta load average (1, 5, 15 min) before=0.20 0.5 0.7\n": false,
+		"bench-meta cores=2\nbench-meta load average (1, 5, 15 min) after=3.10 2.0 1.0\n":  true,
+	} {
+		d, err := parseBench(strings.NewReader(in + sample))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.busyWarning() != ""; got != busy {
+			t.Errorf("busyWarning for %q = %v, want %v", in, got, busy)
+		}
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	for _, in := range []string{
 		"PASS\n", // no results at all
