@@ -11,12 +11,10 @@ import (
 
 // TestConcurrentRequestsOneSession shares one session's cookie between 16
 // goroutines that each write 10 keys of their own at the same time, on
-// every framework, on the memory store and on Redis. Expected: every
-// acknowledged write (204) is read back — concurrent commits of one
-// session merge, none undoes another — and no response moves the session
-// to another ID. On the memory store every write is acknowledged; on
-// Redis some are refused with 500 (see TestConcurrentWritersNoConflictErrors),
-// which loses nothing but fails the request.
+// every framework, on the memory store and on Redis. Expected: all 160
+// writes are acknowledged (204) and all 160 are read back — concurrent
+// commits of one session merge, none undoes another — no request fails,
+// and no response moves the session to another ID.
 func TestConcurrentRequestsOneSession(t *testing.T) {
 	const goroutines, writesEach = 16, 10
 	for _, fw := range Frameworks {
@@ -25,31 +23,23 @@ func TestConcurrentRequestsOneSession(t *testing.T) {
 				d := startDemo(t, fw, "-store", st.spec, "-lifetime", storeLifetime)
 				res := concurrentSession(t, d, goroutines, writesEach)
 				t.Logf("%s %s: %s", fw, st.name, res)
-				if res.Survived != res.Acknowledged || res.Split != 0 || res.Acknowledged < goroutines*writesEach/2 {
-					t.Errorf("%s, want every acknowledged write read back, most acknowledged, no split; problems: %q", res, res.Problems)
-				}
-				if st.name == "memory" && res.Errors != 0 {
-					t.Errorf("%s, want no error on the memory store; problems: %q", res, res.Problems)
-				}
-				for _, p := range res.Problems {
-					if !strings.HasPrefix(p, "PUT ") || !strings.Contains(p, ": 500 ") {
-						t.Errorf("a failure other than a refused write: %s", p)
-					}
+				if res.Acknowledged != goroutines*writesEach || res.Survived != res.Acknowledged || res.Errors != 0 || res.Split != 0 {
+					t.Errorf("%s, want all %d acknowledged and read back, no error, no split; problems: %q",
+						res, goroutines*writesEach, res.Problems)
 				}
 			})
 		}
 	}
 }
 
-// TestConcurrentWritersNoConflictErrors shows a reliability bug: 32
-// requests writing one Redis-backed session at the same time should all
-// succeed, but the core's compare-and-swap retry (core/handle.go, write:
-// up to maxCASAttempts = 16 attempts, retried at once, with no backoff)
-// gives up under that contention and the adapters answer 500 ("session:
-// store error: save: session: version conflict after 16 attempts"). It
-// happens from 4 concurrent writers on (about 1 request in 40; 1 in 5
-// with 16). Nothing acknowledged is lost. Expected once fixed (jittered
-// backoff between attempts, say): no error.
+// TestConcurrentWritersNoConflictErrors is the regression test of a bug
+// this suite found: 32 requests writing one Redis-backed session at the
+// same time must all succeed. The core's compare-and-swap retry used to
+// retry at once, at most 16 times, and under that contention gave up
+// ("session: store error: save: session: version conflict after 16
+// attempts": a 500 for about 1 request in 40 with 4 concurrent writers, 1
+// in 5 with 16); it now backs off with jitter (core/handle.go, backoff).
+// Expected: no error, nothing lost.
 func TestConcurrentWritersNoConflictErrors(t *testing.T) {
 	d := startDemo(t, "nethttp", "-store", redisURL(), "-lifetime", storeLifetime)
 	res := concurrentSession(t, d, 32, 10)
@@ -160,15 +150,13 @@ func TestMemoryBoundedUnderFlood(t *testing.T) {
 	}
 }
 
-// TestMemoryBoundKeepsSessionsBelowIt shows a bug in the MemoryStore
-// bound: MaxEntries is enforced per shard, as ceil(MaxEntries/256) records
-// in each of the 256 shards (core/memory.go, NewMemoryStore sets shardCap,
-// put evicts when len(sh.m) >= shardCap), so a store far from full evicts
-// live sessions as soon as one shard is full. With -max-sessions 256 each
-// shard holds one record: 100 logged-in users (40% of the bound) collide
-// in some shard with near certainty (birthday bound) and some are logged
-// out. The doc promises eviction "when the store is full". Expected once
-// fixed: all 100 sessions stay.
+// TestMemoryBoundKeepsSessionsBelowIt is the regression test of a bug
+// this suite found in the MemoryStore bound: MaxEntries used to be
+// enforced per shard, as ceil(MaxEntries/256) records in each of the 256
+// shards, so a store far from full evicted live sessions as soon as one
+// shard was full. With -max-sessions 256 each shard held one record: of
+// 100 logged-in users (40% of the bound) about 18 were logged out. The
+// bound now counts the whole store. Expected: all 100 sessions stay.
 func TestMemoryBoundKeepsSessionsBelowIt(t *testing.T) {
 	const bound, users = 256, 100
 	d := startDemo(t, "nethttp", "-max-sessions", strconv.Itoa(bound))

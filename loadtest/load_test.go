@@ -11,7 +11,7 @@ import (
 // two minutes on two cores. cmd/loadtest runs the long form.
 const (
 	loadClients  = 20
-	loadDuration = 2 * time.Second
+	loadDuration = 1500 * time.Millisecond
 )
 
 // TestLoadNothingLost runs the load driver against real demo binaries on

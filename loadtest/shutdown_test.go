@@ -51,7 +51,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 			}
 			done := make(chan ran, 1)
 			go func() {
-				res, err := Run(ctx, Config{Target: a.URL, Clients: faultClients, Duration: 3 * time.Second,
+				res, err := Run(ctx, Config{Target: a.URL, Clients: faultClients, Duration: 2 * time.Second,
 					Timeout: faultTimeout, ReadWriteOnly: true, Observe: rec.observe})
 				done <- ran{res, err}
 			}()

@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 		target = demo.URL
-		fmt.Fprintf(stdout, "loadtest: started %s demo on %s (store %s)\n", o.framework, target, o.store)
+		fmt.Fprintf(stdout, "loadtest: started %s demo on %s (store %s)\n", o.framework, target, storeName(o.store))
 	}
 
 	failed := false
@@ -183,6 +184,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// storeName returns a -store value as it may be printed: without the
+// URL's user, password and query.
+func storeName(spec string) string {
+	u, err := url.Parse(spec)
+	if err != nil || u.Scheme == "" {
+		return spec
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
 
 // startDemo builds and starts the demo o names.
