@@ -83,6 +83,7 @@ type Event struct {
 
 // Result is what Run found.
 type Result struct {
+	// Target and Clients are the Config's.
 	Target  string
 	Clients int
 	// Requests counts every request of the load and the final check.
