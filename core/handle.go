@@ -109,6 +109,8 @@ func pickID(vals []string) string {
 func (h *Handle) load() error {
 	m, s := h.m, &Session{h: h}
 	h.sess = s
+	ctx, cancel := h.storeContext()
+	defer cancel()
 	now := m.now()
 	vals := h.x.Cookies(m.cookieName)
 	h.hadCookie = len(vals) > 0
@@ -120,9 +122,9 @@ func (h *Handle) load() error {
 			err  error
 		)
 		if m.versioned != nil {
-			data, ver, err = m.versioned.GetVersion(h.x.Context(), key)
+			data, ver, err = m.versioned.GetVersion(ctx, key)
 		} else {
-			data, err = m.store.Get(h.x.Context(), key)
+			data, err = m.store.Get(ctx, key)
 		}
 		switch {
 		case err == nil:
@@ -180,10 +182,21 @@ func (h *Handle) Commit() error {
 	return nil
 }
 
+// storeContext returns the context for the store calls of one load or
+// commit: the request's, bounded by WithStoreTimeout when set.
+func (h *Handle) storeContext() (context.Context, context.CancelFunc) {
+	ctx := h.x.Context()
+	if h.m.storeTimeout > 0 {
+		return context.WithTimeout(ctx, h.m.storeTimeout)
+	}
+	return ctx, func() {}
+}
+
 // save commits s; the caller holds both locks.
 func (h *Handle) save(s *Session) error {
 	m := h.m
-	ctx := h.x.Context()
+	ctx, cancel := h.storeContext()
+	defer cancel()
 	now := m.now()
 
 	var write bool
@@ -202,7 +215,7 @@ func (h *Handle) save(s *Session) error {
 		if s.key == "" {
 			s.key = m.fingerprint(s.id, h.x)
 		}
-		ok, err := h.write(s)
+		ok, err := h.write(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -228,9 +241,8 @@ func (h *Handle) save(s *Session) error {
 // write stores s under s.key. It reports false when the record was
 // destroyed concurrently, in which case nothing is written: a commit never
 // resurrects a session another request logged out.
-func (h *Handle) write(s *Session) (bool, error) {
+func (h *Handle) write(ctx context.Context, s *Session) (bool, error) {
 	m := h.m
-	ctx := h.x.Context()
 	bp := m.getBuf()
 	defer m.putBuf(bp)
 	for attempt := 1; ; attempt++ {

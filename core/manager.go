@@ -28,10 +28,11 @@ type Manager struct {
 	codec       Codec
 	logger      *slog.Logger
 
-	lifetime    time.Duration
-	idleTimeout time.Duration
-	touchEvery  time.Duration
-	saveNew     bool
+	lifetime     time.Duration
+	idleTimeout  time.Duration
+	touchEvery   time.Duration
+	saveNew      bool
+	storeTimeout time.Duration
 
 	cookieName  string
 	cookiePath  string
@@ -96,6 +97,9 @@ func (m *Manager) check() error {
 	}
 	if m.lifetime <= 0 {
 		return fail("lifetime must be positive, got %v", m.lifetime)
+	}
+	if m.storeTimeout < 0 {
+		return fail("store timeout must not be negative, got %v", m.storeTimeout)
 	}
 	if m.idleTimeout < 0 {
 		return fail("idle timeout must not be negative, got %v", m.idleTimeout)
@@ -196,6 +200,15 @@ func WithIdleTimeout(d time.Duration) Option {
 // for not writing the store on every read.
 func WithTouchFraction(f float64) Option {
 	return func(m *Manager) error { m.touchFraction = f; return nil }
+}
+
+// WithStoreTimeout bounds the store calls of one load and of one commit
+// to d, on top of the request context's own deadline, so that an
+// unreachable or stalled store turns into an error (wrapping ErrStore and
+// context.DeadlineExceeded) on the framework's error path instead of a
+// hanging request. Zero, the default, leaves only the request's context.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(m *Manager) error { m.storeTimeout = d; return nil }
 }
 
 // WithSaveUninitialized makes a new session be stored and given a cookie

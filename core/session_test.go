@@ -775,3 +775,39 @@ func TestConflictRetriesStopAtTheRequestDeadline(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
+
+// stallStore blocks every call until its context ends.
+type stallStore struct{ *session.MemoryStore }
+
+func (stallStore) GetVersion(ctx context.Context, _ string) ([]byte, uint64, error) {
+	<-ctx.Done()
+	return nil, 0, ctx.Err()
+}
+
+func (stallStore) SetVersion(ctx context.Context, _ string, _ []byte, _ time.Time, _ uint64) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestStoreTimeoutBoundsAStalledStore(t *testing.T) {
+	_, err := session.NewManager(session.WithStoreTimeout(-time.Second))
+	require.Error(t, err)
+	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	m, err := session.NewManager(session.WithStore(stallStore{mem}), session.WithStoreTimeout(20*time.Millisecond))
+	require.NoError(t, err)
+
+	x := newClient().exchange()
+	h := m.Begin(x)
+	s, err := h.Session()
+	require.NoError(t, err)
+	s.Set("a", 1)
+	start := time.Now()
+	err = h.Commit()
+	assert.ErrorIs(t, err, session.ErrStore)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 5*time.Second)
+
+	c := &client{ip: "192.0.2.1", ua: "ua", cookie: strings.Repeat("A", 43)}
+	_, err = m.Begin(c.exchange()).Session()
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}

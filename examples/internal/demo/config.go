@@ -35,6 +35,9 @@ type Config struct {
 	// MaxSessions bounds the memory store (-max-sessions), as
 	// session.MemoryOptions.MaxEntries; 0 means no bound.
 	MaxSessions int
+	// StoreTimeout bounds the store calls of one session load or commit
+	// (-store-timeout), as session.WithStoreTimeout.
+	StoreTimeout time.Duration
 }
 
 // Defaults of the flags that the core does not define.
@@ -43,6 +46,7 @@ const (
 	DefaultStore           = "memory"
 	DefaultStreamInterval  = time.Second
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultStoreTimeout    = 3 * time.Second
 )
 
 // ParseFlags parses the demo's command line args (without the program
@@ -76,6 +80,8 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 		"how long a shutdown (SIGINT, SIGTERM) waits for in-flight requests")
 	fs.IntVar(&c.MaxSessions, "max-sessions", 0,
 		"bound the memory store to this many sessions, evicting the ones closest to expiry; 0: no bound")
+	fs.DurationVar(&c.StoreTimeout, "store-timeout", DefaultStoreTimeout,
+		"give up on a session store call after this long and answer 500, so a stalled store never hangs a request")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

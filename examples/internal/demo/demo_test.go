@@ -118,6 +118,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	want := demo.Config{
 		Addr: "127.0.0.1:8080", Store: "memory", IdleTimeout: 0, Lifetime: session.DefaultLifetime,
 		CookieSecure: false, StreamInterval: time.Second, ShutdownTimeout: 10 * time.Second,
+		StoreTimeout: 3 * time.Second,
 	}
 	if c != want {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
@@ -127,13 +128,14 @@ func TestParseFlagsDefaults(t *testing.T) {
 func TestParseFlags(t *testing.T) {
 	c, err := demo.ParseFlags("x", []string{"-addr", ":0", "-store", "redis://127.0.0.1:6379/3",
 		"-idle-timeout", "30m", "-lifetime", "8h", "-cookie-secure", "-stream-interval", "5ms",
-		"-shutdown-timeout", "3s"}, io.Discard)
+		"-shutdown-timeout", "3s", "-store-timeout", "750ms"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := demo.Config{
 		Addr: ":0", Store: "redis://127.0.0.1:6379/3", IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour,
 		CookieSecure: true, StreamInterval: 5 * time.Millisecond, ShutdownTimeout: 3 * time.Second,
+		StoreTimeout: 750 * time.Millisecond,
 	}
 	if c != want {
 		t.Fatalf("parsed %+v, want %+v", c, want)

@@ -152,6 +152,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		session.WithLifetime(cfg.Lifetime),
 		session.WithIdleTimeout(cfg.IdleTimeout),
 		session.WithCookieSecure(cfg.CookieSecure),
+		session.WithStoreTimeout(cfg.StoreTimeout),
 		session.WithLogger(logger),
 	)
 	if err != nil {
