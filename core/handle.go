@@ -296,7 +296,7 @@ func (h *Handle) write(ctx context.Context, s *Session) (bool, error) {
 		if s.cleared || merged == nil {
 			merged = make(map[string]any, len(s.values))
 		}
-		for k := range s.changed {
+		for _, k := range s.changed {
 			if v, ok := s.values[k]; ok {
 				merged[k] = v
 			} else {

@@ -30,7 +30,8 @@ type Session struct {
 
 	created, accessed time.Time
 	values            map[string]any
-	changed           map[string]struct{} // keys set or deleted by this request
+	changed           []string // keys an existing session's request set or deleted
+	changedBuf        [4]string
 	cleared           bool
 	touched           bool
 	destroyed         bool
@@ -45,10 +46,15 @@ func (s *Session) change(key string) {
 		s.late = append(s.late, key)
 		return
 	}
-	if s.changed == nil {
-		s.changed = make(map[string]struct{}, 4)
+	// Only a stored session's changes are merged onto a record another
+	// request wrote meanwhile; a new one is written whole.
+	if s.isNew || slices.Contains(s.changed, key) {
+		return
 	}
-	s.changed[key] = struct{}{}
+	if s.changed == nil {
+		s.changed = s.changedBuf[:0]
+	}
+	s.changed = append(s.changed, key)
 }
 
 // ID returns the session ID, the value of the session cookie. A new
@@ -158,7 +164,7 @@ func (s *Session) Clear() {
 		return
 	}
 	clear(s.values)
-	clear(s.changed)
+	s.changed = s.changed[:0]
 	s.cleared = true
 }
 
