@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
 )
@@ -302,7 +303,7 @@ func TestStoreHoldsNoSessionID(t *testing.T) {
 func TestErrorBodiesHoldNoSessionID(t *testing.T) {
 	for _, fw := range Frameworks {
 		t.Run(fw, func(t *testing.T) {
-			p := startProxy(t, redisAddr)
+			p := sessiontest.StartProxy(t, redisAddr)
 			// No go-redis retries: each 500 comes at once.
 			d := startDemo(t, fw, "-store", fmt.Sprintf("redis://%s/%d?max_retries=-1", p.Addr(), redisDB), "-lifetime", storeLifetime)
 			id := newSession(t, d.URL)
@@ -330,11 +331,11 @@ func TestErrorBodiesHoldNoSessionID(t *testing.T) {
 			for _, req := range bad {
 				check(req, http.StatusBadRequest)
 			}
-			p.setDown(true)
+			p.Cut()
 			for _, req := range []rawReq{{method: "GET", path: "/api/session"}, {method: "PUT", path: "/api/values/k", body: "v"}, {method: "GET", path: "/"}} {
 				check(req, http.StatusInternalServerError)
 			}
-			p.setDown(false)
+			p.Restore()
 			noIDsLogged(t, d, []string{id, storeKey(id)})
 		})
 	}
