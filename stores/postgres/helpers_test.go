@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 )
 
@@ -165,22 +165,10 @@ func dsnVia(tb testing.TB, addr string) string {
 	return u.String()
 }
 
-// proxy is a TCP proxy in front of the PostgreSQL server that a test can
-// cut (nothing listens, every connection is closed), black-hole (it
-// accepts connections and never answers) and restore, on the same port.
-type proxy struct {
-	tb       testing.TB
-	addr     string // 127.0.0.1:port, fixed for the proxy's life
-	upstream string
-
-	mu        sync.Mutex
-	ln        net.Listener
-	conns     map[net.Conn]struct{}
-	blackhole bool
-	wg        sync.WaitGroup
-}
-
-func newProxy(tb testing.TB) *proxy {
+// newProxy starts a sessiontest.Proxy in front of the PostgreSQL server
+// of the test URL, which a test can cut, black-hole and restore on the
+// same port.
+func newProxy(tb testing.TB) *sessiontest.Proxy {
 	tb.Helper()
 	u, err := url.Parse(pgURL())
 	if err != nil {
@@ -190,119 +178,5 @@ func newProxy(tb testing.TB) *proxy {
 	if u.Port() == "" {
 		upstream = net.JoinHostPort(u.Hostname(), "5432")
 	}
-	p := &proxy{tb: tb, upstream: upstream, conns: make(map[net.Conn]struct{})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	tb.Cleanup(func() { p.Cut() })
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if !p.track(c) {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			hole := p.blackhole
-			p.mu.Unlock()
-			if hole {
-				continue // hold it open, say nothing
-			}
-			p.wg.Add(1)
-			go p.forward(c)
-		}
-	}()
-}
-
-func (p *proxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln == nil {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *proxy) forward(c net.Conn) {
-	defer p.wg.Done()
-	up, err := net.DialTimeout("tcp", p.upstream, 5*time.Second)
-	if err != nil {
-		c.Close()
-		return
-	}
-	if !p.track(up) {
-		up.Close()
-		c.Close()
-		return
-	}
-	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
-		dst.Close()
-		src.Close()
-		done <- struct{}{}
-	}
-	go pipe(up, c)
-	go pipe(c, up)
-	<-done
-	<-done
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-// Cut closes the listener and every connection: the port is closed.
-func (p *proxy) Cut() {
-	p.mu.Lock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-// Restore listens again on the same port and forwards (or, with hole,
-// accepts and ignores) new connections.
-func (p *proxy) Restore(hole bool) {
-	p.tb.Helper()
-	p.Cut()
-	var (
-		ln  net.Listener
-		err error
-	)
-	for range 50 { // the port may linger a moment after the close
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.tb.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-	}
-	p.mu.Lock()
-	p.blackhole = hole
-	p.mu.Unlock()
-	p.serve(ln)
+	return sessiontest.StartProxy(tb, upstream)
 }

@@ -428,7 +428,7 @@ func TestManagerCorruptRow(t *testing.T) {
 // deadline (the error wraps context.DeadlineExceeded).
 func TestUnreachable(t *testing.T) {
 	p := newProxy(t)
-	pool := newPool(t, dsnVia(t, p.addr), nil, 2)
+	pool := newPool(t, dsnVia(t, p.Addr()), nil, 2)
 	t.Cleanup(pool.Close)
 	s, err := pgstore.New(context.Background(), pool, pgstore.Options{Table: uniqueTable(t), CreateTable: true})
 	if err != nil {
@@ -472,7 +472,7 @@ func TestUnreachable(t *testing.T) {
 	}
 
 	// Something listens and never answers: only the deadline ends the call.
-	p.Restore(true)
+	p.BlackHole()
 	pool.Reset()
 	loadErr, commitErr := request(300 * time.Millisecond)
 	for _, err := range []error{loadErr, commitErr} {
@@ -482,7 +482,7 @@ func TestUnreachable(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := pgstore.Open(ctx, dsnVia(t, p.addr), pgstore.Options{}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := pgstore.Open(ctx, dsnVia(t, p.Addr()), pgstore.Options{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Open on a black hole: error = %v, want context.DeadlineExceeded", err)
 	}
 }
@@ -492,7 +492,7 @@ func TestUnreachable(t *testing.T) {
 func TestRecovery(t *testing.T) {
 	const maxConns = 2
 	p := newProxy(t)
-	pool := newPool(t, dsnVia(t, p.addr), nil, maxConns)
+	pool := newPool(t, dsnVia(t, p.Addr()), nil, maxConns)
 	t.Cleanup(pool.Close)
 	s, err := pgstore.New(context.Background(), pool, pgstore.Options{Table: uniqueTable(t), CreateTable: true})
 	if err != nil {
@@ -537,7 +537,7 @@ func TestRecovery(t *testing.T) {
 		}
 	}
 
-	p.Restore(false)
+	p.Restore()
 	if _, err := step(cookies, 3); err != nil {
 		t.Fatalf("first call after the server came back: %v", err)
 	}
