@@ -3,12 +3,12 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
 // TestServerDownAndBack runs a Manager on a store whose redis-server this
@@ -18,9 +18,9 @@ import (
 // that the same store and client recover by themselves.
 func TestServerDownAndBack(t *testing.T) {
 	logTo(t)
-	srv := startRedis(t)
+	srv := sessiontest.StartRedisServer(t)
 	c := redis.NewClient(&redis.Options{
-		Addr:                  srv.addr(),
+		Addr:                  srv.Addr(),
 		DialTimeout:           200 * time.Millisecond,
 		ReadTimeout:           300 * time.Millisecond,
 		WriteTimeout:          300 * time.Millisecond,
@@ -68,8 +68,12 @@ func TestServerDownAndBack(t *testing.T) {
 		t.Fatalf("with Redis up: load %v, commit %v, cookie %q", loadErr, commitErr, cookie)
 	}
 
-	for round, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
-		srv.stop(sig)
+	for round, down := range []struct {
+		sig  string
+		stop func()
+	}{{"SIGKILL", srv.Kill}, {"SIGTERM", srv.Stop}} {
+		sig := down.sig
+		down.stop()
 
 		// A session with a cookie: the load fails.
 		existing := cookie
@@ -95,7 +99,7 @@ func TestServerDownAndBack(t *testing.T) {
 			t.Fatalf("round %d: Get with Redis down = %v, want a connection error", round, getErr)
 		}
 
-		srv.start() // same port, empty data set
+		srv.Restart() // same port, empty data set
 		recovered := false
 		deadline := time.Now().Add(20 * time.Second)
 		for time.Now().Before(deadline) {
@@ -134,8 +138,8 @@ func TestServerDownAndBack(t *testing.T) {
 // write succeeds, at the cost of one more command, once.
 func TestScriptNotCached(t *testing.T) {
 	ctx := context.Background()
-	srv := startRedis(t)
-	c := redis.NewClient(&redis.Options{Addr: srv.addr(), ContextTimeoutEnabled: true})
+	srv := sessiontest.StartRedisServer(t)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	must(t, c.Ping(ctx).Err())
 	var n CommandCounter

@@ -4,13 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -139,108 +135,6 @@ func client(cookie *string) *sessiontest.Exchange {
 		x.CookieMap = map[string][]string{session.DefaultCookieName: {*cookie}}
 	}
 	return x
-}
-
-// freePort returns a loopback TCP port nothing listens on right now.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
-}
-
-// redisServer is a redis-server this test runs as a child process.
-type redisServer struct {
-	tb   testing.TB
-	port int
-	dir  string
-	conf string   // config file, or ""
-	args []string // extra arguments, such as --sentinel or --replicaof
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// startRedis runs redis-server on a free loopback port, persisting
-// nothing, with the extra arguments args, and waits until it answers. It is
-// stopped when the test ends.
-func startRedis(tb testing.TB, args ...string) *redisServer {
-	tb.Helper()
-	return startRedisIn(tb, tb.TempDir(), freePort(tb), "", args...)
-}
-
-// startRedisIn is startRedis with the working directory, port and config
-// file (or "") given.
-func startRedisIn(tb testing.TB, dir string, port int, conf string, args ...string) *redisServer {
-	tb.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		tb.Fatalf("redis-server is not installed: %v", err)
-	}
-	r := &redisServer{tb: tb, port: port, dir: dir, conf: conf, args: args}
-	r.start()
-	tb.Cleanup(func() { r.stop(syscall.SIGKILL) })
-	return r
-}
-
-func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
-
-// start starts the server on r.port and waits up to 10 s for it to answer.
-func (r *redisServer) start() {
-	r.tb.Helper()
-	var args []string
-	if r.conf != "" {
-		args = append(args, r.conf) // a config file must come first
-	}
-	args = append(args, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir, "--daemonize", "no",
-		"--logfile", "")
-	args = append(args, r.args...)
-	cmd := exec.Command("redis-server", args...)
-	if err := cmd.Start(); err != nil {
-		r.tb.Fatalf("start redis-server: %v", err)
-	}
-	r.cmd, r.done = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(r.done) }()
-	c := redis.NewClient(&redis.Options{Addr: r.addr(), DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case <-r.done:
-			r.tb.Fatalf("redis-server on port %d exited at start (port taken?): last ping error %v", r.port, err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.stop(syscall.SIGKILL)
-			r.tb.Fatalf("redis-server on port %d did not answer within 10s: %v", r.port, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// stop sends sig to the server and waits up to 10 s for it to exit,
-// killing it if it has not.
-func (r *redisServer) stop(sig syscall.Signal) {
-	if r.cmd == nil {
-		return
-	}
-	r.cmd.Process.Signal(sig)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		r.cmd.Process.Kill()
-		<-r.done
-	}
-	r.cmd = nil
 }
 
 // within runs f and fails the test if it has not returned after d: a hang

@@ -41,9 +41,9 @@ func waitFor(tb testing.TB, d time.Duration, what string, cond func(ctx context.
 // writing.
 func TestSentinel(t *testing.T) {
 	logTo(t)
-	master := startRedis(t)
-	replica := startRedis(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.port))
-	rc := redis.NewClient(&redis.Options{Addr: replica.addr()})
+	master := sessiontest.StartRedisServer(t)
+	replica := sessiontest.StartRedisServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port()))
+	rc := redis.NewClient(&redis.Options{Addr: replica.Addr()})
 	t.Cleanup(func() { rc.Close() })
 	waitFor(t, 15*time.Second, "replica in sync", func(ctx context.Context) string {
 		info, err := rc.Info(ctx, "replication").Result()
@@ -56,14 +56,14 @@ func TestSentinel(t *testing.T) {
 		return ""
 	})
 
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "sentinel.conf")
+	conf := filepath.Join(t.TempDir(), "sentinel.conf")
 	err := os.WriteFile(conf, fmt.Appendf(nil, "sentinel monitor mymaster 127.0.0.1 %d 1\n"+
 		"sentinel down-after-milliseconds mymaster 2000\n"+
-		"sentinel failover-timeout mymaster 10000\n", master.port), 0o600)
+		"sentinel failover-timeout mymaster 10000\n", master.Port()), 0o600)
 	must(t, err)
-	sentinel := startRedisIn(t, dir, freePort(t), conf, "--sentinel")
-	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.addr()})
+	// A Sentinel rewrites its configuration file, which goes first.
+	sentinel := sessiontest.StartRedisServer(t, conf, "--sentinel")
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr()})
 	t.Cleanup(func() { sc.Close() })
 	waitFor(t, 15*time.Second, "Sentinel sees the replica", func(ctx context.Context) string {
 		rs, err := sc.Replicas(ctx, "mymaster").Result()
@@ -78,7 +78,7 @@ func TestSentinel(t *testing.T) {
 
 	c := redis.NewFailoverClient(&redis.FailoverOptions{
 		MasterName:            "mymaster",
-		SentinelAddrs:         []string{sentinel.addr()},
+		SentinelAddrs:         []string{sentinel.Addr()},
 		DialTimeout:           500 * time.Millisecond,
 		ReadTimeout:           time.Second,
 		WriteTimeout:          time.Second,
@@ -103,7 +103,7 @@ func TestSentinel(t *testing.T) {
 		must(t, h.Commit())
 		cookie = x.LastCookie().Value
 
-		mc := redis.NewClient(&redis.Options{Addr: master.addr()})
+		mc := redis.NewClient(&redis.Options{Addr: master.Addr()})
 		defer mc.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -117,7 +117,7 @@ func TestSentinel(t *testing.T) {
 			if err != nil {
 				return err.Error()
 			}
-			if len(addr) != 2 || addr[1] != strconv.Itoa(replica.port) {
+			if len(addr) != 2 || addr[1] != strconv.Itoa(replica.Port()) {
 				return fmt.Sprintf("master is %v", addr)
 			}
 			return ""
