@@ -12,8 +12,13 @@ import (
 
 // Defaults, as in the Connect seed where it has one.
 const (
-	DefaultCookieName    = "sid"
-	DefaultLifetime      = 4 * time.Hour
+	// DefaultCookieName is the session cookie's name unless WithCookieName
+	// sets another.
+	DefaultCookieName = "sid"
+	// DefaultLifetime is the absolute session lifetime, the seed's maxAge.
+	DefaultLifetime = 4 * time.Hour
+	// DefaultTouchFraction is the share of the idle timeout after which a
+	// read-only request pushes the idle deadline forward.
 	DefaultTouchFraction = 0.1
 )
 

@@ -12,8 +12,12 @@ import (
 
 // Memory store defaults, as in the Connect seed.
 const (
+	// DefaultReapInterval is how often a MemoryStore sweeps out expired
+	// records.
 	DefaultReapInterval = 10 * time.Minute
-	DefaultMaxAge       = 4 * time.Hour
+	// DefaultMaxAge caps how long a MemoryStore keeps a record after its
+	// last write.
+	DefaultMaxAge = 4 * time.Hour
 )
 
 // memShards is the number of independently locked parts of a MemoryStore.
