@@ -2,14 +2,11 @@ package echosession_test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,52 +51,21 @@ func TestAdapter(t *testing.T) {
 	})
 }
 
-// logBuffer is a log destination safe for the server's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// fixture is a Manager over a store that counts calls and can fail, with
-// its log captured.
+// fixture is the kit's Fixture (insecure cookies, for plain HTTP) plus
+// the errors that reach the HTTPErrorHandler.
 type fixture struct {
-	m     *session.Manager
-	count *sessiontest.CountingStore
-	fail  *sessiontest.FailingStore
-	log   *logBuffer
-	errs  chan error // errors that reached e.HTTPErrorHandler
+	*sessiontest.Fixture
+	errs chan error // errors that reached e.HTTPErrorHandler
 }
 
 func newFixture(t *testing.T) *fixture {
-	mem := session.NewMemoryStore(session.MemoryOptions{})
-	t.Cleanup(func() { mem.Close() })
-	f := &fixture{fail: sessiontest.NewFailingStore(mem), log: &logBuffer{}, errs: make(chan error, 16)}
-	f.count = sessiontest.NewCountingStore(f.fail)
-	m, err := session.NewManager(session.WithStore(f.count), session.WithCookieSecure(false),
-		session.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.m = m
-	return f
+	return &fixture{Fixture: sessiontest.NewFixture(t, session.WithCookieSecure(false)), errs: make(chan error, 16)}
 }
 
 // echo returns an Echo with the middleware whose error handler records
 // every error before handing it to the default one.
 func (f *fixture) echo() *echo.Echo {
-	e := newEcho(f.m)
+	e := newEcho(f.Manager)
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		f.errs <- err
 		e.DefaultHTTPErrorHandler(err, c)
@@ -132,27 +98,6 @@ func get(t *testing.T, url string, cookies ...*http.Cookie) *http.Response {
 		t.Fatal(err)
 	}
 	return resp
-}
-
-func readAll(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func sidCookie(t *testing.T, resp *http.Response) *http.Cookie {
-	t.Helper()
-	for _, c := range resp.Cookies() {
-		if c.Name == "sid" && session.ValidID(c.Value) {
-			return c
-		}
-	}
-	t.Fatalf("no valid sid cookie in %q", resp.Header.Values("Set-Cookie"))
-	return nil
 }
 
 // TestStreaming shows that nothing is buffered: the cookie comes with the
@@ -192,7 +137,7 @@ func TestStreaming(t *testing.T) {
 			})
 			base := serve(t, e)
 			resp := get(t, base+"/stream")
-			ck := sidCookie(t, resp) // the headers came before the handler finished
+			ck := sessiontest.SessionCookie(t, resp) // the headers came before the handler finished
 			br := bufio.NewReader(resp.Body)
 			if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
 				t.Fatalf("first line = %q, %v", line, err)
@@ -204,7 +149,7 @@ func TestStreaming(t *testing.T) {
 				t.Fatalf("rest = %q, %v", rest, err)
 			}
 			r := get(t, base+"/kit/get?k=streamed", ck)
-			if body := readAll(t, r); body != "yes" {
+			if body := sessiontest.ReadBody(t, r); body != "yes" {
 				t.Fatalf("streamed session value = %q, want yes", body)
 			}
 		})
@@ -230,21 +175,21 @@ func TestLateChange(t *testing.T) {
 	})
 	base := serve(t, e)
 	resp := get(t, base+"/late")
-	ck := sidCookie(t, resp)
-	if body := readAll(t, resp); resp.StatusCode != http.StatusOK || body != "written" {
+	ck := sessiontest.SessionCookie(t, resp)
+	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != http.StatusOK || body != "written" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 	if err := f.nextErr(t); !errors.Is(err, session.ErrLateChange) {
 		t.Fatalf("error handler got %v, want ErrLateChange", err)
 	}
-	if log := f.log.String(); !strings.Contains(log, "after the response headers were sent") || !strings.Contains(log, "late") {
+	if log := f.Log.String(); !strings.Contains(log, "after the response headers were sent") || !strings.Contains(log, "late") {
 		t.Fatalf("late change not logged: %q", log)
 	}
-	if body := readAll(t, get(t, base+"/kit/get?k=early", ck)); body != "1" {
+	if body := sessiontest.ReadBody(t, get(t, base+"/kit/get?k=early", ck)); body != "1" {
 		t.Fatalf("early = %q", body)
 	}
 	if r := get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
-		t.Fatalf("the late change was saved: %d %q", r.StatusCode, readAll(t, r))
+		t.Fatalf("the late change was saved: %d %q", r.StatusCode, sessiontest.ReadBody(t, r))
 	}
 }
 
@@ -291,10 +236,10 @@ func TestCommitFailure(t *testing.T) {
 		return nil
 	})
 	base := serve(t, e)
-	f.fail.SetDown(true)
+	f.Fail.SetDown(true)
 	for _, path := range []string{"/write", "/silent", "/stream"} {
 		resp := get(t, base+path)
-		body := readAll(t, resp)
+		body := sessiontest.ReadBody(t, resp)
 		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "secret") ||
 			strings.Contains(body, sessiontest.ErrDown.Error()) {
 			t.Fatalf("%s: got %d %q, want a 500 without the handler's body or detail", path, resp.StatusCode, body)
@@ -306,8 +251,8 @@ func TestCommitFailure(t *testing.T) {
 			t.Fatalf("%s: error handler got %v, want ErrStore", path, err)
 		}
 	}
-	f.fail.SetDown(false)
-	if n, err := f.m.Store().(session.Counter).Len(t.Context()); n != 0 || err != nil {
+	f.Fail.SetDown(false)
+	if n, err := f.Manager.Store().(session.Counter).Len(t.Context()); n != 0 || err != nil {
 		t.Fatalf("the store holds %d sessions (%v)", n, err)
 	}
 }
@@ -338,7 +283,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 func TestPanicCommitsNothing(t *testing.T) {
 	f := newFixture(t)
 	e := echo.New()
-	e.Use(middleware.Recover(), echosession.Middleware(f.m))
+	e.Use(middleware.Recover(), echosession.Middleware(f.Manager))
 	e.GET("/", func(c echo.Context) error {
 		sess, err := echosession.Get(c)
 		if err != nil {
@@ -349,11 +294,11 @@ func TestPanicCommitsNothing(t *testing.T) {
 	})
 	e.Logger.SetOutput(io.Discard)
 	resp := get(t, serve(t, e)+"/")
-	readAll(t, resp)
+	sessiontest.ReadBody(t, resp)
 	if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("got %d with cookies %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
 	}
-	if _, sets, _ := f.count.Calls(); sets != 0 {
+	if _, sets, _ := f.Count.Calls(); sets != 0 {
 		t.Fatalf("a panicking request made %d store writes", sets)
 	}
 }

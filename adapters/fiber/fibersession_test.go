@@ -2,15 +2,12 @@ package fibersession_test
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,66 +81,17 @@ func TestAdapter(t *testing.T) {
 	})
 }
 
-// logBuffer is a log destination safe for the server's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// waitFor waits until the log contains all of want, and fails after 10 s.
-func (l *logBuffer) waitFor(t *testing.T, want ...string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s, all := l.String(), true
-		for _, w := range want {
-			all = all && strings.Contains(s, w)
-		}
-		if all {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("log %q lacks %q", s, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// fixture is a Manager over a store that counts calls and can fail, with
-// its log captured, and an app whose ErrorHandler records errors.
+// fixture is the kit's Fixture (insecure cookies, for plain HTTP) plus an
+// app whose ErrorHandler records errors.
 type fixture struct {
-	m     *session.Manager
-	count *sessiontest.CountingStore
-	fail  *sessiontest.FailingStore
-	log   *logBuffer
-	errs  chan error
-	app   *fiber.App
+	*sessiontest.Fixture
+	errs chan error
+	app  *fiber.App
 }
 
 func newFixture(t *testing.T, onError ...fiber.ErrorHandler) *fixture {
-	mem := session.NewMemoryStore(session.MemoryOptions{})
-	t.Cleanup(func() { mem.Close() })
-	f := &fixture{fail: sessiontest.NewFailingStore(mem), log: &logBuffer{}, errs: make(chan error, 16)}
-	f.count = sessiontest.NewCountingStore(f.fail)
-	m, err := session.NewManager(session.WithStore(f.count), session.WithCookieSecure(false),
-		session.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.m = m
-	f.app = newApp(m, f.errs, onError...)
+	f := &fixture{Fixture: sessiontest.NewFixture(t, session.WithCookieSecure(false)), errs: make(chan error, 16)}
+	f.app = newApp(f.Manager, f.errs, onError...)
 	return f
 }
 
@@ -172,27 +120,6 @@ func get(t *testing.T, url string, cookies ...*http.Cookie) *http.Response {
 		t.Fatal(err)
 	}
 	return resp
-}
-
-func readAll(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func sidCookie(t *testing.T, resp *http.Response) *http.Cookie {
-	t.Helper()
-	for _, c := range resp.Cookies() {
-		if c.Name == "sid" && session.ValidID(c.Value) {
-			return c
-		}
-	}
-	t.Fatalf("no valid sid cookie in %q", resp.Header.Values("Set-Cookie"))
-	return nil
 }
 
 // TestStreaming: a body written by a stream writer arrives in parts, the
@@ -226,7 +153,7 @@ func TestStreaming(t *testing.T) {
 	})
 	base := serve(t, f.app)
 	resp := get(t, base+"/stream")
-	ck := sidCookie(t, resp)
+	ck := sessiontest.SessionCookie(t, resp)
 	br := bufio.NewReader(resp.Body)
 	if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
 		t.Fatalf("first line = %q, %v", line, err)
@@ -237,12 +164,12 @@ func TestStreaming(t *testing.T) {
 	if err != nil || string(rest) != "second\n" {
 		t.Fatalf("rest = %q, %v", rest, err)
 	}
-	f.log.waitFor(t, "after the response headers were sent", "late")
-	if body := readAll(t, get(t, base+"/kit/get?k=streamed", ck)); body != "yes" {
+	f.Log.WaitFor(t, "after the response headers were sent", "late")
+	if body := sessiontest.ReadBody(t, get(t, base+"/kit/get?k=streamed", ck)); body != "yes" {
 		t.Fatalf("streamed = %q, want yes", body)
 	}
 	if r := get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
-		t.Fatalf("the late change was saved: %d %q", r.StatusCode, readAll(t, r))
+		t.Fatalf("the late change was saved: %d %q", r.StatusCode, sessiontest.ReadBody(t, r))
 	}
 }
 
@@ -297,10 +224,10 @@ func testCommitFailure(t *testing.T, f *fixture) {
 		return c.SendStream(strings.NewReader(body), len(body))
 	})
 	base := serve(t, f.app)
-	f.fail.SetDown(true)
+	f.Fail.SetDown(true)
 	for _, path := range []string{"/send", "/stream", "/sized"} {
 		resp := get(t, base+path)
-		body := readAll(t, resp)
+		body := sessiontest.ReadBody(t, resp)
 		if resp.StatusCode != http.StatusInternalServerError || body != "Internal Server Error" {
 			t.Fatalf("%s: got %d %q, want 500 \"Internal Server Error\"", path, resp.StatusCode, body)
 		}
@@ -316,9 +243,9 @@ func testCommitFailure(t *testing.T, f *fixture) {
 			t.Fatalf("%s: ErrorHandler got %v, want ErrStore as a fiber 500", path, err)
 		}
 	}
-	f.log.waitFor(t, "answering 500", sessiontest.ErrDown.Error())
-	f.fail.SetDown(false)
-	if n, err := f.m.Store().(session.Counter).Len(t.Context()); n != 0 || err != nil {
+	f.Log.WaitFor(t, "answering 500", sessiontest.ErrDown.Error())
+	f.Fail.SetDown(false)
+	if n, err := f.Manager.Store().(session.Counter).Len(t.Context()); n != 0 || err != nil {
 		t.Fatalf("the store holds %d sessions (%v)", n, err)
 	}
 }
@@ -336,7 +263,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, resp)
+	body := sessiontest.ReadBody(t, resp)
 	if !errors.Is(got, session.ErrNoMiddleware) || resp.StatusCode != http.StatusInternalServerError ||
 		!strings.Contains(body, "no session middleware") {
 		t.Fatalf("Get without the middleware: %v; response %d %q", got, resp.StatusCode, body)
@@ -348,7 +275,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 func TestPanicCommitsNothing(t *testing.T) {
 	f := newFixture(t)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
-	app.Use(recover.New(), fibersession.Middleware(f.m))
+	app.Use(recover.New(), fibersession.Middleware(f.Manager))
 	app.Get("/", func(c *fiber.Ctx) error {
 		sess, err := fibersession.Get(c)
 		if err != nil {
@@ -358,11 +285,11 @@ func TestPanicCommitsNothing(t *testing.T) {
 		panic("handler bug")
 	})
 	resp := get(t, serve(t, app)+"/")
-	readAll(t, resp)
+	sessiontest.ReadBody(t, resp)
 	if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("got %d with cookies %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
 	}
-	if _, sets, _ := f.count.Calls(); sets != 0 {
+	if _, sets, _ := f.Count.Calls(); sets != 0 {
 		t.Fatalf("a panicking request made %d store writes", sets)
 	}
 }

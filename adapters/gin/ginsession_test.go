@@ -1,11 +1,9 @@
 package ginsession_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -61,45 +59,15 @@ func serve(t *testing.T, h http.Handler) string {
 	return srv.URL
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
+// fixture is the kit's Fixture plus the c.Errors of each request.
 type fixture struct {
-	m     *session.Manager
-	count *sessiontest.CountingStore
-	fail  *sessiontest.FailingStore
-	log   *syncBuffer
-	errs  chan []error // c.Errors of each request, once the chain is done
+	*sessiontest.Fixture
+	errs chan []error // c.Errors of each request, once the chain is done
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	mem := session.NewMemoryStore(session.MemoryOptions{})
-	t.Cleanup(func() { mem.Close() })
-	f := &fixture{fail: sessiontest.NewFailingStore(mem), log: &syncBuffer{}, errs: make(chan []error, 16)}
-	f.count = sessiontest.NewCountingStore(f.fail)
-	m, err := session.NewManager(session.WithStore(f.count),
-		session.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.m = m
-	return f
+	return &fixture{Fixture: sessiontest.NewFixture(t), errs: make(chan []error, 16)}
 }
 
 // engine returns an engine whose first middleware reports c.Errors to
@@ -115,7 +83,7 @@ func (f *fixture) engine(t testing.TB) *gin.Engine {
 			f.errs <- errs
 		}()
 		c.Next()
-	}, ginsession.Middleware(f.m))
+	}, ginsession.Middleware(f.Manager))
 	e.GET("/value", valueRoute)
 	return e
 }
@@ -171,26 +139,11 @@ func get(t *testing.T, url, cookie string) *http.Response {
 	return resp
 }
 
-func readAll(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // sid returns the "name=value" of the session cookie the response set.
 func sid(t *testing.T, resp *http.Response) string {
 	t.Helper()
-	for _, c := range resp.Cookies() {
-		if c.Name == "sid" && session.ValidID(c.Value) {
-			return "sid=" + c.Value
-		}
-	}
-	t.Fatalf("no valid session cookie in %q", resp.Header.Values("Set-Cookie"))
-	return ""
+	c := sessiontest.SessionCookie(t, resp)
+	return c.Name + "=" + c.Value
 }
 
 func TestStreaming(t *testing.T) {
@@ -255,13 +208,13 @@ func TestStreaming(t *testing.T) {
 				t.Fatalf("first part = %q, %v", first, err)
 			}
 			release()
-			if rest := readAll(t, resp); rest != "second" {
+			if rest := sessiontest.ReadBody(t, resp); rest != "second" {
 				t.Fatalf("second part = %q", rest)
 			}
 			if errs := f.nextErrs(t); len(errs) != 0 {
 				t.Fatalf("c.Errors = %v", errs)
 			}
-			if got := readAll(t, get(t, url+"/value", cookie)); got != "streamed" {
+			if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "streamed" {
 				t.Fatalf("value after streaming = %q, want streamed", got)
 			}
 		})
@@ -283,11 +236,11 @@ func TestStream(t *testing.T) {
 	})
 	url := serve(t, e)
 	resp := get(t, url+"/events", "")
-	body := readAll(t, resp)
+	body := sessiontest.ReadBody(t, resp)
 	if strings.Count(body, "event:tick") != 3 {
 		t.Fatalf("body = %q", body)
 	}
-	if got := readAll(t, get(t, url+"/value", sid(t, resp))); got != "events" {
+	if got := sessiontest.ReadBody(t, get(t, url+"/value", sid(t, resp))); got != "events" {
 		t.Fatalf("value = %q", got)
 	}
 }
@@ -298,14 +251,14 @@ func TestHijack(t *testing.T) {
 	e.GET("/hijack", func(c *gin.Context) {
 		sess, _ := ginsession.Get(c)
 		sess.Set("k", "before-hijack")
-		_, setsBefore, _ := f.count.Calls()
+		_, setsBefore, _ := f.Count.Calls()
 		conn, brw, err := http.NewResponseController(c.Writer).Hijack()
 		if err != nil {
 			t.Errorf("Hijack: %v", err)
 			return
 		}
 		defer conn.Close()
-		_, setsAfter, _ := f.count.Calls()
+		_, setsAfter, _ := f.Count.Calls()
 		body := fmt.Sprintf("sets during hijack: %d", setsAfter-setsBefore)
 		// The new owner of the connection sends the Set-Cookie itself.
 		fmt.Fprintf(brw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n", len(body))
@@ -317,14 +270,14 @@ func TestHijack(t *testing.T) {
 	url := serve(t, e)
 
 	resp := get(t, url+"/hijack", "")
-	if body := readAll(t, resp); body != "sets during hijack: 1" {
+	if body := sessiontest.ReadBody(t, resp); body != "sets during hijack: 1" {
 		t.Fatalf("hijacked response %q: the session was not committed before the connection was handed over", body)
 	}
 	cookie := sid(t, resp)
 	if errs := f.nextErrs(t); !hasErr(errs, session.ErrLateChange) {
 		t.Fatalf("c.Errors = %v, want ErrLateChange for the change after the hijack", errs)
 	}
-	if got := readAll(t, get(t, url+"/value", cookie)); got != "before-hijack" {
+	if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "before-hijack" {
 		t.Fatalf("value = %q, want before-hijack", got)
 	}
 }
@@ -340,17 +293,17 @@ func TestLateChange(t *testing.T) {
 	})
 	url := serve(t, e)
 	resp := get(t, url+"/late", "")
-	if body := readAll(t, resp); body != "body first" {
+	if body := sessiontest.ReadBody(t, resp); body != "body first" {
 		t.Fatalf("body = %q", body)
 	}
 	errs := f.nextErrs(t)
 	if !hasErr(errs, session.ErrLateChange) || !strings.Contains(fmt.Sprint(errs), "tardy") {
 		t.Fatalf("c.Errors = %v, want ErrLateChange naming the key", errs)
 	}
-	if !strings.Contains(f.log.String(), "tardy") {
-		t.Fatalf("the core did not log the late change: %s", f.log)
+	if !strings.Contains(f.Log.String(), "tardy") {
+		t.Fatalf("the core did not log the late change: %s", f.Log)
 	}
-	if got := readAll(t, get(t, url+"/value", sid(t, resp))); got != "early" {
+	if got := sessiontest.ReadBody(t, get(t, url+"/value", sid(t, resp))); got != "early" {
 		t.Fatalf("value = %q, want early", got)
 	}
 	f.nextErrs(t)
@@ -380,7 +333,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			f.fail.SetDown(true)
+			f.Fail.SetDown(true)
 			writeErr := make(chan error, 1)
 			e := f.engine(t)
 			e.GET("/fail", func(c *gin.Context) {
@@ -395,7 +348,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 			})
 			url := serve(t, e)
 			resp := get(t, url+"/fail", "")
-			body := readAll(t, resp)
+			body := sessiontest.ReadBody(t, resp)
 			if resp.StatusCode != 500 || body != "Internal Server Error\n" {
 				t.Fatalf("got %d %q, want 500 Internal Server Error", resp.StatusCode, body)
 			}
@@ -430,7 +383,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		f.errs <- errs
 	})
 	resp := get(t, serve(t, e)+"/bare", "")
-	if body := readAll(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
+	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
 		t.Fatalf("got %d %q, want 500", resp.StatusCode, body)
 	}
 	if errs := f.nextErrs(t); !hasErr(errs, session.ErrNoMiddleware) {
@@ -479,13 +432,13 @@ func TestWrappedWriterAndCopy(t *testing.T) {
 	})
 	url := serve(t, e)
 	resp := get(t, url+"/g/copy", "")
-	if body := readAll(t, resp); body != "same session in copy: true" {
+	if body := sessiontest.ReadBody(t, resp); body != "same session in copy: true" {
 		t.Fatalf("body = %q", body)
 	}
 	if errs := f.nextErrs(t); len(errs) != 0 {
 		t.Fatalf("c.Errors = %v", errs)
 	}
-	if got := readAll(t, get(t, url+"/value", sid(t, resp))); got != "outer" {
+	if got := sessiontest.ReadBody(t, get(t, url+"/value", sid(t, resp))); got != "outer" {
 		t.Fatalf("value = %q", got)
 	}
 }
@@ -495,20 +448,20 @@ func TestPanicDoesNotCommit(t *testing.T) {
 	e := newEngine(t)
 	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
 		c.String(http.StatusInternalServerError, "recovered")
-	}), ginsession.Middleware(f.m))
+	}), ginsession.Middleware(f.Manager))
 	e.GET("/panic", func(c *gin.Context) {
 		sess, _ := ginsession.Get(c)
 		sess.Set("k", "half-done")
 		panic("boom")
 	})
 	resp := get(t, serve(t, e)+"/panic", "")
-	if body := readAll(t, resp); resp.StatusCode != 500 || body != "recovered" {
+	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
 		t.Fatalf("a panicking handler's session was committed: Set-Cookie %q", sc)
 	}
-	if _, sets, _ := f.count.Calls(); sets != 0 {
+	if _, sets, _ := f.Count.Calls(); sets != 0 {
 		t.Fatalf("%d store writes after a panic, want 0", sets)
 	}
 }
@@ -517,7 +470,7 @@ func TestPanicDoesNotCommit(t *testing.T) {
 // through the real router.
 func FuzzCookie(f *testing.F) {
 	e := newEngine(f)
-	e.Use(ginsession.Middleware(newFixture(f).m))
+	e.Use(ginsession.Middleware(newFixture(f).Manager))
 	kitRoutes(e)
 	sessiontest.FuzzCookieHeader(f, func(r *http.Request) *http.Response {
 		rec := httptest.NewRecorder()

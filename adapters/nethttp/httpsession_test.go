@@ -1,12 +1,10 @@
 package httpsession_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -57,46 +55,6 @@ func serve(t *testing.T, h http.Handler) string {
 	return srv.URL
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type fixture struct {
-	m     *session.Manager
-	count *sessiontest.CountingStore
-	fail  *sessiontest.FailingStore
-	log   *syncBuffer
-}
-
-func newFixture(t testing.TB) *fixture {
-	t.Helper()
-	mem := session.NewMemoryStore(session.MemoryOptions{})
-	t.Cleanup(func() { mem.Close() })
-	f := &fixture{fail: sessiontest.NewFailingStore(mem), log: &syncBuffer{}}
-	f.count = sessiontest.NewCountingStore(f.fail)
-	m, err := session.NewManager(session.WithStore(f.count),
-		session.WithLogger(slog.New(slog.NewTextHandler(f.log, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.m = m
-	return f
-}
-
 // served wraps h so that done receives once the middleware has returned.
 func served(h http.Handler) (http.Handler, chan struct{}) {
 	done := make(chan struct{}, 16)
@@ -132,26 +90,11 @@ func get(t *testing.T, url, cookie string) *http.Response {
 	return resp
 }
 
-func readAll(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // sid returns the "name=value" of the session cookie the response set.
 func sid(t *testing.T, resp *http.Response) string {
 	t.Helper()
-	for _, c := range resp.Cookies() {
-		if c.Name == "sid" && session.ValidID(c.Value) {
-			return "sid=" + c.Value
-		}
-	}
-	t.Fatalf("no valid session cookie in %q", resp.Header.Values("Set-Cookie"))
-	return ""
+	c := sessiontest.SessionCookie(t, resp)
+	return c.Name + "=" + c.Value
 }
 
 // valueRoute answers the session value "k", or "missing".
@@ -180,7 +123,7 @@ func TestStreaming(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFixture(t)
+			f := sessiontest.NewFixture(t)
 			proceed := make(chan struct{})
 			var (
 				mu       sync.Mutex
@@ -210,7 +153,7 @@ func TestStreaming(t *testing.T) {
 				mu.Unlock()
 			})
 			mux.HandleFunc("GET /value", valueRoute)
-			url := serve(t, httpsession.Middleware(f.m)(mux))
+			url := serve(t, httpsession.Middleware(f.Manager)(mux))
 
 			release := sync.OnceFunc(func() { close(proceed) })
 			defer release()
@@ -231,10 +174,10 @@ func TestStreaming(t *testing.T) {
 				t.Fatalf("first part = %q, %v", first, err)
 			}
 			release()
-			if rest := readAll(t, resp); rest != "second" {
+			if rest := sessiontest.ReadBody(t, resp); rest != "second" {
 				t.Fatalf("second part = %q", rest)
 			}
-			if got := readAll(t, get(t, url+"/value", cookie)); got != "streamed" {
+			if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "streamed" {
 				t.Fatalf("value after streaming = %q, want streamed", got)
 			}
 		})
@@ -242,20 +185,20 @@ func TestStreaming(t *testing.T) {
 }
 
 func TestHijack(t *testing.T) {
-	f := newFixture(t)
+	f := sessiontest.NewFixture(t)
 	lateDone := make(chan struct{}, 1)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hijack", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := httpsession.Get(r)
 		sess.Set("k", "before-hijack")
-		_, setsBefore, _ := f.count.Calls()
+		_, setsBefore, _ := f.Count.Calls()
 		conn, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Errorf("Hijack: %v", err)
 			return
 		}
 		defer conn.Close()
-		_, setsAfter, _ := f.count.Calls()
+		_, setsAfter, _ := f.Count.Calls()
 		body := fmt.Sprintf("sets during hijack: %d", setsAfter-setsBefore)
 		// The new owner of the connection sends the Set-Cookie itself.
 		fmt.Fprintf(brw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n", len(body))
@@ -266,26 +209,26 @@ func TestHijack(t *testing.T) {
 		lateDone <- struct{}{}
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	h, done := served(httpsession.Middleware(f.m)(mux))
+	h, done := served(httpsession.Middleware(f.Manager)(mux))
 	url := serve(t, h)
 
 	resp := get(t, url+"/hijack", "")
-	if body := readAll(t, resp); body != "sets during hijack: 1" {
+	if body := sessiontest.ReadBody(t, resp); body != "sets during hijack: 1" {
 		t.Fatalf("hijacked response %q: the session was not committed before the connection was handed over", body)
 	}
 	cookie := sid(t, resp)
 	wait(t, lateDone)
 	wait(t, done)
-	if got := readAll(t, get(t, url+"/value", cookie)); got != "before-hijack" {
+	if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "before-hijack" {
 		t.Fatalf("value = %q, want before-hijack", got)
 	}
-	if !strings.Contains(f.log.String(), "late") {
-		t.Fatalf("a change after the hijack was not reported; log: %s", f.log)
+	if !strings.Contains(f.Log.String(), "late") {
+		t.Fatalf("a change after the hijack was not reported; log: %s", f.Log)
 	}
 }
 
 func TestLateChangeIsLogged(t *testing.T) {
-	f := newFixture(t)
+	f := sessiontest.NewFixture(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /late", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := httpsession.Get(r)
@@ -294,15 +237,15 @@ func TestLateChangeIsLogged(t *testing.T) {
 		sess.Set("tardy", "x")
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	h, done := served(httpsession.Middleware(f.m)(mux))
+	h, done := served(httpsession.Middleware(f.Manager)(mux))
 	url := serve(t, h)
 
 	resp := get(t, url+"/late", "")
-	if body := readAll(t, resp); body != "body first" {
+	if body := sessiontest.ReadBody(t, resp); body != "body first" {
 		t.Fatalf("body = %q", body)
 	}
 	wait(t, done)
-	log := f.log.String()
+	log := f.Log.String()
 	if !strings.Contains(log, "after the response headers were sent") {
 		t.Fatalf("ErrLateChange not logged; log: %s", log)
 	}
@@ -310,7 +253,7 @@ func TestLateChangeIsLogged(t *testing.T) {
 		t.Fatalf("the late key is not named in the log: %s", log)
 	}
 	cookie := sid(t, resp)
-	if got := readAll(t, get(t, url+"/value", cookie)); got != "early" {
+	if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "early" {
 		t.Fatalf("value = %q, want early", got)
 	}
 }
@@ -332,8 +275,8 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 			})}, 503, "try later\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t)
-			f.fail.SetDown(true)
+			f := sessiontest.NewFixture(t)
+			f.Fail.SetDown(true)
 			writeErr := make(chan error, 1)
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
@@ -349,9 +292,9 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 				_, err = io.WriteString(w, `{"ok": true}`+"\n")
 				writeErr <- err
 			})
-			url := serve(t, httpsession.Middleware(f.m, tc.opts...)(mux))
+			url := serve(t, httpsession.Middleware(f.Manager, tc.opts...)(mux))
 			resp := get(t, url+"/fail", "")
-			body := readAll(t, resp)
+			body := sessiontest.ReadBody(t, resp)
 			if resp.StatusCode != tc.wantStatus || body != tc.wantBody {
 				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
 			}
@@ -364,8 +307,8 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 			if err := <-writeErr; !errors.Is(err, session.ErrStore) {
 				t.Fatalf("the handler's Write after a failed commit returned %v, want an error wrapping session.ErrStore", err)
 			}
-			if tc.opts == nil && !strings.Contains(f.log.String(), "could not be saved") {
-				t.Fatalf("the default error handler did not log the failure: %s", f.log)
+			if tc.opts == nil && !strings.Contains(f.Log.String(), "could not be saved") {
+				t.Fatalf("the default error handler did not log the failure: %s", f.Log)
 			}
 		})
 	}
@@ -385,13 +328,13 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		io.WriteString(w, fmt.Sprint("unexpected: ", err))
 	})
 	resp := get(t, serve(t, mux)+"/bare", "")
-	if body := readAll(t, resp); resp.StatusCode != 500 || body != "no middleware\n" {
+	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "no middleware\n" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 }
 
 func TestServeMuxPatterns(t *testing.T) {
-	f := newFixture(t)
+	f := sessiontest.NewFixture(t)
 	items := func(w http.ResponseWriter, r *http.Request) {
 		sess, err := httpsession.Get(r)
 		if err != nil {
@@ -407,34 +350,34 @@ func TestServeMuxPatterns(t *testing.T) {
 	outer := http.NewServeMux()
 	outer.HandleFunc("GET /items/{id}", items)
 	inner := http.NewServeMux()
-	inner.Handle("GET /items/{id}", httpsession.Middleware(f.m)(http.HandlerFunc(items)))
+	inner.Handle("GET /items/{id}", httpsession.Middleware(f.Manager)(http.HandlerFunc(items)))
 	inner.HandleFunc("GET /open", valueRoute)
-	for name, h := range map[string]http.Handler{"AroundMux": httpsession.Middleware(f.m)(outer), "PerRoute": inner} {
+	for name, h := range map[string]http.Handler{"AroundMux": httpsession.Middleware(f.Manager)(outer), "PerRoute": inner} {
 		t.Run(name, func(t *testing.T) {
 			url := serve(t, h)
 			resp := get(t, url+"/items/42", "")
-			if body := readAll(t, resp); body != "item-42=1" {
+			if body := sessiontest.ReadBody(t, resp); body != "item-42=1" {
 				t.Fatalf("body = %q", body)
 			}
 			cookie := sid(t, resp)
-			if body := readAll(t, get(t, url+"/items/42", cookie)); body != "item-42=2" {
+			if body := sessiontest.ReadBody(t, get(t, url+"/items/42", cookie)); body != "item-42=2" {
 				t.Fatalf("body = %q", body)
 			}
-			if body := readAll(t, get(t, url+"/items/7", cookie)); body != "item-7=1" {
+			if body := sessiontest.ReadBody(t, get(t, url+"/items/7", cookie)); body != "item-7=1" {
 				t.Fatalf("body = %q", body)
 			}
 		})
 	}
 	resp := get(t, serve(t, inner)+"/open", "")
-	if body := readAll(t, resp); resp.StatusCode != 500 {
+	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 {
 		t.Fatalf("a route outside the middleware: %d %q, want 500", resp.StatusCode, body)
 	}
 }
 
 func TestWithClientIP(t *testing.T) {
-	f := newFixture(t)
+	f := sessiontest.NewFixture(t)
 	// As behind a trusted proxy that reports the client in X-Client-Ip.
-	mw := httpsession.Middleware(f.m, httpsession.WithClientIP(func(r *http.Request) string {
+	mw := httpsession.Middleware(f.Manager, httpsession.WithClientIP(func(r *http.Request) string {
 		return r.Header.Get("X-Client-Ip")
 	}))
 	mux := http.NewServeMux()
@@ -457,18 +400,18 @@ func TestWithClientIP(t *testing.T) {
 		return resp
 	}
 	resp := do("/set", "198.51.100.1", "")
-	readAll(t, resp)
+	sessiontest.ReadBody(t, resp)
 	cookie := sid(t, resp)
-	if got := readAll(t, do("/value", "198.51.100.2", cookie)); got != "missing" {
+	if got := sessiontest.ReadBody(t, do("/value", "198.51.100.2", cookie)); got != "missing" {
 		t.Fatalf("another client IP read the session: %q", got)
 	}
-	if got := readAll(t, do("/value", "198.51.100.1", cookie)); got != "from-a" {
+	if got := sessiontest.ReadBody(t, do("/value", "198.51.100.1", cookie)); got != "from-a" {
 		t.Fatalf("the same client IP: %q, want from-a", got)
 	}
 }
 
 func TestReadFromAndInformational(t *testing.T) {
-	f := newFixture(t)
+	f := sessiontest.NewFixture(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := httpsession.Get(r)
@@ -485,7 +428,7 @@ func TestReadFromAndInformational(t *testing.T) {
 		}
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	url := serve(t, httpsession.Middleware(f.m)(mux))
+	url := serve(t, httpsession.Middleware(f.Manager)(mux))
 	var got1xx []int
 	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 		got1xx = append(got1xx, code)
@@ -496,10 +439,10 @@ func TestReadFromAndInformational(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body := readAll(t, resp); body != "payload" || len(got1xx) != 1 || got1xx[0] != 103 {
+	if body := sessiontest.ReadBody(t, resp); body != "payload" || len(got1xx) != 1 || got1xx[0] != 103 {
 		t.Fatalf("body %q, 1xx %v", body, got1xx)
 	}
-	if got := readAll(t, get(t, url+"/value", sid(t, resp))); got != "after-103" {
+	if got := sessiontest.ReadBody(t, get(t, url+"/value", sid(t, resp))); got != "after-103" {
 		t.Fatalf("value = %q: a change after a 103 was not saved", got)
 	}
 }
@@ -507,7 +450,7 @@ func TestReadFromAndInformational(t *testing.T) {
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
 // through the real router.
 func FuzzCookie(f *testing.F) {
-	h := httpsession.Middleware(newFixture(f).m)(kitMux())
+	h := httpsession.Middleware(sessiontest.NewFixture(f).Manager)(kitMux())
 	sessiontest.FuzzCookieHeader(f, func(r *http.Request) *http.Response {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
