@@ -84,22 +84,6 @@ func (f *fixture) nextErr(t *testing.T) error {
 	}
 }
 
-func get(t *testing.T, url string, cookies ...*http.Cookie) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
 // TestStreaming shows that nothing is buffered: the cookie comes with the
 // headers and the first line arrives while the handler is still running.
 func TestStreaming(t *testing.T) {
@@ -136,7 +120,7 @@ func TestStreaming(t *testing.T) {
 				return err
 			})
 			base := serve(t, e)
-			resp := get(t, base+"/stream")
+			resp := sessiontest.Get(t, base+"/stream")
 			ck := sessiontest.SessionCookie(t, resp) // the headers came before the handler finished
 			br := bufio.NewReader(resp.Body)
 			if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
@@ -148,7 +132,7 @@ func TestStreaming(t *testing.T) {
 			if err != nil || string(rest) != "second\n" {
 				t.Fatalf("rest = %q, %v", rest, err)
 			}
-			r := get(t, base+"/kit/get?k=streamed", ck)
+			r := sessiontest.Get(t, base+"/kit/get?k=streamed", ck)
 			if body := sessiontest.ReadBody(t, r); body != "yes" {
 				t.Fatalf("streamed session value = %q, want yes", body)
 			}
@@ -174,7 +158,7 @@ func TestLateChange(t *testing.T) {
 		return nil
 	})
 	base := serve(t, e)
-	resp := get(t, base+"/late")
+	resp := sessiontest.Get(t, base+"/late")
 	ck := sessiontest.SessionCookie(t, resp)
 	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != http.StatusOK || body != "written" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
@@ -185,10 +169,10 @@ func TestLateChange(t *testing.T) {
 	if log := f.Log.String(); !strings.Contains(log, "after the response headers were sent") || !strings.Contains(log, "late") {
 		t.Fatalf("late change not logged: %q", log)
 	}
-	if body := sessiontest.ReadBody(t, get(t, base+"/kit/get?k=early", ck)); body != "1" {
+	if body := sessiontest.ReadBody(t, sessiontest.Get(t, base+"/kit/get?k=early", ck)); body != "1" {
 		t.Fatalf("early = %q", body)
 	}
-	if r := get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
+	if r := sessiontest.Get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("the late change was saved: %d %q", r.StatusCode, sessiontest.ReadBody(t, r))
 	}
 }
@@ -238,7 +222,7 @@ func TestCommitFailure(t *testing.T) {
 	base := serve(t, e)
 	f.Fail.SetDown(true)
 	for _, path := range []string{"/write", "/silent", "/stream"} {
-		resp := get(t, base+path)
+		resp := sessiontest.Get(t, base+path)
 		body := sessiontest.ReadBody(t, resp)
 		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "secret") ||
 			strings.Contains(body, sessiontest.ErrDown.Error()) {
@@ -293,7 +277,7 @@ func TestPanicCommitsNothing(t *testing.T) {
 		panic("handler bug")
 	})
 	e.Logger.SetOutput(io.Discard)
-	resp := get(t, serve(t, e)+"/")
+	resp := sessiontest.Get(t, serve(t, e)+"/")
 	sessiontest.ReadBody(t, resp)
 	if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("got %d with cookies %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))

@@ -106,22 +106,6 @@ func (f *fixture) nextErr(t *testing.T) error {
 	}
 }
 
-func get(t *testing.T, url string, cookies ...*http.Cookie) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
 // TestStreaming: a body written by a stream writer arrives in parts, the
 // cookie comes with the headers, and a change the writer makes after the
 // headers went out is not saved and is logged once the response is done.
@@ -152,7 +136,7 @@ func TestStreaming(t *testing.T) {
 		return nil
 	})
 	base := serve(t, f.app)
-	resp := get(t, base+"/stream")
+	resp := sessiontest.Get(t, base+"/stream")
 	ck := sessiontest.SessionCookie(t, resp)
 	br := bufio.NewReader(resp.Body)
 	if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
@@ -165,10 +149,10 @@ func TestStreaming(t *testing.T) {
 		t.Fatalf("rest = %q, %v", rest, err)
 	}
 	f.Log.WaitFor(t, "after the response headers were sent", "late")
-	if body := sessiontest.ReadBody(t, get(t, base+"/kit/get?k=streamed", ck)); body != "yes" {
+	if body := sessiontest.ReadBody(t, sessiontest.Get(t, base+"/kit/get?k=streamed", ck)); body != "yes" {
 		t.Fatalf("streamed = %q, want yes", body)
 	}
-	if r := get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
+	if r := sessiontest.Get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("the late change was saved: %d %q", r.StatusCode, sessiontest.ReadBody(t, r))
 	}
 }
@@ -226,7 +210,7 @@ func testCommitFailure(t *testing.T, f *fixture) {
 	base := serve(t, f.app)
 	f.Fail.SetDown(true)
 	for _, path := range []string{"/send", "/stream", "/sized"} {
-		resp := get(t, base+path)
+		resp := sessiontest.Get(t, base+path)
 		body := sessiontest.ReadBody(t, resp)
 		if resp.StatusCode != http.StatusInternalServerError || body != "Internal Server Error" {
 			t.Fatalf("%s: got %d %q, want 500 \"Internal Server Error\"", path, resp.StatusCode, body)
@@ -284,7 +268,7 @@ func TestPanicCommitsNothing(t *testing.T) {
 		sess.Set("a", "1")
 		panic("handler bug")
 	})
-	resp := get(t, serve(t, app)+"/")
+	resp := sessiontest.Get(t, serve(t, app)+"/")
 	sessiontest.ReadBody(t, resp)
 	if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
 		t.Fatalf("got %d with cookies %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))

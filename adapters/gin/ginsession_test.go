@@ -122,30 +122,6 @@ func valueRoute(c *gin.Context) {
 	c.String(http.StatusOK, "missing")
 }
 
-// get sends a GET with the given Cookie header.
-func get(t *testing.T, url, cookie string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
-// sid returns the "name=value" of the session cookie the response set.
-func sid(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	c := sessiontest.SessionCookie(t, resp)
-	return c.Name + "=" + c.Value
-}
-
 func TestStreaming(t *testing.T) {
 	for name, flush := range map[string]func(c *gin.Context) error{
 		"Flusher": func(c *gin.Context) error { c.Writer.Flush(); return nil },
@@ -191,7 +167,7 @@ func TestStreaming(t *testing.T) {
 
 			release := sync.OnceFunc(func() { close(proceed) })
 			defer release()
-			resp := get(t, url+"/stream", "")
+			resp := sessiontest.Get(t, url+"/stream")
 			defer resp.Body.Close()
 			mu.Lock()
 			early, err := !finished, flushErr
@@ -202,7 +178,7 @@ func TestStreaming(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cookie := sid(t, resp) // the cookie came with the first flushed bytes
+			cookie := sessiontest.SessionCookie(t, resp) // the cookie came with the first flushed bytes
 			first := make([]byte, len("first;"))
 			if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first;" {
 				t.Fatalf("first part = %q, %v", first, err)
@@ -214,7 +190,7 @@ func TestStreaming(t *testing.T) {
 			if errs := f.nextErrs(t); len(errs) != 0 {
 				t.Fatalf("c.Errors = %v", errs)
 			}
-			if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "streamed" {
+			if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "streamed" {
 				t.Fatalf("value after streaming = %q, want streamed", got)
 			}
 		})
@@ -235,12 +211,12 @@ func TestStream(t *testing.T) {
 		})
 	})
 	url := serve(t, e)
-	resp := get(t, url+"/events", "")
+	resp := sessiontest.Get(t, url+"/events")
 	body := sessiontest.ReadBody(t, resp)
 	if strings.Count(body, "event:tick") != 3 {
 		t.Fatalf("body = %q", body)
 	}
-	if got := sessiontest.ReadBody(t, get(t, url+"/value", sid(t, resp))); got != "events" {
+	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "events" {
 		t.Fatalf("value = %q", got)
 	}
 }
@@ -269,15 +245,15 @@ func TestHijack(t *testing.T) {
 	})
 	url := serve(t, e)
 
-	resp := get(t, url+"/hijack", "")
+	resp := sessiontest.Get(t, url+"/hijack")
 	if body := sessiontest.ReadBody(t, resp); body != "sets during hijack: 1" {
 		t.Fatalf("hijacked response %q: the session was not committed before the connection was handed over", body)
 	}
-	cookie := sid(t, resp)
+	cookie := sessiontest.SessionCookie(t, resp)
 	if errs := f.nextErrs(t); !hasErr(errs, session.ErrLateChange) {
 		t.Fatalf("c.Errors = %v, want ErrLateChange for the change after the hijack", errs)
 	}
-	if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "before-hijack" {
+	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "before-hijack" {
 		t.Fatalf("value = %q, want before-hijack", got)
 	}
 }
@@ -292,7 +268,7 @@ func TestLateChange(t *testing.T) {
 		sess.Set("tardy", "x")
 	})
 	url := serve(t, e)
-	resp := get(t, url+"/late", "")
+	resp := sessiontest.Get(t, url+"/late")
 	if body := sessiontest.ReadBody(t, resp); body != "body first" {
 		t.Fatalf("body = %q", body)
 	}
@@ -303,7 +279,7 @@ func TestLateChange(t *testing.T) {
 	if !strings.Contains(f.Log.String(), "tardy") {
 		t.Fatalf("the core did not log the late change: %s", f.Log)
 	}
-	if got := sessiontest.ReadBody(t, get(t, url+"/value", sid(t, resp))); got != "early" {
+	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "early" {
 		t.Fatalf("value = %q, want early", got)
 	}
 	f.nextErrs(t)
@@ -347,7 +323,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 				writeErr <- respond(c)
 			})
 			url := serve(t, e)
-			resp := get(t, url+"/fail", "")
+			resp := sessiontest.Get(t, url+"/fail")
 			body := sessiontest.ReadBody(t, resp)
 			if resp.StatusCode != 500 || body != "Internal Server Error\n" {
 				t.Fatalf("got %d %q, want 500 Internal Server Error", resp.StatusCode, body)
@@ -382,7 +358,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		}
 		f.errs <- errs
 	})
-	resp := get(t, serve(t, e)+"/bare", "")
+	resp := sessiontest.Get(t, serve(t, e)+"/bare")
 	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
 		t.Fatalf("got %d %q, want 500", resp.StatusCode, body)
 	}
@@ -431,14 +407,14 @@ func TestWrappedWriterAndCopy(t *testing.T) {
 		c.String(http.StatusOK, "same session in copy: %s", <-done)
 	})
 	url := serve(t, e)
-	resp := get(t, url+"/g/copy", "")
+	resp := sessiontest.Get(t, url+"/g/copy")
 	if body := sessiontest.ReadBody(t, resp); body != "same session in copy: true" {
 		t.Fatalf("body = %q", body)
 	}
 	if errs := f.nextErrs(t); len(errs) != 0 {
 		t.Fatalf("c.Errors = %v", errs)
 	}
-	if got := sessiontest.ReadBody(t, get(t, url+"/value", sid(t, resp))); got != "outer" {
+	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "outer" {
 		t.Fatalf("value = %q", got)
 	}
 }
@@ -454,7 +430,7 @@ func TestPanicDoesNotCommit(t *testing.T) {
 		sess.Set("k", "half-done")
 		panic("boom")
 	})
-	resp := get(t, serve(t, e)+"/panic", "")
+	resp := sessiontest.Get(t, serve(t, e)+"/panic")
 	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}

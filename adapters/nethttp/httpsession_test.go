@@ -73,30 +73,6 @@ func wait(t *testing.T, ch <-chan struct{}) {
 	}
 }
 
-// get sends a GET with the given Cookie header.
-func get(t *testing.T, url, cookie string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
-// sid returns the "name=value" of the session cookie the response set.
-func sid(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	c := sessiontest.SessionCookie(t, resp)
-	return c.Name + "=" + c.Value
-}
-
 // valueRoute answers the session value "k", or "missing".
 func valueRoute(w http.ResponseWriter, r *http.Request) {
 	sess, err := httpsession.Get(r)
@@ -157,7 +133,7 @@ func TestStreaming(t *testing.T) {
 
 			release := sync.OnceFunc(func() { close(proceed) })
 			defer release()
-			resp := get(t, url+"/stream", "")
+			resp := sessiontest.Get(t, url+"/stream")
 			defer resp.Body.Close()
 			mu.Lock()
 			early, err := !finished, flushErr
@@ -168,7 +144,7 @@ func TestStreaming(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cookie := sid(t, resp) // the cookie came with the first flushed bytes
+			cookie := sessiontest.SessionCookie(t, resp) // the cookie came with the first flushed bytes
 			first := make([]byte, len("first;"))
 			if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first;" {
 				t.Fatalf("first part = %q, %v", first, err)
@@ -177,7 +153,7 @@ func TestStreaming(t *testing.T) {
 			if rest := sessiontest.ReadBody(t, resp); rest != "second" {
 				t.Fatalf("second part = %q", rest)
 			}
-			if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "streamed" {
+			if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "streamed" {
 				t.Fatalf("value after streaming = %q, want streamed", got)
 			}
 		})
@@ -212,14 +188,14 @@ func TestHijack(t *testing.T) {
 	h, done := served(httpsession.Middleware(f.Manager)(mux))
 	url := serve(t, h)
 
-	resp := get(t, url+"/hijack", "")
+	resp := sessiontest.Get(t, url+"/hijack")
 	if body := sessiontest.ReadBody(t, resp); body != "sets during hijack: 1" {
 		t.Fatalf("hijacked response %q: the session was not committed before the connection was handed over", body)
 	}
-	cookie := sid(t, resp)
+	cookie := sessiontest.SessionCookie(t, resp)
 	wait(t, lateDone)
 	wait(t, done)
-	if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "before-hijack" {
+	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "before-hijack" {
 		t.Fatalf("value = %q, want before-hijack", got)
 	}
 	if !strings.Contains(f.Log.String(), "late") {
@@ -240,7 +216,7 @@ func TestLateChangeIsLogged(t *testing.T) {
 	h, done := served(httpsession.Middleware(f.Manager)(mux))
 	url := serve(t, h)
 
-	resp := get(t, url+"/late", "")
+	resp := sessiontest.Get(t, url+"/late")
 	if body := sessiontest.ReadBody(t, resp); body != "body first" {
 		t.Fatalf("body = %q", body)
 	}
@@ -252,8 +228,8 @@ func TestLateChangeIsLogged(t *testing.T) {
 	if !strings.Contains(log, "tardy") {
 		t.Fatalf("the late key is not named in the log: %s", log)
 	}
-	cookie := sid(t, resp)
-	if got := sessiontest.ReadBody(t, get(t, url+"/value", cookie)); got != "early" {
+	cookie := sessiontest.SessionCookie(t, resp)
+	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "early" {
 		t.Fatalf("value = %q, want early", got)
 	}
 }
@@ -293,7 +269,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 				writeErr <- err
 			})
 			url := serve(t, httpsession.Middleware(f.Manager, tc.opts...)(mux))
-			resp := get(t, url+"/fail", "")
+			resp := sessiontest.Get(t, url+"/fail")
 			body := sessiontest.ReadBody(t, resp)
 			if resp.StatusCode != tc.wantStatus || body != tc.wantBody {
 				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
@@ -327,7 +303,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		}
 		io.WriteString(w, fmt.Sprint("unexpected: ", err))
 	})
-	resp := get(t, serve(t, mux)+"/bare", "")
+	resp := sessiontest.Get(t, serve(t, mux)+"/bare")
 	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "no middleware\n" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
@@ -355,20 +331,20 @@ func TestServeMuxPatterns(t *testing.T) {
 	for name, h := range map[string]http.Handler{"AroundMux": httpsession.Middleware(f.Manager)(outer), "PerRoute": inner} {
 		t.Run(name, func(t *testing.T) {
 			url := serve(t, h)
-			resp := get(t, url+"/items/42", "")
+			resp := sessiontest.Get(t, url+"/items/42")
 			if body := sessiontest.ReadBody(t, resp); body != "item-42=1" {
 				t.Fatalf("body = %q", body)
 			}
-			cookie := sid(t, resp)
-			if body := sessiontest.ReadBody(t, get(t, url+"/items/42", cookie)); body != "item-42=2" {
+			cookie := sessiontest.SessionCookie(t, resp)
+			if body := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/items/42", cookie)); body != "item-42=2" {
 				t.Fatalf("body = %q", body)
 			}
-			if body := sessiontest.ReadBody(t, get(t, url+"/items/7", cookie)); body != "item-7=1" {
+			if body := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/items/7", cookie)); body != "item-7=1" {
 				t.Fatalf("body = %q", body)
 			}
 		})
 	}
-	resp := get(t, serve(t, inner)+"/open", "")
+	resp := sessiontest.Get(t, serve(t, inner)+"/open")
 	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 {
 		t.Fatalf("a route outside the middleware: %d %q, want 500", resp.StatusCode, body)
 	}
@@ -387,11 +363,11 @@ func TestWithClientIP(t *testing.T) {
 	})
 	mux.HandleFunc("GET /value", valueRoute)
 	url := serve(t, mw(mux))
-	do := func(path, ip, cookie string) *http.Response {
+	do := func(path, ip string, cookies ...*http.Cookie) *http.Response {
 		req, _ := http.NewRequest("GET", url+path, nil)
 		req.Header.Set("X-Client-Ip", ip)
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
+		for _, c := range cookies {
+			req.AddCookie(c)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -399,9 +375,9 @@ func TestWithClientIP(t *testing.T) {
 		}
 		return resp
 	}
-	resp := do("/set", "198.51.100.1", "")
+	resp := do("/set", "198.51.100.1")
 	sessiontest.ReadBody(t, resp)
-	cookie := sid(t, resp)
+	cookie := sessiontest.SessionCookie(t, resp)
 	if got := sessiontest.ReadBody(t, do("/value", "198.51.100.2", cookie)); got != "missing" {
 		t.Fatalf("another client IP read the session: %q", got)
 	}
@@ -442,7 +418,7 @@ func TestReadFromAndInformational(t *testing.T) {
 	if body := sessiontest.ReadBody(t, resp); body != "payload" || len(got1xx) != 1 || got1xx[0] != 103 {
 		t.Fatalf("body %q, 1xx %v", body, got1xx)
 	}
-	if got := sessiontest.ReadBody(t, get(t, url+"/value", sid(t, resp))); got != "after-103" {
+	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "after-103" {
 		t.Fatalf("value = %q: a change after a 103 was not saved", got)
 	}
 }

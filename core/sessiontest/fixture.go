@@ -111,3 +111,21 @@ func ReadBody(t testing.TB, resp *http.Response) string {
 	}
 	return string(b)
 }
+
+// Get sends a GET to url with the given cookies and fails the test if no
+// response arrives within 10 seconds.
+func Get(t testing.TB, url string, cookies ...*http.Cookie) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
