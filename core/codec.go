@@ -11,13 +11,46 @@ import (
 	"time"
 )
 
-// Record is a session as a Codec sees it: its values and the two times the
-// core needs to enforce lifetimes.
+// Record is a session as a Codec sees it: its values and flashes, the
+// times the core needs to enforce lifetimes, and what the core keeps about
+// the session itself. A Codec must round-trip every field.
 type Record struct {
 	Created  time.Time      // when the session was first stored
-	Accessed time.Time      // when its idle deadline was last pushed forward
+	Accessed time.Time      // when it was last written (its "last seen")
 	Values   map[string]any // the handler's values
+	Flashes  []any          // flash messages not yet read, oldest first
+
+	// Persist overrides the Manager's cookie persistence for this session
+	// (remember-me): PersistDefault follows WithPersistentCookie,
+	// PersistOn gives the cookie a Max-Age, PersistOff makes it a
+	// browser-session cookie.
+	Persist Persist
+
+	// Owner names the user the session belongs to ("" for none); with
+	// UserAgent and ClientIP, recorded when the owner was set, it lets a
+	// user list and revoke their sessions.
+	Owner     string
+	UserAgent string
+	ClientIP  string
+
+	// MovedTo, when not empty, makes the record a marker left behind by
+	// Regenerate or Rotate: it holds no session data, and the session now
+	// lives under the store key MovedTo. GraceUntil is the end of the
+	// window in which the old ID keeps resolving to the moved session
+	// (Rotate); it is zero after Regenerate, whose old ID never resolves.
+	MovedTo    string
+	GraceUntil time.Time
 }
+
+// Persist is a session's cookie persistence; see Record.Persist.
+type Persist int8
+
+// Cookie persistence of a session.
+const (
+	PersistDefault Persist = 0  // as the Manager's WithPersistentCookie says
+	PersistOn      Persist = 1  // a cookie with Max-Age: remember me
+	PersistOff     Persist = -1 // a browser-session cookie
+)
 
 // Codec turns Records into bytes for a Store and back.
 type Codec interface {
