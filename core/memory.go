@@ -10,15 +10,9 @@ import (
 	"time"
 )
 
-// Memory store defaults, as in the Connect seed.
-const (
-	// DefaultReapInterval is how often a MemoryStore sweeps out expired
-	// records.
-	DefaultReapInterval = 10 * time.Minute
-	// DefaultMaxAge caps how long a MemoryStore keeps a record after its
-	// last write.
-	DefaultMaxAge = 4 * time.Hour
-)
+// DefaultReapInterval is how often a MemoryStore sweeps out expired
+// records, the Connect seed's reapInterval.
+const DefaultReapInterval = 10 * time.Minute
 
 // memShards is the number of independently locked parts of a MemoryStore.
 // Many shards keep lock contention low under parallel load and keep each
@@ -33,8 +27,10 @@ type MemoryOptions struct {
 	// records are still never returned).
 	ReapInterval time.Duration
 
-	// MaxAge caps how long any record is kept after it was last written,
-	// whatever expiry it was given. The default is 4 hours.
+	// MaxAge, when positive, caps how long any record is kept after it
+	// was last written, whatever expiry it was given. Zero, the default,
+	// keeps every record until the expiry the Manager gives it, which
+	// already enforces the session lifetime and idle timeout.
 	MaxAge time.Duration
 
 	// MaxEntries bounds the number of records, so a flood of cookie-less
@@ -54,7 +50,7 @@ type MemoryOptions struct {
 // records encoded (so a handler mutating a value after the commit cannot
 // change what is stored), and sweeps expired records in the background one
 // shard at a time so a sweep never stalls requests for long. It also
-// implements Clearer, Lister and Counter. Call Close to stop its sweeper.
+// implements Lister. Call Close to stop its sweeper.
 type MemoryStore struct {
 	shards     [memShards]memShard
 	seed       maphash.Seed
@@ -89,9 +85,6 @@ func NewMemoryStore(o MemoryOptions) *MemoryStore {
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		now:    time.Now,
-	}
-	if s.maxAge <= 0 {
-		s.maxAge = DefaultMaxAge
 	}
 	s.maxEntries = int64(max(o.MaxEntries, 0))
 	for i := range s.shards {
@@ -131,39 +124,49 @@ func (s *MemoryStore) GetVersion(_ context.Context, key string) ([]byte, uint64,
 	return e.data, e.version, nil
 }
 
-// Set implements Store. Empty data deletes the record.
+// Set implements Store.
 func (s *MemoryStore) Set(_ context.Context, key string, data []byte, expiry time.Time) error {
-	return s.put(key, data, expiry, 0, false)
+	if data == nil {
+		data = []byte{}
+	}
+	_, err := s.put(key, data, expiry, 0, false)
+	return err
 }
 
 // SetVersion implements VersionedStore.
-func (s *MemoryStore) SetVersion(_ context.Context, key string, data []byte, expiry time.Time, version uint64) error {
+func (s *MemoryStore) SetVersion(_ context.Context, key string, data []byte, expiry time.Time, version uint64) (uint64, error) {
+	if len(data) == 0 {
+		data = nil // a conditional delete
+	}
 	return s.put(key, data, expiry, version, true)
 }
 
-func (s *MemoryStore) put(key string, data []byte, expiry time.Time, version uint64, check bool) error {
+func (s *MemoryStore) put(key string, data []byte, expiry time.Time, version uint64, check bool) (uint64, error) {
 	now := s.now()
-	if limit := now.Add(s.maxAge); expiry.After(limit) {
-		expiry = limit
+	if s.maxAge > 0 {
+		if limit := now.Add(s.maxAge); expiry.After(limit) {
+			expiry = limit
+		}
 	}
 	var cp []byte
-	if len(data) > 0 {
+	if data != nil {
 		cp = make([]byte, len(data))
 		copy(cp, data)
 	}
 	nowNano := now.UnixNano()
 	sh := s.shard(key)
 	sh.mu.Lock()
-	added, err := s.putLocked(sh, key, cp, expiry.UnixNano(), nowNano, version, check)
+	ver, added, err := s.putLocked(sh, key, cp, expiry.UnixNano(), nowNano, version, check)
 	sh.mu.Unlock()
 	if added && s.maxEntries > 0 && s.count.Load() > s.maxEntries {
 		s.evict(key, nowNano)
 	}
-	return err
+	return ver, err
 }
 
-// putLocked is put under sh's lock; it reports whether it added a record.
-func (s *MemoryStore) putLocked(sh *memShard, key string, data []byte, expiry, now int64, version uint64, check bool) (bool, error) {
+// putLocked is put under sh's lock; nil data deletes. It returns the new
+// version and whether it added a record.
+func (s *MemoryStore) putLocked(sh *memShard, key string, data []byte, expiry, now int64, version uint64, check bool) (uint64, bool, error) {
 	old, exists := sh.m[key]
 	if exists && old.expiry <= now {
 		s.remove(sh, key) // expired: as good as absent
@@ -175,21 +178,27 @@ func (s *MemoryStore) putLocked(sh *memShard, key string, data []byte, expiry, n
 			cur = old.version
 		}
 		if cur != version {
-			return false, ErrConflict
+			return 0, false, ErrConflict
 		}
 	}
 	if data == nil {
 		if exists {
 			s.remove(sh, key)
 		}
-		return false, nil
+		return 0, false, nil
+	}
+	if expiry <= now {
+		if exists {
+			s.remove(sh, key)
+		}
+		return 0, false, nil // born expired: as good as deleted
 	}
 	sh.seq++
 	sh.m[key] = memEntry{data: data, expiry: expiry, version: sh.seq}
 	if !exists {
 		s.count.Add(1)
 	}
-	return !exists, nil
+	return sh.seq, !exists, nil
 }
 
 // remove deletes a record known to be in sh; the caller holds sh's lock.
@@ -244,7 +253,7 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-// Clear implements Clearer.
+// Clear removes every record.
 func (s *MemoryStore) Clear(context.Context) error {
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -256,24 +265,39 @@ func (s *MemoryStore) Clear(context.Context) error {
 	return nil
 }
 
-// All implements Lister. The returned slices are copies.
-func (s *MemoryStore) All(context.Context) (map[string][]byte, error) {
-	now := s.now().UnixNano()
-	out := make(map[string][]byte)
+// Range implements Lister. It visits one shard at a time from a copy taken
+// under the shard's read lock, so fn may call the store.
+func (s *MemoryStore) Range(ctx context.Context, fn func(key string, data []byte, version uint64) error) error {
+	type rec struct {
+		key     string
+		data    []byte
+		version uint64
+	}
+	var batch []rec
 	for i := range s.shards {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		now := s.now().UnixNano()
 		sh := &s.shards[i]
+		batch = batch[:0]
 		sh.mu.RLock()
 		for k, e := range sh.m {
 			if e.expiry > now {
-				out[k] = append([]byte(nil), e.data...)
+				batch = append(batch, rec{k, e.data, e.version}) // entries are never modified in place
 			}
 		}
 		sh.mu.RUnlock()
+		for _, r := range batch {
+			if err := fn(r.key, r.data, r.version); err != nil {
+				return err
+			}
+		}
 	}
-	return out, nil
+	return nil
 }
 
-// Len implements Counter.
+// Len counts the live records.
 func (s *MemoryStore) Len(context.Context) (int, error) {
 	now := s.now().UnixNano()
 	n := 0

@@ -5,18 +5,18 @@ import (
 	"time"
 )
 
-// Store keeps encoded session records under fingerprint keys. It is the
-// Connect store contract with contexts and errors. Implementations must be
-// safe for concurrent use.
+// Store keeps encoded session records under fingerprint keys: the Connect
+// store contract with contexts and errors. A Manager calls exactly these
+// methods; implementations must be safe for concurrent use.
 type Store interface {
 	// Get returns the record stored under key. It returns ErrNotFound when
 	// there is none or it has expired. The caller must not modify the
 	// returned slice.
 	Get(ctx context.Context, key string) ([]byte, error)
 
-	// Set stores data under key until expiry; a remote store should use it
-	// as a native TTL. Set with empty data destroys the record, as in the
-	// seed. Set must not keep data after it returns unless it copies it.
+	// Set stores data under key until expiry, whatever is stored there; a
+	// remote store should use expiry as a native TTL. Set must not keep
+	// data after it returns unless it copies it.
 	Set(ctx context.Context, key string, data []byte, expiry time.Time) error
 
 	// Delete removes the record under key. Deleting a missing key is not an
@@ -25,34 +25,35 @@ type Store interface {
 }
 
 // VersionedStore is a Store that can update a record atomically with
-// compare-and-swap. The Manager uses it, when offered, so that concurrent
-// requests on one session never lose each other's changes.
+// compare-and-swap. A Manager uses it, when offered, so that concurrent
+// requests on one session never lose each other's changes and never undo a
+// logout; with a plain Store the last write wins.
 type VersionedStore interface {
 	Store
 
-	// GetVersion is Get that also returns the record's version, a number
-	// that changes every time the record is written.
+	// GetVersion is Get that also returns the record's version: a nonzero
+	// number that changes every time the record is written and is never
+	// handed out again for the same key, even after a delete.
 	GetVersion(ctx context.Context, key string) (data []byte, version uint64, err error)
 
-	// SetVersion stores data under key only if the record's current
-	// version is version, where version 0 means the key must not exist. It
-	// returns ErrConflict otherwise and leaves the record as it was.
-	SetVersion(ctx context.Context, key string, data []byte, expiry time.Time, version uint64) error
+	// SetVersion stores data under key until expiry only if the record's
+	// current version is version, where version 0 means that no live
+	// record may exist under key, and returns the new version. Empty data
+	// deletes the record under the same condition (the returned version is
+	// then 0). When the condition does not hold it returns ErrConflict and
+	// leaves the record as it was.
+	SetVersion(ctx context.Context, key string, data []byte, expiry time.Time, version uint64) (uint64, error)
 }
 
-// Clearer is a Store that can remove every record it holds.
-type Clearer interface {
-	Clear(ctx context.Context) error
-}
-
-// Lister is a Store that can list every live record it holds, keyed by
-// store key. It is meant for administration (finding the sessions of one
-// user to revoke them), not for request paths.
+// Lister is a Store that can visit every live record. It is for
+// administration, such as Manager.DestroyMatching, not for request paths.
 type Lister interface {
-	All(ctx context.Context) (map[string][]byte, error)
-}
-
-// Counter is a Store that can count its live records.
-type Counter interface {
-	Len(ctx context.Context) (int, error)
+	// Range calls fn, one call at a time, with the key, data and version (0
+	// for a Store that has none) of every record that is live throughout
+	// the call; records written or deleted meanwhile may be visited or
+	// not, and a key may be visited twice. data is valid only during fn.
+	// Range stops at fn's first error and returns it. Range must return an
+	// error, never nil, when it cannot vouch that it visited every record
+	// live throughout the call (a store resharded during the scan, say).
+	Range(ctx context.Context, fn func(key string, data []byte, version uint64) error) error
 }

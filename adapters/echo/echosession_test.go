@@ -236,7 +236,7 @@ func TestCommitFailure(t *testing.T) {
 		}
 	}
 	f.Fail.SetDown(false)
-	if n, err := f.Manager.Store().(session.Counter).Len(t.Context()); n != 0 || err != nil {
+	if n, err := f.Mem.Len(t.Context()); n != 0 || err != nil {
 		t.Fatalf("the store holds %d sessions (%v)", n, err)
 	}
 }

@@ -229,7 +229,7 @@ func testCommitFailure(t *testing.T, f *fixture) {
 	}
 	f.Log.WaitFor(t, "answering 500", sessiontest.ErrDown.Error())
 	f.Fail.SetDown(false)
-	if n, err := f.Manager.Store().(session.Counter).Len(t.Context()); n != 0 || err != nil {
+	if n, err := f.Mem.Len(t.Context()); n != 0 || err != nil {
 		t.Fatalf("the store holds %d sessions (%v)", n, err)
 	}
 }

@@ -64,6 +64,7 @@ func (l *LogBuffer) WaitFor(t testing.TB, want ...string) {
 // the store down), logging as text into Log.
 type Fixture struct {
 	Manager *session.Manager
+	Mem     *session.MemoryStore
 	Count   *CountingStore
 	Fail    *FailingStore
 	Log     *LogBuffer
@@ -76,7 +77,7 @@ func NewFixture(t testing.TB, opts ...session.Option) *Fixture {
 	t.Helper()
 	mem := session.NewMemoryStore(session.MemoryOptions{})
 	t.Cleanup(func() { mem.Close() })
-	f := &Fixture{Fail: NewFailingStore(mem), Log: &LogBuffer{}}
+	f := &Fixture{Mem: mem, Fail: NewFailingStore(mem), Log: &LogBuffer{}}
 	f.Count = NewCountingStore(f.Fail)
 	all := append([]session.Option{session.WithStore(f.Count),
 		session.WithLogger(slog.New(slog.NewTextHandler(f.Log, nil)))}, opts...)

@@ -42,7 +42,7 @@ func (c *CountingStore) Set(ctx context.Context, key string, data []byte, exp ti
 }
 
 // SetVersion implements session.VersionedStore.
-func (c *CountingStore) SetVersion(ctx context.Context, key string, data []byte, exp time.Time, v uint64) error {
+func (c *CountingStore) SetVersion(ctx context.Context, key string, data []byte, exp time.Time, v uint64) (uint64, error) {
 	c.sets.Add(1)
 	return c.VersionedStore.SetVersion(ctx, key, data, exp, v)
 }
@@ -111,9 +111,9 @@ func (f *FailingStore) Set(ctx context.Context, key string, data []byte, exp tim
 }
 
 // SetVersion implements session.VersionedStore.
-func (f *FailingStore) SetVersion(ctx context.Context, key string, data []byte, exp time.Time, v uint64) error {
+func (f *FailingStore) SetVersion(ctx context.Context, key string, data []byte, exp time.Time, v uint64) (uint64, error) {
 	if err := f.fail(); err != nil {
-		return err
+		return 0, err
 	}
 	return f.VersionedStore.SetVersion(ctx, key, data, exp, v)
 }
@@ -126,44 +126,24 @@ func (f *FailingStore) Delete(ctx context.Context, key string) error {
 	return f.VersionedStore.Delete(ctx, key)
 }
 
-// All implements session.Lister when the wrapped store does, and returns
+// Range implements session.Lister when the wrapped store does, and returns
 // errors.ErrUnsupported otherwise.
-func (c *CountingStore) All(ctx context.Context) (map[string][]byte, error) {
-	return listAll(ctx, c.VersionedStore)
+func (c *CountingStore) Range(ctx context.Context, fn func(string, []byte, uint64) error) error {
+	return rangeOver(ctx, c.VersionedStore, fn)
 }
 
-// All implements session.Lister when the wrapped store does, and returns
+// Range implements session.Lister when the wrapped store does, and returns
 // errors.ErrUnsupported otherwise. It fails while the store is down.
-func (f *FailingStore) All(ctx context.Context) (map[string][]byte, error) {
+func (f *FailingStore) Range(ctx context.Context, fn func(string, []byte, uint64) error) error {
 	if err := f.fail(); err != nil {
-		return nil, err
+		return err
 	}
-	return listAll(ctx, f.VersionedStore)
+	return rangeOver(ctx, f.VersionedStore, fn)
 }
 
-// Len implements session.Counter when the wrapped store does, and returns
-// errors.ErrUnsupported otherwise.
-func (c *CountingStore) Len(ctx context.Context) (int, error) { return count(ctx, c.VersionedStore) }
-
-// Len implements session.Counter when the wrapped store does, and returns
-// errors.ErrUnsupported otherwise. It fails while the store is down.
-func (f *FailingStore) Len(ctx context.Context) (int, error) {
-	if err := f.fail(); err != nil {
-		return 0, err
-	}
-	return count(ctx, f.VersionedStore)
-}
-
-func listAll(ctx context.Context, s session.Store) (map[string][]byte, error) {
+func rangeOver(ctx context.Context, s session.Store, fn func(string, []byte, uint64) error) error {
 	if l, ok := s.(session.Lister); ok {
-		return l.All(ctx)
+		return l.Range(ctx, fn)
 	}
-	return nil, errors.ErrUnsupported
-}
-
-func count(ctx context.Context, s session.Store) (int, error) {
-	if c, ok := s.(session.Counter); ok {
-		return c.Len(ctx)
-	}
-	return 0, errors.ErrUnsupported
+	return errors.ErrUnsupported
 }

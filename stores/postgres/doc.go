@@ -2,8 +2,8 @@
 // a pgx v5 connection pool.
 //
 // A [Store] is a session.VersionedStore, so concurrent requests on one
-// session never lose each other's changes, and also a session.Clearer,
-// session.Lister and session.Counter. Every Get, GetVersion, Set,
+// session never lose each other's changes, and also a session.Lister.
+// Every Get, GetVersion, Set,
 // SetVersion and Delete is a single SQL statement: one round trip (the
 // first use of a statement on a pooled connection also prepares it).
 //

@@ -73,7 +73,7 @@ type Options struct {
 }
 
 // Store is a session.VersionedStore on a PostgreSQL table. It also
-// implements session.Clearer, session.Lister and session.Counter. It is
+// implements session.Lister and offers Clear and Len. It is
 // safe for concurrent use. Create it with New or Open and call Close when
 // done.
 type Store struct {
@@ -234,10 +234,10 @@ func (s *Store) prepareSQL(t string) {
 	// "version = DEFAULT" draws a fresh value from the identity sequence.
 	s.qInsert = "INSERT INTO " + t + " AS t (key, data, expires_at) VALUES ($1, $2, $3)" +
 		" ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, version = DEFAULT, expires_at = EXCLUDED.expires_at" +
-		" WHERE t.expires_at <= now()"
+		" WHERE t.expires_at <= now() RETURNING version"
 	// Compare-and-swap update of a live row.
 	s.qUpdate = "UPDATE " + t + " SET data = $2, version = DEFAULT, expires_at = $3" +
-		" WHERE key = $1 AND version = $4 AND expires_at > now()"
+		" WHERE key = $1 AND version = $4 AND expires_at > now() RETURNING version"
 	// Unconditional write.
 	s.qUpsert = "INSERT INTO " + t + " (key, data, expires_at) VALUES ($1, $2, $3)" +
 		" ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, version = DEFAULT, expires_at = EXCLUDED.expires_at"
@@ -245,7 +245,7 @@ func (s *Store) prepareSQL(t string) {
 	s.qDeleteVersion = "DELETE FROM " + t + " WHERE key = $1 AND version = $2 AND expires_at > now()"
 	s.qExists = "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE key = $1 AND expires_at > now())"
 	s.qClear = "DELETE FROM " + t
-	s.qAll = "SELECT key, data FROM " + t + " WHERE expires_at > now()"
+	s.qAll = "SELECT key, data, version FROM " + t + " WHERE expires_at > now()"
 	s.qLen = "SELECT count(*) FROM " + t + " WHERE expires_at > now()"
 	// Cleanup: lock a batch of expired rows, skipping rows other
 	// transactions hold (a request recreating an expired session, another
@@ -356,30 +356,31 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 // an UPDATE of the live row holding that version. It returns
 // session.ErrConflict when no row qualified. Empty data deletes the row
 // under the same condition.
-func (s *Store) SetVersion(ctx context.Context, key string, data []byte, expiry time.Time, version uint64) error {
+func (s *Store) SetVersion(ctx context.Context, key string, data []byte, expiry time.Time, version uint64) (uint64, error) {
 	if version > math.MaxInt64 {
-		return session.ErrConflict // never handed out by the sequence
+		return 0, session.ErrConflict // never handed out by the sequence
 	}
 	if len(data) == 0 {
-		return s.deleteVersion(ctx, key, version)
+		return 0, s.deleteVersion(ctx, key, version)
 	}
 	var (
 		q    string
 		args []any
+		ver  int64
 	)
 	if version == 0 {
 		q, args = s.qInsert, []any{key, data, expiry}
 	} else {
 		q, args = s.qUpdate, []any{key, data, expiry, int64(version)}
 	}
-	tag, err := s.pool.Exec(ctx, q, args...)
+	err := s.pool.QueryRow(ctx, q, args...).Scan(&ver)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, session.ErrConflict
+	}
 	if err != nil {
-		return fmt.Errorf("pgstore: set version: %w", err)
+		return 0, fmt.Errorf("pgstore: set version: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return session.ErrConflict
-	}
-	return nil
+	return uint64(ver), nil
 }
 
 func (s *Store) deleteVersion(ctx context.Context, key string, version uint64) error {
@@ -412,7 +413,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Clear implements session.Clearer: it deletes every row of the table.
+// Clear deletes every row of the table.
 func (s *Store) Clear(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, s.qClear); err != nil {
 		return fmt.Errorf("pgstore: clear: %w", err)
@@ -420,32 +421,34 @@ func (s *Store) Clear(ctx context.Context) error {
 	return nil
 }
 
-// All implements session.Lister: it returns every live row, keyed by
-// store key. It reads the whole table; use it for administration only.
-func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
+// Range implements session.Lister: it visits every live row, reading the
+// whole table in one query; use it for administration only.
+func (s *Store) Range(ctx context.Context, fn func(key string, data []byte, version uint64) error) error {
 	rows, err := s.pool.Query(ctx, s.qAll)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: all: %w", err)
+		return fmt.Errorf("pgstore: range: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[string][]byte)
 	for rows.Next() {
 		var (
 			key  string
 			data []byte
+			ver  int64
 		)
-		if err := rows.Scan(&key, &data); err != nil {
-			return nil, fmt.Errorf("pgstore: all: %w", err)
+		if err := rows.Scan(&key, &data, &ver); err != nil {
+			return fmt.Errorf("pgstore: range: %w", err)
 		}
-		out[key] = data
+		if err := fn(key, data, uint64(ver)); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: all: %w", err)
+		return fmt.Errorf("pgstore: range: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
-// Len implements session.Counter: it counts the live rows.
+// Len counts the live rows.
 func (s *Store) Len(ctx context.Context) (int, error) {
 	var n int64
 	if err := s.pool.QueryRow(ctx, s.qLen).Scan(&n); err != nil {
@@ -517,7 +520,5 @@ func (s *Store) Close() error {
 // Interface checks.
 var (
 	_ session.VersionedStore = (*Store)(nil)
-	_ session.Clearer        = (*Store)(nil)
 	_ session.Lister         = (*Store)(nil)
-	_ session.Counter        = (*Store)(nil)
 )

@@ -150,7 +150,7 @@ func TestVersionsNeverRepeat(t *testing.T) {
 	exp := time.Now().Add(time.Minute)
 	seen := map[uint64]bool{}
 	for i := range 5 {
-		if err := s.SetVersion(ctx, "k", []byte("v"), exp, 0); err != nil {
+		if err := setVersion(s, ctx, "k", []byte("v"), exp, 0); err != nil {
 			t.Fatal(err)
 		}
 		_, v, err := s.GetVersion(ctx, "k")
@@ -179,7 +179,7 @@ func TestVersionsNeverRepeat(t *testing.T) {
 		t.Fatalf("Set did not give a fresh version: %d, %d", v1, v2)
 	}
 	// A version beyond int64 can never match.
-	if err := s.SetVersion(ctx, "k", []byte("x"), exp, 1<<63); !errors.Is(err, session.ErrConflict) {
+	if err := setVersion(s, ctx, "k", []byte("x"), exp, 1<<63); !errors.Is(err, session.ErrConflict) {
 		t.Fatalf("SetVersion(1<<63) = %v, want ErrConflict", err)
 	}
 }
@@ -188,18 +188,18 @@ func TestSetVersionEmptyDeletes(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t, pgstore.Options{})
 	exp := time.Now().Add(time.Minute)
-	if err := s.SetVersion(ctx, "k", nil, exp, 0); err != nil {
+	if err := setVersion(s, ctx, "k", nil, exp, 0); err != nil {
 		t.Fatalf("SetVersion(empty, 0) on a missing key = %v", err)
 	}
-	s.SetVersion(ctx, "k", []byte("v"), exp, 0)
+	setVersion(s, ctx, "k", []byte("v"), exp, 0)
 	_, v, _ := s.GetVersion(ctx, "k")
-	if err := s.SetVersion(ctx, "k", nil, exp, 0); !errors.Is(err, session.ErrConflict) {
+	if err := setVersion(s, ctx, "k", nil, exp, 0); !errors.Is(err, session.ErrConflict) {
 		t.Fatalf("SetVersion(empty, 0) on a live key = %v, want ErrConflict", err)
 	}
-	if err := s.SetVersion(ctx, "k", nil, exp, v+1000); !errors.Is(err, session.ErrConflict) {
+	if err := setVersion(s, ctx, "k", nil, exp, v+1000); !errors.Is(err, session.ErrConflict) {
 		t.Fatalf("SetVersion(empty, wrong version) = %v, want ErrConflict", err)
 	}
-	if err := s.SetVersion(ctx, "k", nil, exp, v); err != nil {
+	if err := setVersion(s, ctx, "k", nil, exp, v); err != nil {
 		t.Fatalf("SetVersion(empty, current version) = %v", err)
 	}
 	if _, err := s.Get(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
@@ -225,11 +225,11 @@ func TestOneStatementPerCall(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"SetVersion(create)", func() error { return s.SetVersion(ctx, "k", []byte("a"), exp, 0) }},
+		{"SetVersion(create)", func() error { return setVersion(s, ctx, "k", []byte("a"), exp, 0) }},
 		{"GetVersion", func() (err error) { _, v, err = s.GetVersion(ctx, "k"); return err }},
-		{"SetVersion(update)", func() error { return s.SetVersion(ctx, "k", []byte("b"), exp, v) }},
+		{"SetVersion(update)", func() error { return setVersion(s, ctx, "k", []byte("b"), exp, v) }},
 		{"SetVersion(conflict)", func() error {
-			if err := s.SetVersion(ctx, "k", []byte("c"), exp, v); !errors.Is(err, session.ErrConflict) {
+			if err := setVersion(s, ctx, "k", []byte("c"), exp, v); !errors.Is(err, session.ErrConflict) {
 				return fmt.Errorf("want ErrConflict, got %v", err)
 			}
 			return nil

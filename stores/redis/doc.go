@@ -3,8 +3,7 @@
 //
 // A *Store implements session.VersionedStore, so the Manager commits with
 // compare-and-swap and concurrent requests on one session never lose each
-// other's changes, and also session.Clearer, session.Lister and
-// session.Counter.
+// other's changes, and also session.Lister (for Manager.DestroyMatching).
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 //	m, err := session.NewManager(session.WithStore(redisstore.New(rdb)))

@@ -149,14 +149,14 @@ func TestScriptNotCached(t *testing.T) {
 
 	for round := range 2 {
 		n.Reset()
-		must(t, s.SetVersion(ctx, "k", []byte("a"), exp, 0))
+		must(t, setVersion(s, ctx, "k", []byte("a"), exp, 0))
 		if got := n.Commands(); got != 2 {
 			t.Fatalf("round %d: first SetVersion on a server without the script: %d commands, want 2 (EVALSHA, EVAL)", round, got)
 		}
 		_, v, err := s.GetVersion(ctx, "k")
 		must(t, err)
 		n.Reset()
-		must(t, s.SetVersion(ctx, "k", []byte("b"), exp, v))
+		must(t, setVersion(s, ctx, "k", []byte("b"), exp, v))
 		if got := n.Commands(); got != 1 {
 			t.Fatalf("round %d: SetVersion with the script cached: %d commands, want 1", round, got)
 		}

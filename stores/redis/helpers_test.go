@@ -156,3 +156,19 @@ func must(tb testing.TB, err error) {
 		tb.Fatal(err)
 	}
 }
+
+// setVersion is SetVersion for tests that only look at the error.
+func setVersion(s *Store, ctx context.Context, key string, data []byte, exp time.Time, v uint64) error {
+	_, err := s.SetVersion(ctx, key, data, exp, v)
+	return err
+}
+
+// allRecords collects what Range visits.
+func allRecords(s *Store, ctx context.Context) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := s.Range(ctx, func(k string, d []byte, _ uint64) error {
+		out[k] = append([]byte(nil), d...)
+		return nil
+	})
+	return out, err
+}

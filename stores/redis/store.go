@@ -69,8 +69,8 @@ return 1
 `)
 
 // Store is a session.VersionedStore that keeps each session in one Redis
-// string key with a native TTL. It also implements session.Clearer,
-// session.Lister and session.Counter. A Store is safe for concurrent use.
+// string key with a native TTL. It also implements session.Lister, and
+// offers Clear and Len. A Store is safe for concurrent use.
 // See the package documentation for the data layout.
 type Store struct {
 	c       redis.UniversalClient
@@ -212,7 +212,8 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 	if len(data) == 0 || ms == 0 {
 		return s.Delete(ctx, key)
 	}
-	if err := s.c.Set(ctx, s.prefix+key, record(data), time.Duration(ms)*time.Millisecond).Err(); err != nil {
+	value, _ := record(data)
+	if err := s.c.Set(ctx, s.prefix+key, value, time.Duration(ms)*time.Millisecond).Err(); err != nil {
 		return wrap("set", err)
 	}
 	return nil
@@ -223,7 +224,7 @@ func (s *Store) Set(ctx context.Context, key string, data []byte, expiry time.Ti
 // TTL atomically (the first call on a server that lacks the script also
 // sends an EVAL). Empty data or a passed expiry delete the record if the
 // version matches.
-func (s *Store) SetVersion(ctx context.Context, key string, data []byte, expiry time.Time, version uint64) error {
+func (s *Store) SetVersion(ctx context.Context, key string, data []byte, expiry time.Time, version uint64) (uint64, error) {
 	ms := ttlMillis(expiry)
 	var want []byte
 	if version != 0 {
@@ -231,20 +232,23 @@ func (s *Store) SetVersion(ctx context.Context, key string, data []byte, expiry 
 		putHeader(h[:], version)
 		want = h[:]
 	}
-	var value []byte
+	var (
+		value []byte
+		ver   uint64
+	)
 	if len(data) > 0 && ms > 0 {
-		value = record(data)
+		value, ver = record(data)
 	} else {
 		ms = 0
 	}
 	n, err := setScript.Run(ctx, s.c, []string{s.prefix + key}, want, value, ms).Int()
 	if err != nil {
-		return wrap("set version", err)
+		return 0, wrap("set version", err)
 	}
 	if n != 1 {
-		return session.ErrConflict
+		return 0, session.ErrConflict
 	}
-	return nil
+	return ver, nil
 }
 
 // Delete implements session.Store with one UNLINK.
@@ -255,7 +259,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Clear implements session.Clearer: it deletes every key under the prefix,
+// Clear deletes every key under the prefix,
 // found with SCAN on every master, in pipelined batches of single-key
 // UNLINKs (the keys of one batch may lie in different Cluster slots).
 func (s *Store) Clear(ctx context.Context) error {
@@ -274,12 +278,14 @@ func (s *Store) Clear(ctx context.Context) error {
 	return nil
 }
 
-// All implements session.Lister: it returns every live record under the
+// Range implements session.Lister: it visits every live record under the
 // prefix, keyed without the prefix, read with SCAN and pipelined GETs. It
 // fails with ErrForeignData if a key under the prefix holds something else.
-func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
-	var mu sync.Mutex
-	out := make(map[string][]byte)
+func (s *Store) Range(ctx context.Context, fn func(key string, data []byte, version uint64) error) error {
+	var (
+		mu      sync.Mutex // fn is called one call at a time
+		stopped error      // fn's error: the masters scanned concurrently stop too
+	)
 	err := s.scan(ctx, func(ctx context.Context, node redis.Cmdable, keys []string) error {
 		cmds := make([]*redis.StringCmd, len(keys))
 		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -293,6 +299,9 @@ func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		if stopped != nil {
+			return stopped
+		}
 		for i, cmd := range cmds {
 			b, err := cmd.Bytes()
 			if errors.Is(err, redis.Nil) {
@@ -301,20 +310,27 @@ func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
 			if err != nil {
 				return err
 			}
-			if _, ok := parseHeader(b); !ok {
+			v, ok := parseHeader(b)
+			if !ok {
 				return ErrForeignData
 			}
-			out[strings.TrimPrefix(keys[i], s.prefix)] = b[hdrLen:]
+			if err := fn(strings.TrimPrefix(keys[i], s.prefix), b[hdrLen:], v); err != nil {
+				stopped = err
+				return err
+			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, wrap("all", err)
+	if stopped != nil {
+		return stopped
 	}
-	return out, nil
+	if err != nil {
+		return wrap("range", err)
+	}
+	return nil
 }
 
-// Len implements session.Counter: it counts the keys under the prefix with
+// Len counts the keys under the prefix with
 // SCAN on every master. SCAN may return a key twice; Len counts it once.
 func (s *Store) Len(ctx context.Context) (int, error) {
 	var mu sync.Mutex
@@ -369,11 +385,12 @@ func (s *Store) scan(ctx context.Context, fn func(ctx context.Context, node redi
 
 // record returns a new value holding a fresh header and data. It is not
 // pooled: a hook may keep a command's arguments after the command returns.
-func record(data []byte) []byte {
+func record(data []byte) ([]byte, uint64) {
 	b := make([]byte, hdrLen+len(data))
-	putHeader(b, newVersion())
+	v := newVersion()
+	putHeader(b, v)
 	copy(b[hdrLen:], data)
-	return b
+	return b, v
 }
 
 // newVersion returns a random version in [1, 2^63). math/rand/v2's global

@@ -16,9 +16,7 @@ import (
 
 var (
 	_ session.VersionedStore = (*Store)(nil)
-	_ session.Clearer        = (*Store)(nil)
 	_ session.Lister         = (*Store)(nil)
-	_ session.Counter        = (*Store)(nil)
 )
 
 func TestConformanceSingle(t *testing.T) {
@@ -40,7 +38,7 @@ func TestLayout(t *testing.T) {
 	s := newTestStore(t, c)
 	key := s.Prefix() + "k"
 
-	must(t, s.SetVersion(ctx, "k", []byte("data"), time.Now().Add(90*time.Second), 0))
+	must(t, setVersion(s, ctx, "k", []byte("data"), time.Now().Add(90*time.Second), 0))
 	raw, err := c.Get(ctx, key).Result()
 	must(t, err)
 	_, v, err := s.GetVersion(ctx, "k")
@@ -65,7 +63,7 @@ func TestLayout(t *testing.T) {
 	if v2 == v {
 		t.Fatal("Set kept the old version")
 	}
-	if err := s.SetVersion(ctx, "k", []byte("x"), time.Now().Add(time.Hour), v); !errors.Is(err, session.ErrConflict) {
+	if err := setVersion(s, ctx, "k", []byte("x"), time.Now().Add(time.Hour), v); !errors.Is(err, session.ErrConflict) {
 		t.Fatalf("SetVersion with the version Set replaced = %v, want ErrConflict", err)
 	}
 
@@ -74,22 +72,22 @@ func TestLayout(t *testing.T) {
 	if n := c.Exists(ctx, key).Val(); n != 0 {
 		t.Fatal("Set with a past expiry left the key in Redis")
 	}
-	must(t, s.SetVersion(ctx, "k", []byte("a"), time.Now().Add(time.Hour), 0))
+	must(t, setVersion(s, ctx, "k", []byte("a"), time.Now().Add(time.Hour), 0))
 	_, v, _ = s.GetVersion(ctx, "k")
-	must(t, s.SetVersion(ctx, "k", []byte("a"), time.Time{}, v))
+	must(t, setVersion(s, ctx, "k", []byte("a"), time.Time{}, v))
 	if n := c.Exists(ctx, key).Val(); n != 0 {
 		t.Fatal("SetVersion with a past expiry left the key in Redis")
 	}
 	// Empty data deletes, through both writes.
-	must(t, s.SetVersion(ctx, "k", []byte("a"), time.Now().Add(time.Hour), 0))
+	must(t, setVersion(s, ctx, "k", []byte("a"), time.Now().Add(time.Hour), 0))
 	_, v, _ = s.GetVersion(ctx, "k")
-	if err := s.SetVersion(ctx, "k", nil, time.Now().Add(time.Hour), v+1); !errors.Is(err, session.ErrConflict) {
+	if err := setVersion(s, ctx, "k", nil, time.Now().Add(time.Hour), v+1); !errors.Is(err, session.ErrConflict) {
 		t.Fatalf("SetVersion(empty) with a wrong version = %v, want ErrConflict", err)
 	}
 	if n := c.Exists(ctx, key).Val(); n != 1 {
 		t.Fatal("a conflicting SetVersion(empty) deleted the record")
 	}
-	must(t, s.SetVersion(ctx, "k", nil, time.Now().Add(time.Hour), v))
+	must(t, setVersion(s, ctx, "k", nil, time.Now().Add(time.Hour), v))
 	if n := c.Exists(ctx, key).Val(); n != 0 {
 		t.Fatal("SetVersion(empty) left the key in Redis")
 	}
@@ -109,10 +107,10 @@ func TestVersionsNeverRepeat(t *testing.T) {
 	seen := make(map[uint64]bool)
 	var old []uint64
 	for i := range 200 {
-		must(t, s.SetVersion(ctx, "k", []byte("a"), exp, 0))
+		must(t, setVersion(s, ctx, "k", []byte("a"), exp, 0))
 		_, v, err := s.GetVersion(ctx, "k")
 		must(t, err)
-		must(t, s.SetVersion(ctx, "k", []byte("b"), exp, v))
+		must(t, setVersion(s, ctx, "k", []byte("b"), exp, v))
 		_, v2, err := s.GetVersion(ctx, "k")
 		must(t, err)
 		if seen[v] || seen[v2] || v == v2 {
@@ -120,7 +118,7 @@ func TestVersionsNeverRepeat(t *testing.T) {
 		}
 		seen[v], seen[v2] = true, true
 		for _, o := range old[max(0, len(old)-5):] {
-			if err := s.SetVersion(ctx, "k", []byte("stale"), exp, o); !errors.Is(err, session.ErrConflict) {
+			if err := setVersion(s, ctx, "k", []byte("stale"), exp, o); !errors.Is(err, session.ErrConflict) {
 				t.Fatalf("round %d: an earlier version was accepted: %v", i, err)
 			}
 		}
@@ -166,9 +164,9 @@ func TestForeignData(t *testing.T) {
 			isForeign("Get", err)
 			_, _, err = s.GetVersion(ctx, name)
 			isForeign("GetVersion", err)
-			isForeign("SetVersion(0)", s.SetVersion(ctx, name, []byte("x"), exp, 0))
-			isForeign("SetVersion(1)", s.SetVersion(ctx, name, []byte("x"), exp, 0xab))
-			_, err = s.All(ctx)
+			isForeign("SetVersion(0)", setVersion(s, ctx, name, []byte("x"), exp, 0))
+			isForeign("SetVersion(1)", setVersion(s, ctx, name, []byte("x"), exp, 0xab))
+			_, err = allRecords(s, ctx)
 			isForeign("All", err)
 			if n, err := s.Len(ctx); err != nil || n != 1 {
 				t.Fatalf("Len = %d, %v; want 1 (the foreign key is under the prefix)", n, err)
@@ -302,7 +300,7 @@ func TestClusterSpread(t *testing.T) {
 	if got, err := s.Len(ctx); err != nil || got != n {
 		t.Fatalf("Len = %d, %v; want %d", got, err, n)
 	}
-	all, err := s.All(ctx)
+	all, err := allRecords(s, ctx)
 	must(t, err)
 	if len(all) != n {
 		t.Fatalf("All returned %d records, want %d", len(all), n)
@@ -341,7 +339,7 @@ func TestLargeBatches(t *testing.T) {
 	if got, err := s.Len(ctx); err != nil || got != n {
 		t.Fatalf("Len = %d, %v; want %d", got, err, n)
 	}
-	all, err := s.All(ctx)
+	all, err := allRecords(s, ctx)
 	if err != nil || len(all) != n || string(all["1234"]) != "1234" {
 		t.Fatalf("All: %d records, %v; want %d", len(all), err, n)
 	}
