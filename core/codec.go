@@ -72,7 +72,7 @@ type Codec interface {
 // values held in interfaces.
 type BinaryCodec struct{}
 
-const binMagic0, binMagic1, binVersion = 'S', 'K', 1
+const binMagic0, binMagic1, binVersion = 'S', 'K', 2
 
 // Value tags of the binary format. Never renumber: stored records use them.
 const (
@@ -105,17 +105,56 @@ const (
 // the stack.
 const maxDepth = 32
 
-// Encode implements Codec.
+// Record flags of the binary format.
+const (
+	flagMarker     = 1 << 0 // MovedTo and GraceUntil follow
+	flagPersistOn  = 1 << 1
+	flagPersistOff = 1 << 2
+)
+
+// Encode implements Codec. The layout (version 2): "SK", 2, Created and
+// Accessed as big-endian Unix nanoseconds, a flags byte, then MovedTo and
+// GraceUntil if the flags say it is a marker, then Owner, UserAgent and
+// ClientIP, the values as a count and key/value pairs, and the flashes as
+// a count and values. Strings and counts are uvarint-prefixed.
 func (BinaryCodec) Encode(dst []byte, r *Record) ([]byte, error) {
 	dst = append(dst, binMagic0, binMagic1, binVersion)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Created.UnixNano()))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.Accessed.UnixNano()))
+	var flags byte
+	if r.MovedTo != "" {
+		flags |= flagMarker
+	}
+	switch r.Persist {
+	case PersistOn:
+		flags |= flagPersistOn
+	case PersistOff:
+		flags |= flagPersistOff
+	}
+	dst = append(dst, flags)
+	if flags&flagMarker != 0 {
+		dst = appendString(dst, r.MovedTo)
+		var grace int64
+		if !r.GraceUntil.IsZero() {
+			grace = r.GraceUntil.UnixNano()
+		}
+		dst = binary.BigEndian.AppendUint64(dst, uint64(grace))
+	}
+	dst = appendString(dst, r.Owner)
+	dst = appendString(dst, r.UserAgent)
+	dst = appendString(dst, r.ClientIP)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Values)))
 	var err error
 	for k, v := range r.Values {
 		dst = appendString(dst, k)
 		if dst, err = appendValue(dst, v, 0); err != nil {
 			return nil, fmt.Errorf("session: encoding value %q: %w", k, err)
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(r.Flashes)))
+	for _, v := range r.Flashes {
+		if dst, err = appendValue(dst, v, 0); err != nil {
+			return nil, fmt.Errorf("session: encoding a flash: %w", err)
 		}
 	}
 	return dst, nil
@@ -290,13 +329,15 @@ func (d *decoder) u64() (uint64, error) {
 		uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7]), nil
 }
 
-// Decode implements Codec.
+// Decode implements Codec. It also reads version 1 records, whose flash
+// messages lived under the value key "_flash".
 func (BinaryCodec) Decode(data []byte, r *Record) error {
 	if len(data) < 3 || data[0] != binMagic0 || data[1] != binMagic1 {
 		return errors.New("session: not a sessionkit binary record")
 	}
-	if data[2] != binVersion {
-		return fmt.Errorf("session: binary record version %d not supported", data[2])
+	version := data[2]
+	if version != 1 && version != binVersion {
+		return fmt.Errorf("session: binary record version %d not supported", version)
 	}
 	d := decoder{s: string(data), i: 3}
 	c, err := d.u64()
@@ -307,12 +348,16 @@ func (BinaryCodec) Decode(data []byte, r *Record) error {
 	if err != nil {
 		return err
 	}
+	*r = Record{Created: time.Unix(0, int64(c)), Accessed: time.Unix(0, int64(a))}
+	if version == binVersion {
+		if err := d.meta(r); err != nil {
+			return err
+		}
+	}
 	n, err := d.length()
 	if err != nil {
 		return err
 	}
-	r.Created = time.Unix(0, int64(c))
-	r.Accessed = time.Unix(0, int64(a))
 	r.Values = make(map[string]any, n)
 	for range n {
 		k, err := d.str()
@@ -325,8 +370,64 @@ func (BinaryCodec) Decode(data []byte, r *Record) error {
 		}
 		r.Values[k] = v
 	}
+	if version == 1 {
+		if f, ok := r.Values["_flash"].([]any); ok {
+			r.Flashes = f
+			delete(r.Values, "_flash")
+		}
+	} else {
+		n, err := d.length()
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			r.Flashes = make([]any, n)
+			for i := range r.Flashes {
+				if r.Flashes[i], err = d.value(0); err != nil {
+					return fmt.Errorf("session: decoding a flash: %w", err)
+				}
+			}
+		}
+	}
 	if d.i != len(d.s) {
 		return errors.New("session: trailing bytes after record")
+	}
+	return nil
+}
+
+// meta reads the fields of a version 2 record between the times and the
+// values.
+func (d *decoder) meta(r *Record) error {
+	flags, err := d.fixed(1)
+	if err != nil {
+		return err
+	}
+	f := flags[0]
+	if f&^(flagMarker|flagPersistOn|flagPersistOff) != 0 || f&(flagPersistOn|flagPersistOff) == flagPersistOn|flagPersistOff {
+		return fmt.Errorf("session: bad record flags %#x", f)
+	}
+	switch {
+	case f&flagPersistOn != 0:
+		r.Persist = PersistOn
+	case f&flagPersistOff != 0:
+		r.Persist = PersistOff
+	}
+	if f&flagMarker != 0 {
+		if r.MovedTo, err = d.str(); err != nil {
+			return err
+		}
+		g, err := d.u64()
+		if err != nil {
+			return err
+		}
+		if g != 0 {
+			r.GraceUntil = time.Unix(0, int64(g))
+		}
+	}
+	for _, p := range []*string{&r.Owner, &r.UserAgent, &r.ClientIP} {
+		if *p, err = d.str(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -468,7 +569,7 @@ func (d *decoder) value(depth int) (any, error) {
 // JSONCodec stores records as JSON objects that programs in other languages
 // can read:
 //
-//	{"created":"2026-01-02T15:04:05Z","accessed":"...","values":{"user":"ann"}}
+//	{"created":"2026-01-02T15:04:05Z","accessed":"...","values":{"user":"ann"},"flashes":["saved"]}
 //
 // Values come back as the types encoding/json produces for an any: float64
 // for every number, string, bool, []any, map[string]any and nil. Use
@@ -476,14 +577,26 @@ func (d *decoder) value(depth int) (any, error) {
 type JSONCodec struct{}
 
 type jsonRecord struct {
-	Created  time.Time      `json:"created"`
-	Accessed time.Time      `json:"accessed"`
-	Values   map[string]any `json:"values"`
+	Created    time.Time      `json:"created"`
+	Accessed   time.Time      `json:"accessed"`
+	Values     map[string]any `json:"values"`
+	Flashes    []any          `json:"flashes,omitempty"`
+	Persist    Persist        `json:"persist,omitempty"`
+	Owner      string         `json:"owner,omitempty"`
+	UserAgent  string         `json:"user_agent,omitempty"`
+	ClientIP   string         `json:"client_ip,omitempty"`
+	MovedTo    string         `json:"moved_to,omitempty"`
+	GraceUntil *time.Time     `json:"grace_until,omitempty"`
 }
 
 // Encode implements Codec.
 func (JSONCodec) Encode(dst []byte, r *Record) ([]byte, error) {
-	b, err := json.Marshal(jsonRecord{r.Created, r.Accessed, r.Values})
+	jr := jsonRecord{Created: r.Created, Accessed: r.Accessed, Values: r.Values, Flashes: r.Flashes,
+		Persist: r.Persist, Owner: r.Owner, UserAgent: r.UserAgent, ClientIP: r.ClientIP, MovedTo: r.MovedTo}
+	if !r.GraceUntil.IsZero() {
+		jr.GraceUntil = &r.GraceUntil
+	}
+	b, err := json.Marshal(jr)
 	if err != nil {
 		return nil, err
 	}
@@ -499,6 +612,10 @@ func (JSONCodec) Decode(data []byte, r *Record) error {
 	if jr.Values == nil {
 		jr.Values = map[string]any{}
 	}
-	r.Created, r.Accessed, r.Values = jr.Created, jr.Accessed, jr.Values
+	*r = Record{Created: jr.Created, Accessed: jr.Accessed, Values: jr.Values, Flashes: jr.Flashes,
+		Persist: jr.Persist, Owner: jr.Owner, UserAgent: jr.UserAgent, ClientIP: jr.ClientIP, MovedTo: jr.MovedTo}
+	if jr.GraceUntil != nil {
+		r.GraceUntil = *jr.GraceUntil
+	}
 	return nil
 }
