@@ -356,3 +356,23 @@ func (m *Manager) putBuf(b *[]byte) {
 		m.bufs.Put(b)
 	}
 }
+
+// checkValue returns an error if the codec cannot encode v, so that Set
+// fails where the handler can see it rather than at the commit. Values of
+// BinaryCodec's scalar types need no check.
+func (m *Manager) checkValue(key string, v any) error {
+	if _, ok := m.codec.(BinaryCodec); ok {
+		switch v.(type) {
+		case nil, string, bool, int, int64, int32, int16, int8, uint, uint64, uint32, uint16, uint8,
+			float64, float32, []byte, time.Duration, []string:
+			return nil
+		}
+	}
+	bp := m.getBuf()
+	defer m.putBuf(bp)
+	rec := Record{Values: map[string]any{key: v}}
+	if _, err := m.codec.Encode((*bp)[:0], &rec); err != nil {
+		return fmt.Errorf("session: cannot store %q: %w", key, err)
+	}
+	return nil
+}

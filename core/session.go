@@ -1,21 +1,23 @@
 package session
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
 )
 
-// flashKey is the value key under which flash messages are kept.
-const flashKey = "_flash"
-
 // A Session is one client's server-side state for the current request. Get
-// it from an adapter's accessor (which calls Handle.Session). All methods
-// are safe for concurrent use by the goroutines serving the request; a
-// Session must not be used after the request ends.
+// it from an adapter's accessor. All methods are safe for concurrent use by
+// the goroutines serving the request; a Session must not be used after the
+// request ends.
 //
-// Changes are recorded and committed just before the response headers go
-// out. Changes made after that are not saved and are reported as
+// The methods record operations (set, delete, clear, increment, flash,
+// touch, regenerate, destroy). They are committed just before the response
+// headers go out, applied to the latest stored record, so that concurrent
+// requests on one session merge instead of overwriting each other.
+// Operations made after the commit are not saved and are reported as
 // ErrLateChange.
 type Session struct {
 	mu sync.Mutex
@@ -23,38 +25,89 @@ type Session struct {
 
 	id      string // "" until a new session needs one
 	key     string // store key of id, "" until computed
-	oldKey  string // the key the session was loaded from
-	dropOld bool   // delete oldKey on commit (Destroy, Regenerate)
 	isNew   bool   // not stored under key yet
-	version uint64 // of the loaded record, for compare-and-swap
+	oldKey  string // the key the session was loaded from, "" for none
+	version uint64 // of the record under oldKey, for compare-and-swap
+
+	destroyOld bool // Destroy: delete the record under oldKey
+	moveOld    bool // Regenerate: move the record under oldKey to key
 
 	created, accessed time.Time
-	values            map[string]any
-	changed           []string // keys an existing session's request set or deleted
-	changedBuf        [4]string
-	cleared           bool
-	touched           bool
-	destroyed         bool
-	regenerated       bool
-	committed         bool
-	late              []string // what changed after the commit
+	meta              Record // Persist, Owner, UserAgent, ClientIP as loaded
+
+	// The request's view of the session: the loaded record with this
+	// request's operations applied.
+	values  map[string]any
+	flashes []any
+
+	// This request's operations, for the merge onto the latest record.
+	ops        []keyOp
+	opsBuf     [4]keyOp
+	cleared    bool
+	flashAdds  int // the last flashAdds entries of flashes were added here
+	flashPops  int // stored flashes this request took out, oldest first
+	touched    bool
+	committed  bool
+	late       []string // what changed after the commit
+	regenerate bool     // Regenerate was called (the commit writes)
 }
 
-// change records that key was set or deleted; the caller holds s.mu.
-func (s *Session) change(key string) {
+// keyOp is what a request did to one key: set it (the value is in
+// Session.values), delete it, or add delta to it.
+type keyOp struct {
+	key   string
+	kind  opKind
+	delta int
+}
+
+type opKind uint8
+
+const (
+	opSet opKind = iota
+	opDelete
+	opAdd
+)
+
+// merging reports whether the commit applies this request's operations to
+// a stored record (rather than writing a new session whole); the caller
+// holds s.mu.
+func (s *Session) merging() bool { return s.oldKey != "" && !s.destroyOld }
+
+// record notes this request's operation on key for the merge; the caller
+// holds s.mu. An increment stays relative only while nothing absolute was
+// done to key (a Set, a Delete, a Clear).
+func (s *Session) record(key string, kind opKind, delta int) {
+	if !s.merging() {
+		return // a new session is written whole
+	}
+	for i := range s.ops {
+		if o := &s.ops[i]; o.key == key {
+			if kind == opAdd && o.kind == opAdd {
+				o.delta += delta
+			} else if kind == opAdd {
+				o.kind = opSet // set or deleted earlier: the result is absolute
+			} else {
+				o.kind, o.delta = kind, 0
+			}
+			return
+		}
+	}
+	if kind == opAdd && s.cleared {
+		kind = opSet
+	}
+	if s.ops == nil {
+		s.ops = s.opsBuf[:0]
+	}
+	s.ops = append(s.ops, keyOp{key: key, kind: kind, delta: delta})
+}
+
+// lateChange records a change made after the commit and reports whether
+// there was one; the caller holds s.mu.
+func (s *Session) lateChange(what string) bool {
 	if s.committed {
-		s.late = append(s.late, key)
-		return
+		s.late = append(s.late, what)
 	}
-	// Only a stored session's changes are merged onto a record another
-	// request wrote meanwhile; a new one is written whole.
-	if s.isNew || slices.Contains(s.changed, key) {
-		return
-	}
-	if s.changed == nil {
-		s.changed = s.changedBuf[:0]
-	}
-	s.changed = append(s.changed, key)
+	return s.committed
 }
 
 // ID returns the session ID, the value of the session cookie. A new
@@ -126,45 +179,75 @@ func (s *Session) Len() int {
 	return len(s.values)
 }
 
-// Set stores v under key. The value is encoded at commit, so a later change
-// to a value the handler still holds (a slice, a map) is saved only if made
-// before the commit. Types other than the ones BinaryCodec encodes natively
-// must be registered with gob.Register.
-func (s *Session) Set(key string, v any) {
+// Set stores v under key. A concurrent request's write to the same key is
+// overwritten; writes to other keys are kept.
+//
+// The error is not nil when the Manager's codec cannot encode v (with
+// BinaryCodec: a type neither native nor registered with Register, or
+// nesting deeper than 32 levels), and then nothing is stored; values of the
+// native types never fail. It is ErrLateChange when the session was already
+// committed. v is encoded at the commit, so changes to a slice or map the
+// handler still holds are saved if made before it.
+func (s *Session) Set(key string, v any) error {
+	if err := s.h.m.checkValue(key, v); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.change(key)
-	if s.committed {
-		return
+	if s.lateChange(key) {
+		return fmt.Errorf("%w (key %q)", ErrLateChange, key)
 	}
 	if s.values == nil {
 		s.values = make(map[string]any, 4)
 	}
 	s.values[key] = v
+	s.record(key, opSet, 0)
+	return nil
 }
 
 // Delete removes the value stored under key.
 func (s *Session) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.change(key)
-	if s.committed {
+	if s.lateChange(key) {
 		return
 	}
 	delete(s.values, key)
+	s.record(key, opDelete, 0)
 }
 
-// Clear removes every value. Unlike Destroy it keeps the session and its
-// ID.
+// Incr adds delta to the integer stored under key and returns the result
+// as this request sees it. Unlike Get followed by Set, increments merge:
+// fifty concurrent requests that each add one raise the stored value by
+// fifty. A missing value counts as 0, and so does a value that is not an
+// integer (an integral float64, as JSONCodec decodes numbers, counts as
+// its value). The value is stored as an int.
+func (s *Session) Incr(key string, delta int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, _ := toInt(s.values[key])
+	n += delta
+	if s.lateChange(key) {
+		return n
+	}
+	if s.values == nil {
+		s.values = make(map[string]any, 4)
+	}
+	s.values[key] = n
+	s.record(key, opAdd, delta)
+	return n
+}
+
+// Clear removes every value. Unlike Destroy it keeps the session, its ID
+// and its flashes.
 func (s *Session) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.committed {
-		s.late = append(s.late, "(clear)")
+	if s.lateChange("(clear)") {
 		return
 	}
 	clear(s.values)
-	s.changed = s.changed[:0]
+	s.ops = s.ops[:0]
 	s.cleared = true
 }
 
@@ -173,77 +256,133 @@ func (s *Session) Clear() {
 func (s *Session) Touch() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.committed {
-		s.late = append(s.late, "(touch)")
+	if s.lateChange("(touch)") {
 		return
 	}
 	s.touched = true
 }
 
-// Destroy deletes the session from the store at commit and expires the
-// cookie: use it to log out. The Session stays usable as a new, empty
-// session: values set after Destroy (a "logged out" flash, say) are saved
-// under a fresh ID.
+// Destroy ends the session: use it to log out. At the commit the stored
+// record is deleted (following a concurrent Regenerate to the record it
+// moved to), the cookie is expired, and no concurrent request can write
+// the session again. The Session stays usable as a new, empty session:
+// values set after Destroy (a "logged out" flash, say) are saved under a
+// fresh ID.
 func (s *Session) Destroy() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.committed {
-		s.late = append(s.late, "(destroy)")
+	if s.lateChange("(destroy)") {
 		return
 	}
-	s.dropOld = s.oldKey != ""
-	s.id, s.key, s.isNew, s.version = "", "", true, 0
-	s.values, s.changed = nil, nil
-	s.cleared, s.touched, s.regenerated = false, false, false
-	s.destroyed = true
+	s.destroyOld = s.oldKey != ""
+	s.moveOld, s.regenerate = false, false
+	s.id, s.key, s.isNew = "", "", true
+	s.values, s.flashes, s.ops = nil, nil, nil
+	s.flashAdds, s.flashPops = 0, 0
+	s.cleared, s.touched = false, false
+	s.meta = Record{}
 	s.created = s.h.m.now()
 	s.accessed = s.created
 }
 
-// Regenerate gives the session a new ID and keeps its values: the old ID
-// stops working at commit. Call it whenever privileges change, above all at
-// login, so that an ID an attacker planted before login (session fixation)
-// is worthless after it.
+// Regenerate gives the session a new ID and keeps its values: call it
+// whenever privileges change, above all at login, so that an ID an
+// attacker planted before (session fixation) is worthless after it.
+//
+// At the commit the latest stored record, with this request's operations
+// applied, moves to the new ID, and the old ID stops working at once. If
+// another request destroyed the session meanwhile, nothing is written and
+// the client gets no new cookie: the logout wins. A concurrent request
+// that loaded the old record before the move cannot save its changes; its
+// commit fails with ErrConflict.
 func (s *Session) Regenerate() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.committed {
-		s.late = append(s.late, "(regenerate)")
+	if s.lateChange("(regenerate)") {
 		return
 	}
-	s.dropOld = s.oldKey != ""
-	s.id, s.key, s.isNew, s.version = newID(), "", true, 0
-	s.regenerated = true
+	s.moveOld = s.oldKey != "" && !s.destroyOld
+	s.id, s.key, s.isNew = newID(), "", true
+	s.regenerate = true
 }
 
 // AddFlash appends a flash message: a value kept until the next call of
-// Flashes, typically on the next request. Flashes live under the reserved
-// key "_flash".
-func (s *Session) AddFlash(v any) {
+// Flashes, typically on the next request. Messages added by concurrent
+// requests are all kept, in the order their requests commit.
+func (s *Session) AddFlash(v any) error {
+	if err := s.h.m.checkValue("(flash)", v); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.change(flashKey)
-	if s.committed {
-		return
+	if s.lateChange("(flash)") {
+		return ErrLateChange
 	}
-	list, _ := s.values[flashKey].([]any)
-	if s.values == nil {
-		s.values = make(map[string]any, 4)
-	}
-	s.values[flashKey] = append(slices.Clip(list), v)
+	s.flashes = append(s.flashes, v)
+	s.flashAdds++
+	return nil
 }
 
-// Flashes returns the flash messages added so far and removes them.
+// Flashes returns the flash messages not yet read, oldest first, and
+// removes them. On a stored session with a VersionedStore it takes the
+// stored messages out of the store at once, with compare-and-swap, so
+// that each message is returned to exactly one of several concurrent
+// requests. If that store call fails, the messages are returned anyway
+// and removed at the commit.
 func (s *Session) Flashes() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	list, _ := s.values[flashKey].([]any)
-	if list == nil {
+	if len(s.flashes) == 0 {
 		return nil
 	}
-	s.change(flashKey)
-	if !s.committed {
-		delete(s.values, flashKey)
+	if s.lateChange("(flash)") {
+		return nil
 	}
-	return list
+	stored := len(s.flashes) - s.flashAdds
+	out := s.flashes
+	if stored > 0 && s.h.m.versioned != nil && s.oldKey != "" && !s.destroyOld {
+		if taken, ok := s.h.takeFlashes(s); ok {
+			out = append(taken, s.flashes[stored:]...)
+			stored = 0
+		}
+	}
+	s.flashPops += stored
+	s.flashes, s.flashAdds = nil, 0
+	return out
+}
+
+// toInt returns v as an int if it holds an integer (or an integral float,
+// as JSON decodes numbers).
+func toInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int8:
+		return int(n), true
+	case int16:
+		return int(n), true
+	case int32:
+		return int(n), true
+	case int64:
+		return int(n), true
+	case uint:
+		return int(n), true
+	case uint8:
+		return int(n), true
+	case uint16:
+		return int(n), true
+	case uint32:
+		return int(n), true
+	case uint64:
+		return int(n), true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<62 {
+			return int(n), true
+		}
+	case float32:
+		if f := float64(n); f == math.Trunc(f) && math.Abs(f) < 1<<62 {
+			return int(n), true
+		}
+	}
+	return 0, false
 }

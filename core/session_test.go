@@ -248,7 +248,7 @@ func TestRegenerateKeepsValuesAndKillsOldID(t *testing.T) {
 	})
 	require.NotNil(t, cookieOf(x))
 	assert.NotEqual(t, old, c.cookie)
-	assert.Equal(t, 1, e.storeLen(), "old record deleted")
+	assert.Equal(t, 2, e.storeLen(), "the new record and, under the old key, the marker of the move")
 	e.request(c, func(s *session.Session) {
 		assert.Equal(t, "3 items", s.Get("cart"))
 		assert.Equal(t, "ann", s.Get("user"))
@@ -386,7 +386,7 @@ func (l longExpiryStore) Set(ctx context.Context, k string, d []byte, exp time.T
 	return l.VersionedStore.Set(ctx, k, d, exp.Add(24*time.Hour))
 }
 
-func (l longExpiryStore) SetVersion(ctx context.Context, k string, d []byte, exp time.Time, v uint64) error {
+func (l longExpiryStore) SetVersion(ctx context.Context, k string, d []byte, exp time.Time, v uint64) (uint64, error) {
 	return l.VersionedStore.SetVersion(ctx, k, d, exp.Add(24*time.Hour), v)
 }
 
@@ -553,11 +553,11 @@ func TestStoreWithoutVersionsWorks(t *testing.T) {
 // conflictStore always reports a conflict on update.
 type conflictStore struct{ *session.MemoryStore }
 
-func (c conflictStore) SetVersion(ctx context.Context, k string, d []byte, exp time.Time, v uint64) error {
+func (c conflictStore) SetVersion(ctx context.Context, k string, d []byte, exp time.Time, v uint64) (uint64, error) {
 	if v == 0 {
 		return c.MemoryStore.SetVersion(ctx, k, d, exp, v)
 	}
-	return session.ErrConflict
+	return 0, session.ErrConflict
 }
 
 func TestEndlessConflictIsAnError(t *testing.T) {
@@ -690,7 +690,8 @@ func TestConcurrentUseWithinOneRequest(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, h.Commit())
 	s, _ := h.Session()
-	assert.Equal(t, 8*50+1, s.Len())
+	assert.Equal(t, 8*50, s.Len())
+	assert.Len(t, s.Flashes(), 0, "read-only after the commit")
 }
 
 func TestJSONCodecManager(t *testing.T) {
@@ -709,21 +710,42 @@ func TestEncodeFailureIsAnError(t *testing.T) {
 	h := e.m.Begin(x)
 	s, err := h.Session()
 	require.NoError(t, err)
-	s.Set("f", func() {}) // gob cannot encode a func
+	err = s.Set("f", func() {}) // no codec encodes a func
+	require.Error(t, err, "Set reports a value the codec cannot encode")
+	assert.Contains(t, err.Error(), `"f"`)
+	assert.False(t, s.Has("f"), "nothing is stored")
+	require.NoError(t, s.Set("list", []any{1}))
+	s.Get("list").([]any)[0] = func() {} // changed behind Set's back: only the commit can tell
 	err = h.Commit()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "encode")
 	assert.Nil(t, x.LastCookie())
 }
 
-// deleteFails is a store whose Delete always fails.
-type deleteFails struct{ *session.MemoryStore }
+// keyFails is a store whose writes and deletes of one key fail.
+type keyFails struct {
+	*session.MemoryStore
+	key string
+}
 
-func (deleteFails) Delete(context.Context, string) error { return sessiontest.ErrDown }
+func (k *keyFails) SetVersion(ctx context.Context, key string, d []byte, exp time.Time, v uint64) (uint64, error) {
+	if key == k.key {
+		return 0, sessiontest.ErrDown
+	}
+	return k.MemoryStore.SetVersion(ctx, key, d, exp, v)
+}
+
+func (k *keyFails) Delete(ctx context.Context, key string) error {
+	if key == k.key {
+		return sessiontest.ErrDown
+	}
+	return k.MemoryStore.Delete(ctx, key)
+}
 
 func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
-	m, err := session.NewManager(session.WithStore(deleteFails{mem}))
+	store := &keyFails{MemoryStore: mem}
+	m, err := session.NewManager(session.WithStore(store))
 	require.NoError(t, err)
 	c := newClient()
 	x := c.exchange()
@@ -732,6 +754,7 @@ func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 	s.Set("user", "ann")
 	require.NoError(t, h.Commit())
 	c.cookie = x.LastCookie().Value
+	store.key = session.FingerprintIDIPUserAgent(c.cookie, x)
 
 	x = c.exchange()
 	h = m.Begin(x)
@@ -740,6 +763,7 @@ func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 	s.Regenerate()
 	require.ErrorIs(t, h.Commit(), session.ErrStore)
 	assert.Nil(t, x.LastCookie())
+	assert.Equal(t, 1, session.RawLen(mem), "the copy under the new ID is removed again")
 
 	x = c.exchange()
 	h = m.Begin(x)
@@ -784,10 +808,12 @@ func (stallStore) GetVersion(ctx context.Context, _ string) ([]byte, uint64, err
 	return nil, 0, ctx.Err()
 }
 
-func (stallStore) SetVersion(ctx context.Context, _ string, _ []byte, _ time.Time, _ uint64) error {
+func (stallStore) SetVersion(ctx context.Context, _ string, _ []byte, _ time.Time, _ uint64) (uint64, error) {
 	<-ctx.Done()
-	return ctx.Err()
+	return 0, ctx.Err()
 }
+
+var _ session.VersionedStore = stallStore{}
 
 func TestStoreTimeoutBoundsAStalledStore(t *testing.T) {
 	_, err := session.NewManager(session.WithStoreTimeout(-time.Second))
