@@ -77,23 +77,23 @@ func (m *Manager) DestroyMatching(ctx context.Context, match func(Record) bool) 
 // destroyMoved destroys the session a marker under key points to if match
 // accepts it, and the marker with it.
 func (m *Manager) destroyMoved(ctx context.Context, key string, match func(Record) bool) (int, error) {
-	rec, ver, err := m.get(ctx, key)
+	rec, err := m.get(ctx, key)
 	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	target := &rec
+	ver, target := rec.version, &rec.Record
 	for depth := 0; target.MovedTo != "" && depth < maxMoves; depth++ {
-		t, _, err := m.get(ctx, target.MovedTo)
+		t, err := m.get(ctx, target.MovedTo)
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
 			return 0, nil
 		}
 		if err != nil {
 			return 0, err
 		}
-		target = &t
+		target = &t.Record
 	}
 	if target.MovedTo != "" || !match(*target) {
 		return 0, nil
@@ -131,7 +131,7 @@ func (m *Manager) destroy(ctx context.Context, key string, version uint64, depth
 				return n, fmt.Errorf("%w: delete: %w", ErrStore, err)
 			}
 		}
-		rec, ver, err := m.get(ctx, key)
+		rec, err := m.get(ctx, key)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			return n, nil
@@ -150,7 +150,7 @@ func (m *Manager) destroy(ctx context.Context, key string, version uint64, depth
 			}
 			wasMarker = true
 		}
-		version = ver
+		version = rec.version
 		if version == 0 {
 			return n, nil // undecodable and unversioned: nothing more to do
 		}

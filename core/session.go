@@ -28,6 +28,8 @@ type Session struct {
 	isNew   bool   // not stored under key yet
 	oldKey  string // the key the session was loaded from, "" for none
 	version uint64 // of the record under oldKey, for compare-and-swap
+	oldRaw  []byte // the record under oldKey as loaded, never modified
+	undo    *moveUndo
 
 	destroyOld bool // Destroy: delete the record under oldKey
 	moveOld    bool // Regenerate: move the record under oldKey to key

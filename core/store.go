@@ -10,8 +10,8 @@ import (
 // methods; implementations must be safe for concurrent use.
 type Store interface {
 	// Get returns the record stored under key. It returns ErrNotFound when
-	// there is none or it has expired. The caller must not modify the
-	// returned slice.
+	// there is none or it has expired. The returned slice is the caller's
+	// to read for as long as it likes: neither side modifies it.
 	Get(ctx context.Context, key string) ([]byte, error)
 
 	// Set stores data under key until expiry, whatever is stored there; a

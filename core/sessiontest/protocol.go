@@ -304,21 +304,23 @@ func (e *kitEnv) login(user string) {
 	e.cookie = c.Value
 }
 
-// race runs n requests on the logged-in session at once; each loads, runs
-// fn and commits.
+// race runs n requests on the logged-in session at once: all of them load
+// the session before any runs fn and commits, so every commit races the
+// others.
 func (e *kitEnv) race(n int, fn func(i int, r *kitReq)) {
 	e.t.Helper()
-	var wg sync.WaitGroup
+	var wg, loaded sync.WaitGroup
 	start := make(chan struct{})
 	errs := make(chan error, n)
+	loaded.Add(n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start
 			x := e.exchange(e.cookie)
 			h := e.m.Begin(x)
 			s, err := h.Session()
+			loaded.Done()
 			if err != nil {
 				errs <- err
 				return
@@ -327,12 +329,14 @@ func (e *kitEnv) race(n int, fn func(i int, r *kitReq)) {
 				errs <- errors.New("a racing request did not find the session")
 				return
 			}
+			<-start
 			fn(i, &kitReq{h, s, x})
 			if err := h.Commit(); err != nil {
 				errs <- err
 			}
 		}()
 	}
+	loaded.Wait()
 	close(start)
 	wg.Wait()
 	close(errs)
