@@ -153,11 +153,10 @@ func Peek(s *session.Session) State {
 }
 
 // CountView adds one to the session's view count and returns the new
-// state.
+// state. Incr merges: concurrent views all count.
 func CountView(s *session.Session) State {
 	st := Peek(s)
-	st.Views++
-	s.Set(KeyViews, st.Views)
+	st.Views = s.Incr(KeyViews, 1)
 	return st
 }
 

@@ -1,10 +1,12 @@
 package demotest
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
@@ -48,6 +50,30 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		c.Get("/api/peek").Want(200, ctJSON, StateJSON(2, "")).NoCookie()
 		// Another client has its own session.
 		client(t).Get("/api/peek").Want(200, ctJSON, StateJSON(0, ""))
+	})
+
+	t.Run("ConcurrentViewsAllCount", func(t *testing.T) {
+		c := client(t)
+		c.Get("/api/session").NewCookie()
+		const n = 50
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if status, err := rawGet(base+"/api/session", c.SID); err != nil || status != http.StatusOK {
+					errs <- fmt.Errorf("GET /api/session: %d, %v", status, err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		// Every concurrent view counted: increments merge, they do not overwrite.
+		c.Get("/api/peek").Want(200, ctJSON, StateJSON(n+1, ""))
 	})
 
 	t.Run("PageAndForms", func(t *testing.T) {

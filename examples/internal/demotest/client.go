@@ -332,3 +332,21 @@ func ReadStream(t testing.TB, base, sid string) *Stream {
 	}
 	return s
 }
+
+// rawGet sends a GET with the demo's session cookie sid and returns the
+// status; it never fails the test, so goroutines may call it.
+func rawGet(url, sid string) (int, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("User-Agent", UserAgent)
+	req.AddCookie(&http.Cookie{Name: CookieName, Value: sid})
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
