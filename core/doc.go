@@ -36,12 +36,16 @@
 //
 // # Concurrent requests
 //
-// Two requests on the same session that change different keys both persist:
-// a commit applies this request's own changes (the keys it set or deleted)
-// onto the latest stored record, with compare-and-swap when the store
-// implements [VersionedStore]. Stores that do not fall back to last write
-// wins. A record destroyed by another request (a logout) is never
-// resurrected by a concurrent commit.
+// A commit applies this request's operations (set, delete, clear,
+// increment, flash add and pop, touch, regenerate, destroy) to the latest
+// stored record with compare-and-swap, when the store implements
+// [VersionedStore]: two requests that change different keys both persist,
+// [Session.Incr] merges as a delta, and each flash message is shown once.
+// Destroy and revocation win: a destroyed record is never written again.
+// [Session.Regenerate] moves the latest state to the new ID atomically and
+// hands out no cookie if the session was destroyed meanwhile. Stores
+// without versions fall back to last write wins. docs/PROTOCOL.md states
+// the whole protocol.
 //
 // # Lifetimes
 //

@@ -41,9 +41,7 @@ func Do(s *session.Session, op string, q url.Values) (status int, body string) {
 	case "del":
 		s.Delete(k)
 	case "incr":
-		n, _ := session.GetAs[int](s, k)
-		s.Set(k, n+1)
-		return http.StatusOK, strconv.Itoa(n + 1)
+		return http.StatusOK, strconv.Itoa(s.Incr(k, 1))
 	case "regenerate":
 		s.Regenerate()
 	case "destroy":
