@@ -32,4 +32,8 @@ type Exchange interface {
 	// SetCookie adds a Set-Cookie header to the response. The core calls it
 	// only from Handle.Commit, before the response headers are written.
 	SetCookie(c *http.Cookie)
+
+	// SetHeader sets a response header, replacing any value it had. The
+	// core calls it only from Handle.Commit, with WithTokenHeader.
+	SetHeader(name, value string)
 }

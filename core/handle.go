@@ -120,20 +120,27 @@ func (h *Handle) load() error {
 	ctx, cancel := h.storeContext()
 	defer cancel()
 	now := m.now()
-	vals := h.x.Cookies(m.cookieName)
-	h.hadCookie = len(vals) > 0
-	if id := pickID(vals); id != "" {
+	if id := h.requestID(); id != "" {
 		key := m.fingerprint(id, h.x)
 		rec, err := m.get(ctx, key)
+		follower := false
+		for depth := 0; err == nil && rec.MovedTo != "" && rec.GraceUntil.After(now) && depth < maxMoves; depth++ {
+			// Rotated within its grace period: the old ID resolves to the
+			// session under its new key.
+			key, follower = rec.MovedTo, true
+			rec, err = m.get(ctx, key)
+		}
 		switch {
 		case err == nil:
-			// A marker left by Regenerate: the old ID finds nothing.
+			// A marker left by Regenerate (or a rotation past its grace):
+			// the old ID finds nothing.
 			if rec.MovedTo == "" && now.Before(m.deadline(rec.Created, rec.Accessed)) {
 				s.id = strings.Clone(id) // the Exchange's memory may be reused
 				s.key, s.oldKey, s.version, s.oldRaw = key, key, rec.version, rec.raw
 				s.created, s.accessed = rec.Created, rec.Accessed
 				s.values, s.flashes = rec.Values, rec.Flashes
 				s.meta = Record{Persist: rec.Persist, Owner: rec.Owner, UserAgent: rec.UserAgent, ClientIP: rec.ClientIP}
+				s.follower = follower
 				return nil
 			}
 			// Past a deadline: the store kept it longer than we allow.
@@ -145,6 +152,22 @@ func (h *Handle) load() error {
 	s.isNew = true
 	s.created, s.accessed = now, now
 	return nil
+}
+
+// requestID returns the session ID the request carries, in the cookie or,
+// with WithTokenHeader, in the header, or "" for none.
+func (h *Handle) requestID() string {
+	if name := h.m.tokenHeader; name != "" {
+		v := h.x.Header(name)
+		h.hadCookie = v != ""
+		if !ValidID(v) {
+			return ""
+		}
+		return v
+	}
+	vals := h.x.Cookies(h.m.cookieName)
+	h.hadCookie = len(vals) > 0
+	return pickID(vals)
 }
 
 // stored is a record as loaded: decoded, with its encoding and version.
@@ -246,10 +269,11 @@ func (h *Handle) save(s *Session) error {
 	case s.moveOld:
 		write = true
 	case s.isNew:
-		write = len(s.values) > 0 || len(s.flashes) > 0 || s.regenerate || s.touched || (m.saveNew && !s.destroyOld)
+		write = len(s.values) > 0 || len(s.flashes) > 0 || s.regenerate || s.rotate || s.touched ||
+			s.ownerSet || (m.saveNew && !s.destroyOld)
 	default:
 		write = len(s.ops) > 0 || s.cleared || s.flashAdds > 0 || s.flashPops > 0 || s.touched ||
-			(m.idleTimeout > 0 && now.Sub(s.accessed) >= m.touchEvery)
+			s.persistSet || s.ownerSet || (m.idleTimeout > 0 && now.Sub(s.accessed) >= m.touchEvery)
 	}
 	if write {
 		if s.id == "" {
@@ -257,6 +281,14 @@ func (h *Handle) save(s *Session) error {
 		}
 		if s.key == "" {
 			s.key = m.fingerprint(s.id, h.x)
+		}
+		// The owner index learns of a key before the key holds the
+		// session, so that a revocation never misses a session it lists
+		// too early; a key indexed in vain is pruned when listed.
+		if idx, ok := m.store.(OwnerIndex); ok && s.meta.Owner != "" && (s.ownerSet || s.isNew) {
+			if err := idx.AddOwner(ctx, s.meta.Owner, s.key, s.created.Add(m.lifetime)); err != nil {
+				return fmt.Errorf("%w: index owner: %w", ErrStore, err)
+			}
 		}
 		var err error
 		switch {
@@ -271,13 +303,29 @@ func (h *Handle) save(s *Session) error {
 			return err
 		}
 	}
-	if write && (s.isNew || m.persistent) {
-		h.x.SetCookie(m.cookie(s.id, m.deadline(s.created, s.accessed), now))
+	persistent := m.persistent
+	if s.meta.Persist != PersistDefault {
+		persistent = s.meta.Persist == PersistOn
 	}
-	if s.destroyOld && !write && h.hadCookie {
-		h.x.SetCookie(m.cookie("", now, now))
+	switch {
+	case write && !s.follower && (s.isNew || s.persistSet || (persistent && m.idleTimeout > 0)):
+		// A new ID, a new persistence choice, or a deadline that moved.
+		h.issue(s.id, m.deadline(s.created, s.accessed), persistent, now)
+	case s.destroyOld && !write && h.hadCookie:
+		h.issue("", now, false, now)
 	}
 	return nil
+}
+
+// issue hands the client the session ID id, valid until deadline, in the
+// cookie or, with WithTokenHeader, in the response header; an empty id
+// tells the client to drop what it has.
+func (h *Handle) issue(id string, deadline time.Time, persistent bool, now time.Time) {
+	if name := h.m.tokenHeader; name != "" {
+		h.x.SetHeader(name, id)
+		return
+	}
+	h.x.SetCookie(h.m.cookie(id, deadline, persistent, now))
 }
 
 // localRecord is the request's view of the session as a record.
@@ -310,6 +358,12 @@ func (s *Session) mergeOnto(latest Record, now time.Time) Record {
 		flashes = append(slices.Clip(flashes), s.flashes[len(s.flashes)-s.flashAdds:]...)
 	}
 	latest.Accessed, latest.Values, latest.Flashes = now, vals, flashes
+	if s.persistSet {
+		latest.Persist = s.meta.Persist
+	}
+	if s.ownerSet {
+		latest.Owner, latest.UserAgent, latest.ClientIP = s.meta.Owner, s.meta.UserAgent, s.meta.ClientIP
+	}
 	return latest
 }
 
@@ -361,12 +415,14 @@ func (h *Handle) create(ctx context.Context, s *Session, now time.Time) error {
 // update applies the request's operations to the stored session under
 // s.oldKey with compare-and-swap, re-reading and merging after every
 // conflict. It reports false, writing nothing, when the session is gone: a
-// concurrent logout (or expiry) wins.
+// concurrent logout (or expiry) wins. If the session was rotated meanwhile
+// the operations follow it to its new key; if it was regenerated they are
+// refused with ErrConflict.
 func (h *Handle) update(ctx context.Context, s *Session, now time.Time) (bool, error) {
 	m := h.m
 	bp := m.getBuf()
 	defer m.putBuf(bp)
-	rec, version := s.localRecord(now), s.version
+	rec, key, version := s.localRecord(now), s.oldKey, s.version
 	for attempt := 1; ; attempt++ {
 		data, err := m.encode(bp, &rec)
 		if err != nil {
@@ -374,18 +430,25 @@ func (h *Handle) update(ctx context.Context, s *Session, now time.Time) (bool, e
 		}
 		expiry := m.deadline(rec.Created, rec.Accessed)
 		if m.versioned == nil {
-			if err := m.store.Set(ctx, s.oldKey, data, expiry); err != nil {
+			if err := m.store.Set(ctx, key, data, expiry); err != nil {
 				return false, fmt.Errorf("%w: save: %w", ErrStore, err)
 			}
 			s.adopt(rec, 0)
 			return true, nil
 		}
-		ver, err := m.versioned.SetVersion(ctx, s.oldKey, data, expiry, version)
+		ver, err := m.versioned.SetVersion(ctx, key, data, expiry, version)
 		if err == nil {
 			s.adopt(rec, ver)
+			s.oldKey = key
 			return true, nil
 		}
-		latest, err := h.conflict(ctx, err, attempt, s.oldKey)
+		latest, err := h.conflict(ctx, err, attempt, key)
+		for depth := 0; err == nil && latest != nil && latest.MovedTo != "" && !latest.GraceUntil.IsZero() && depth < maxMoves; depth++ {
+			// Rotated: the request loaded the old key before the move and
+			// follows the session to its new one.
+			key, s.follower = latest.MovedTo, true
+			latest, err = h.reload(ctx, key)
+		}
 		if err != nil {
 			return false, err
 		}
@@ -395,7 +458,7 @@ func (h *Handle) update(ctx context.Context, s *Session, now time.Time) (bool, e
 		if latest.MovedTo != "" {
 			return false, fmt.Errorf("%w: the session was regenerated by a concurrent request; this request's changes were not saved", ErrConflict)
 		}
-		if len(s.ops) == 0 && !s.cleared && s.flashAdds == 0 && s.flashPops == 0 {
+		if len(s.ops) == 0 && !s.cleared && s.flashAdds == 0 && s.flashPops == 0 && !s.persistSet && !s.ownerSet {
 			return true, nil // only a touch, and the other writer touched it
 		}
 		rec, version = s.mergeOnto(latest.Record, now), latest.version
@@ -446,13 +509,17 @@ func (h *Handle) move(ctx context.Context, s *Session, now time.Time) (bool, err
 			return abandon(fmt.Errorf("%w: save: %w", ErrStore, err))
 		}
 		marker := Record{Created: rec.Created, Accessed: now, MovedTo: s.key}
+		mexp := now.Add(moveMarkerTTL)
+		if s.rotate && !s.regenerate && m.rotateGrace > 0 {
+			marker.GraceUntil = now.Add(m.rotateGrace)
+			mexp = now.Add(max(moveMarkerTTL, m.rotateGrace))
+		}
+		if oldDeadline.Before(mexp) {
+			mexp = oldDeadline
+		}
 		mdata, err := m.encode(bp, &marker)
 		if err != nil {
 			return abandon(err)
-		}
-		mexp := now.Add(moveMarkerTTL)
-		if oldDeadline.Before(mexp) {
-			mexp = oldDeadline
 		}
 		markerVer, err := m.versioned.SetVersion(ctx, s.oldKey, mdata, mexp, oldVer)
 		if err == nil {
@@ -537,6 +604,11 @@ func (h *Handle) conflict(ctx context.Context, err error, attempt int, key strin
 	if err := backoff(ctx, attempt); err != nil {
 		return nil, fmt.Errorf("%w: save: %w", ErrStore, err)
 	}
+	return h.reload(ctx, key)
+}
+
+// reload returns the latest record under key, or nil if there is none.
+func (h *Handle) reload(ctx context.Context, key string) (*stored, error) {
 	latest, err := h.m.get(ctx, key)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil

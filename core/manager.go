@@ -20,6 +20,9 @@ const (
 	// DefaultTouchFraction is the share of the idle timeout after which a
 	// read-only request pushes the idle deadline forward.
 	DefaultTouchFraction = 0.1
+	// DefaultRotateGrace is how long the old ID of a rotated session keeps
+	// resolving to it.
+	DefaultRotateGrace = 30 * time.Second
 )
 
 // Manager loads and commits sessions. Create one with NewManager, share it
@@ -49,6 +52,8 @@ type Manager struct {
 	persistent  bool
 
 	touchFraction float64
+	rotateGrace   time.Duration
+	tokenHeader   string
 	now           func() time.Time
 	bufs          sync.Pool
 }
@@ -69,6 +74,7 @@ func NewManager(opts ...Option) (*Manager, error) {
 		codec:         BinaryCodec{},
 		lifetime:      DefaultLifetime,
 		touchFraction: DefaultTouchFraction,
+		rotateGrace:   DefaultRotateGrace,
 		cookieName:    DefaultCookieName,
 		cookiePath:    "/",
 		httpOnly:      true,
@@ -111,6 +117,12 @@ func (m *Manager) check() error {
 	}
 	if m.idleTimeout > m.lifetime {
 		return fail("idle timeout %v exceeds lifetime %v and would never apply", m.idleTimeout, m.lifetime)
+	}
+	if m.rotateGrace < 0 {
+		return fail("rotate grace must not be negative, got %v", m.rotateGrace)
+	}
+	if m.tokenHeader != "" && !validCookieName(m.tokenHeader) {
+		return fail("token header %q is not a valid header name", m.tokenHeader)
 	}
 	if !(m.touchFraction > 0 && m.touchFraction <= 1) {
 		return fail("touch fraction must be in (0, 1], got %v", m.touchFraction)
@@ -216,6 +228,32 @@ func WithStoreTimeout(d time.Duration) Option {
 	return func(m *Manager) error { m.storeTimeout = d; return nil }
 }
 
+// WithRotateGrace sets how long the old ID of a session rotated with
+// Session.Rotate keeps resolving to the rotated session, so that requests
+// in flight with the old cookie neither fail nor overwrite it. The
+// default is 30 s; zero ends the old ID at once, as Regenerate does.
+func WithRotateGrace(d time.Duration) Option {
+	return func(m *Manager) error { m.rotateGrace = d; return nil }
+}
+
+// WithTokenHeader carries the session ID in the request header name
+// instead of a cookie, for APIs and mobile clients: the client sends the
+// ID as the header's whole value, and the response carries a new ID in
+// the same header whenever the client must switch (a new session, a
+// login's Regenerate, a Rotate), and an empty value when the session was
+// destroyed. A session cookie, if one is sent, is ignored; no Set-Cookie
+// is written. The fingerprint still binds the ID to the client, and the
+// client must keep the token as safe as it would a password.
+func WithTokenHeader(name string) Option {
+	return func(m *Manager) error {
+		if name == "" {
+			return errors.New("session: WithTokenHeader(\"\")")
+		}
+		m.tokenHeader = http.CanonicalHeaderKey(name)
+		return nil
+	}
+}
+
 // WithSaveUninitialized makes a new session be stored and given a cookie
 // even when nothing was written to it. By default it is not.
 func WithSaveUninitialized(save bool) Option {
@@ -303,6 +341,10 @@ func (m *Manager) Close() error {
 // CookieName returns the name of the session cookie.
 func (m *Manager) CookieName() string { return m.cookieName }
 
+// TokenHeader returns the header set with WithTokenHeader, or "" when
+// sessions travel in the cookie.
+func (m *Manager) TokenHeader() string { return m.tokenHeader }
+
 // Store returns the Store the Manager keeps sessions in.
 func (m *Manager) Store() Store { return m.store }
 
@@ -320,9 +362,9 @@ func (m *Manager) deadline(created, accessed time.Time) time.Time {
 	return d
 }
 
-// cookie builds the Set-Cookie for id, expiring at deadline; an empty id
-// builds one that deletes the cookie.
-func (m *Manager) cookie(id string, deadline, now time.Time) *http.Cookie {
+// cookie builds the Set-Cookie for id, expiring at deadline if persistent;
+// an empty id builds one that deletes the cookie.
+func (m *Manager) cookie(id string, deadline time.Time, persistent bool, now time.Time) *http.Cookie {
 	c := &http.Cookie{
 		Name:        m.cookieName,
 		Value:       id,
@@ -336,7 +378,7 @@ func (m *Manager) cookie(id string, deadline, now time.Time) *http.Cookie {
 	switch {
 	case id == "":
 		c.MaxAge = -1
-	case m.persistent:
+	case persistent:
 		c.MaxAge = max(int(deadline.Sub(now)/time.Second), 1)
 	}
 	return c

@@ -50,7 +50,7 @@ type MemoryOptions struct {
 // records encoded (so a handler mutating a value after the commit cannot
 // change what is stored), and sweeps expired records in the background one
 // shard at a time so a sweep never stalls requests for long. It also
-// implements Lister. Call Close to stop its sweeper.
+// implements Lister and OwnerIndex. Call Close to stop its sweeper.
 type MemoryStore struct {
 	shards     [memShards]memShard
 	seed       maphash.Seed
@@ -61,6 +61,9 @@ type MemoryStore struct {
 	done       chan struct{}
 	closeOnce  sync.Once
 	now        func() time.Time
+
+	ownersMu sync.Mutex
+	owners   map[string]map[string]int64 // owner → key → expiry (Unix ns)
 }
 
 type memShard struct {
@@ -320,6 +323,7 @@ func (s *MemoryStore) Len(context.Context) (int, error) {
 // batches under the write lock, so no request waits for more than a short
 // batch.
 func (s *MemoryStore) Reap() {
+	s.reapOwners()
 	const batch = 64
 	var expired []string
 	for i := range s.shards {
@@ -344,6 +348,66 @@ func (s *MemoryStore) Reap() {
 			sh.mu.Unlock()
 			expired = expired[n:]
 			runtime.Gosched()
+		}
+	}
+}
+
+// AddOwner implements OwnerIndex.
+func (s *MemoryStore) AddOwner(_ context.Context, owner, key string, expiry time.Time) error {
+	s.ownersMu.Lock()
+	defer s.ownersMu.Unlock()
+	if s.owners == nil {
+		s.owners = make(map[string]map[string]int64)
+	}
+	keys := s.owners[owner]
+	if keys == nil {
+		keys = make(map[string]int64, 1)
+		s.owners[owner] = keys
+	}
+	keys[key] = max(keys[key], expiry.UnixNano())
+	return nil
+}
+
+// Owned implements OwnerIndex.
+func (s *MemoryStore) Owned(_ context.Context, owner string) ([]string, error) {
+	now := s.now().UnixNano()
+	s.ownersMu.Lock()
+	defer s.ownersMu.Unlock()
+	var out []string
+	for k, exp := range s.owners[owner] {
+		if exp > now {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// RemoveOwner implements OwnerIndex.
+func (s *MemoryStore) RemoveOwner(_ context.Context, owner string, keys ...string) error {
+	s.ownersMu.Lock()
+	defer s.ownersMu.Unlock()
+	for _, k := range keys {
+		delete(s.owners[owner], k)
+	}
+	if len(s.owners[owner]) == 0 {
+		delete(s.owners, owner)
+	}
+	return nil
+}
+
+// reapOwners forgets expired entries of the owner index.
+func (s *MemoryStore) reapOwners() {
+	now := s.now().UnixNano()
+	s.ownersMu.Lock()
+	defer s.ownersMu.Unlock()
+	for owner, keys := range s.owners {
+		for k, exp := range keys {
+			if exp <= now {
+				delete(keys, k)
+			}
+		}
+		if len(keys) == 0 {
+			delete(s.owners, owner)
 		}
 	}
 }

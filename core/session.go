@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -52,6 +53,10 @@ type Session struct {
 	committed  bool
 	late       []string // what changed after the commit
 	regenerate bool     // Regenerate was called (the commit writes)
+	rotate     bool     // Rotate was called: the move leaves a grace period
+	follower   bool     // loaded through a rotated ID's grace period
+	persistSet bool     // SetPersistent was called
+	ownerSet   bool     // SetOwner was called
 }
 
 // keyOp is what a request did to one key: set it (the value is in
@@ -277,7 +282,8 @@ func (s *Session) Destroy() {
 		return
 	}
 	s.destroyOld = s.oldKey != ""
-	s.moveOld, s.regenerate = false, false
+	s.moveOld, s.regenerate, s.rotate, s.follower = false, false, false, false
+	s.persistSet, s.ownerSet = false, false
 	s.id, s.key, s.isNew = "", "", true
 	s.values, s.flashes, s.ops = nil, nil, nil
 	s.flashAdds, s.flashPops = 0, 0
@@ -304,8 +310,98 @@ func (s *Session) Regenerate() {
 		return
 	}
 	s.moveOld = s.oldKey != "" && !s.destroyOld
-	s.id, s.key, s.isNew = newID(), "", true
+	s.id, s.key, s.isNew, s.follower = newID(), "", true, false
 	s.regenerate = true
+}
+
+// Rotate gives the session a new ID without a privilege change, to limit
+// how long any one ID is worth stealing. Unlike Regenerate, the old ID
+// keeps resolving to the rotated session for the Manager's rotation grace
+// period (WithRotateGrace), so requests already in flight with the old
+// cookie neither fail nor overwrite the new session; after it the old ID
+// finds nothing. Destroy ends the grace at once. Use Regenerate, never
+// Rotate, when privileges change.
+func (s *Session) Rotate() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lateChange("(rotate)") {
+		return
+	}
+	s.moveOld = s.oldKey != "" && !s.destroyOld
+	s.id, s.key, s.isNew, s.follower = newID(), "", true, false
+	s.rotate = true
+}
+
+// SetPersistent chooses the cookie for this session, overriding
+// WithPersistentCookie: on, the cookie carries Max-Age until the session's
+// deadline and survives a browser restart ("remember me"); off, it is a
+// browser-session cookie. The choice is stored with the session, so every
+// cookie issued for it later keeps it. Call it at login.
+func (s *Session) SetPersistent(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lateChange("(persistent)") {
+		return
+	}
+	s.meta.Persist = PersistOff
+	if on {
+		s.meta.Persist = PersistOn
+	}
+	s.persistSet = true
+}
+
+// SetOwner marks the session as belonging to owner, a user's ID, and
+// records the client's User-Agent and IP with it, so that the Manager's
+// Sessions, Revoke and RevokeAll can list and end a user's sessions
+// without scanning the store. Call it at login, after Regenerate. An empty
+// owner unmarks the session.
+func (s *Session) SetOwner(owner string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lateChange("(owner)") {
+		return
+	}
+	s.meta.Owner = owner
+	s.meta.UserAgent, s.meta.ClientIP = "", ""
+	if owner != "" {
+		s.meta.UserAgent = truncate(s.h.x.Header("User-Agent"), maxUserAgent)
+		s.meta.ClientIP = truncate(s.h.x.ClientIP(), maxUserAgent)
+	}
+	s.ownerSet = true
+}
+
+// maxUserAgent bounds the User-Agent (and client IP) kept with an owned
+// session: enough to tell devices apart, not a way to bloat the record.
+const maxUserAgent = 256
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.Clone(s) // the Exchange's memory may be reused
+}
+
+// Owner returns the owner set with SetOwner, or "".
+func (s *Session) Owner() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.meta.Owner
+}
+
+// Handle returns the session's handle: the opaque string Manager.Sessions
+// reports for it, which Manager.Revoke takes. It is derived from the store
+// key by a one-way hash, so it can be shown to the user and is never
+// usable as a cookie. A new session that has no ID yet has none ("").
+func (s *Session) Handle() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key == "" {
+		if s.id == "" {
+			return ""
+		}
+		s.key = s.h.m.fingerprint(s.id, s.h.x)
+	}
+	return handleOf(s.key)
 }
 
 // AddFlash appends a flash message: a value kept until the next call of

@@ -57,3 +57,21 @@ type Lister interface {
 	// live throughout the call (a store resharded during the scan, say).
 	Range(ctx context.Context, fn func(key string, data []byte, version uint64) error) error
 }
+
+// OwnerIndex is a Store that indexes sessions by owner (Session.SetOwner),
+// so that a user's sessions are listed and revoked in time proportional to
+// their number, not to the store's size. Manager.Sessions, Revoke and
+// RevokeAll need it.
+type OwnerIndex interface {
+	// AddOwner records that the session under key belongs to owner, until
+	// expiry at least.
+	AddOwner(ctx context.Context, owner, key string, expiry time.Time) error
+
+	// Owned returns every key recorded for owner and not expired. Some may
+	// name sessions that have ended since; the Manager prunes them.
+	Owned(ctx context.Context, owner string) ([]string, error)
+
+	// RemoveOwner forgets keys of owner. Forgetting what is not there is
+	// not an error.
+	RemoveOwner(ctx context.Context, owner string, keys ...string) error
+}

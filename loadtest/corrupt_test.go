@@ -25,6 +25,7 @@ func (c testExchange) Context() context.Context  { return context.Background() }
 func (c testExchange) Cookies(string) []string   { return nil }
 func (c testExchange) ClientIP() string          { return c.ip }
 func (c testExchange) SetCookie(*http.Cookie)    {}
+func (c testExchange) SetHeader(string, string)  {}
 func (c testExchange) Header(name string) string { return map[string]string{"User-Agent": c.ua}[name] }
 
 // storeKey returns the key under which the demos store session id of a

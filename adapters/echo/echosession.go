@@ -186,6 +186,9 @@ func (r *request) ClientIP() string { return r.c.RealIP() }
 // SetCookie implements session.Exchange.
 func (r *request) SetCookie(ck *http.Cookie) { http.SetCookie(r.c.Response(), ck) }
 
+// SetHeader implements session.Exchange.
+func (r *request) SetHeader(name, value string) { r.c.Response().Header().Set(name, value) }
+
 // Header implements http.ResponseWriter.
 func (x *exchange) Header() http.Header { return x.w.Header() }
 

@@ -185,6 +185,9 @@ func (x *exchange) SetCookie(ck *http.Cookie) {
 	x.c.Response().Header.Add(fiber.HeaderSetCookie, ck.String())
 }
 
+// SetHeader implements session.Exchange.
+func (x *exchange) SetHeader(name, value string) { x.c.Set(name, value) }
+
 // Close is called by fasthttp when it drops the request's values, after the
 // response, streamed body included, has been sent. Committing again there
 // makes the core log changes made too late, such as inside a stream writer.

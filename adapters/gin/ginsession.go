@@ -137,6 +137,9 @@ func (s *state) ClientIP() string { return s.c.ClientIP() }
 // SetCookie implements session.Exchange.
 func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.ResponseWriter, c) }
 
+// SetHeader implements session.Exchange.
+func (s *state) SetHeader(name, value string) { s.w.ResponseWriter.Header().Set(name, value) }
+
 // responseWriter commits the session the first time gin is about to send
 // the response headers, and otherwise passes everything through: the body
 // is never buffered. gin's WriteHeader only records the status, so it does

@@ -158,6 +158,9 @@ func (s *state) ClientIP() string { return s.cfg.clientIP(s.r) }
 // SetCookie implements session.Exchange.
 func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.rw, c) }
 
+// SetHeader implements session.Exchange.
+func (s *state) SetHeader(name, value string) { s.w.rw.Header().Set(name, value) }
+
 // responseWriter commits the session the first time the response headers
 // are about to go out, and then gets out of the way: the body is never
 // buffered.

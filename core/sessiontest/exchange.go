@@ -26,8 +26,9 @@ type Exchange struct {
 	Headers   map[string]string   // request headers by canonical name
 	IP        string              // client IP
 
-	mu  sync.Mutex
-	Set []*http.Cookie // cookies set by the core, in order
+	mu         sync.Mutex
+	Set        []*http.Cookie // cookies set by the core, in order
+	SetHeaders http.Header    // response headers set by the core
 }
 
 // Context implements session.Exchange.
@@ -52,6 +53,16 @@ func (x *Exchange) SetCookie(c *http.Cookie) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.Set = append(x.Set, c)
+}
+
+// SetHeader implements session.Exchange.
+func (x *Exchange) SetHeader(name, value string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.SetHeaders == nil {
+		x.SetHeaders = http.Header{}
+	}
+	x.SetHeaders.Set(name, value)
 }
 
 // LastCookie returns the last cookie set, or nil.

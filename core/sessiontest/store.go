@@ -314,6 +314,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) session.Store) {
 	})
 
 	testProtocol(t, newStore)
+	testFeatures(t, newStore)
 }
 
 // liveRecords counts the records a Lister visits, or returns -1 for a

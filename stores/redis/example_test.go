@@ -28,6 +28,7 @@ func (r *request) Cookies(string) []string {
 func (r *request) Header(string) string     { return "example-agent" }
 func (r *request) ClientIP() string         { return "192.0.2.1" }
 func (r *request) SetCookie(c *http.Cookie) { r.set = c }
+func (r *request) SetHeader(string, string) {}
 
 // Keep sessions in Redis: one request logs a user in, the next one sees it.
 func Example() {
