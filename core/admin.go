@@ -42,7 +42,8 @@ func (m *Manager) DestroyMatching(ctx context.Context, match func(Record) bool) 
 		marker  bool
 	}
 	var hits []hit
-	err := l.Range(ctx, func(key string, data []byte, version uint64) error {
+	rctx, done := m.call(ctx, "range")
+	err := l.Range(rctx, func(key string, data []byte, version uint64) error {
 		var rec Record
 		switch {
 		case m.codec.Decode(data, &rec) != nil:
@@ -55,6 +56,7 @@ func (m *Manager) DestroyMatching(ctx context.Context, match func(Record) bool) 
 		}
 		return nil
 	})
+	done(err)
 	if err != nil {
 		return 0, fmt.Errorf("%w: list: %w", ErrStore, err)
 	}
@@ -113,24 +115,27 @@ func (m *Manager) destroyMoved(ctx context.Context, key string, match func(Recor
 // ErrStore.
 func (m *Manager) destroy(ctx context.Context, key string, version uint64, depth int) (int, error) {
 	if m.versioned == nil {
-		if err := m.store.Delete(ctx, key); err != nil {
+		if err := m.storeDelete(ctx, key); err != nil {
 			return 0, fmt.Errorf("%w: delete: %w", ErrStore, err)
 		}
+		m.event(ctx, EventDestroyed)
 		return 1, nil
 	}
 	n, wasMarker := 0, false
 	for attempt := 1; attempt <= maxCASAttempts; attempt++ {
 		if version != 0 {
-			_, err := m.versioned.SetVersion(ctx, key, nil, time.Time{}, version)
+			_, err := m.storeSetVersion(ctx, key, nil, time.Time{}, version)
 			if err == nil {
 				if !wasMarker {
 					n++
+					m.event(ctx, EventDestroyed)
 				}
 				return n, nil
 			}
 			if !errors.Is(err, ErrConflict) {
 				return n, fmt.Errorf("%w: delete: %w", ErrStore, err)
 			}
+			m.event(ctx, EventConflict)
 			if err := backoff(ctx, attempt); err != nil {
 				return n, fmt.Errorf("%w: delete: %w", ErrStore, err)
 			}
@@ -244,7 +249,9 @@ func (m *Manager) owned(ctx context.Context, owner string, moves bool, fn func(k
 	if owner == "" {
 		return nil
 	}
-	keys, err := idx.Owned(ctx, owner)
+	octx, done := m.call(ctx, "owned")
+	keys, err := idx.Owned(octx, owner)
+	done(err)
 	if err != nil {
 		return fmt.Errorf("%w: owner index: %w", ErrStore, err)
 	}
@@ -279,7 +286,10 @@ func (m *Manager) owned(ctx context.Context, owner string, moves bool, fn func(k
 		}
 	}
 	if len(stale) > 0 {
-		if err := idx.RemoveOwner(ctx, owner, stale...); err != nil {
+		rctx, done := m.call(ctx, "remove_owner")
+		err := idx.RemoveOwner(rctx, owner, stale...)
+		done(err)
+		if err != nil {
 			return fmt.Errorf("%w: owner index: %w", ErrStore, err)
 		}
 	}

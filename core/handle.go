@@ -85,9 +85,15 @@ func (h *Handle) Session() (*Session, error) {
 	}
 	if err := h.load(); err != nil {
 		h.err = err
+		h.m.event(h.x.Context(), EventLoadFailed)
 		return nil, err
 	}
 	h.loaded = true
+	if h.sess.isNew {
+		h.m.event(h.x.Context(), EventLoadedNew)
+	} else {
+		h.m.event(h.x.Context(), EventLoaded)
+	}
 	if h.committed {
 		h.sess.committed = true // loaded after the headers went out: read-only
 	}
@@ -185,11 +191,7 @@ func (m *Manager) get(ctx context.Context, key string) (stored, error) {
 		st  stored
 		err error
 	)
-	if m.versioned != nil {
-		st.raw, st.version, err = m.versioned.GetVersion(ctx, key)
-	} else {
-		st.raw, err = m.store.Get(ctx, key)
-	}
+	st.raw, st.version, err = m.storeGet(ctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return stored{}, ErrNotFound
@@ -226,7 +228,11 @@ func (h *Handle) Commit() error {
 	defer s.mu.Unlock()
 	if first && !s.committed {
 		s.committed = true
-		return h.save(s)
+		err := h.save(s)
+		if err != nil {
+			h.m.event(h.x.Context(), EventCommitFailed)
+		}
+		return err
 	}
 	if len(s.late) > 0 {
 		keys := s.late
@@ -286,7 +292,10 @@ func (h *Handle) save(s *Session) error {
 		// session, so that a revocation never misses a session it lists
 		// too early; a key indexed in vain is pruned when listed.
 		if idx, ok := m.store.(OwnerIndex); ok && s.meta.Owner != "" && (s.ownerSet || s.isNew) {
-			if err := idx.AddOwner(ctx, s.meta.Owner, s.key, s.created.Add(m.lifetime)); err != nil {
+			cctx, done := m.call(ctx, "add_owner")
+			err := idx.AddOwner(cctx, s.meta.Owner, s.key, s.created.Add(m.lifetime))
+			done(err)
+			if err != nil {
 				return fmt.Errorf("%w: index owner: %w", ErrStore, err)
 			}
 		}
@@ -301,6 +310,9 @@ func (h *Handle) save(s *Session) error {
 		}
 		if err != nil {
 			return err
+		}
+		if write {
+			m.event(ctx, EventCommitted)
 		}
 	}
 	persistent := m.persistent
@@ -396,19 +408,20 @@ func (h *Handle) create(ctx context.Context, s *Session, now time.Time) error {
 	}
 	expiry := m.deadline(rec.Created, rec.Accessed)
 	if m.versioned == nil {
-		if err := m.store.Set(ctx, s.key, data, expiry); err != nil {
+		if err := m.storeSet(ctx, s.key, data, expiry); err != nil {
 			return fmt.Errorf("%w: save: %w", ErrStore, err)
 		}
 	} else {
 		// Version 0: a 256-bit random ID never finds a record; if one is
 		// there, something is badly wrong and must not be overwritten.
-		ver, err := m.versioned.SetVersion(ctx, s.key, data, expiry, 0)
+		ver, err := m.storeSetVersion(ctx, s.key, data, expiry, 0)
 		if err != nil {
 			return fmt.Errorf("%w: save: %w", ErrStore, err)
 		}
 		s.version = ver
 	}
 	s.accessed = now
+	m.event(ctx, EventCreated)
 	return nil
 }
 
@@ -430,13 +443,13 @@ func (h *Handle) update(ctx context.Context, s *Session, now time.Time) (bool, e
 		}
 		expiry := m.deadline(rec.Created, rec.Accessed)
 		if m.versioned == nil {
-			if err := m.store.Set(ctx, key, data, expiry); err != nil {
+			if err := m.storeSet(ctx, key, data, expiry); err != nil {
 				return false, fmt.Errorf("%w: save: %w", ErrStore, err)
 			}
 			s.adopt(rec, 0)
 			return true, nil
 		}
-		ver, err := m.versioned.SetVersion(ctx, key, data, expiry, version)
+		ver, err := m.storeSetVersion(ctx, key, data, expiry, version)
 		if err == nil {
 			s.adopt(rec, ver)
 			s.oldKey = key
@@ -481,10 +494,10 @@ func (h *Handle) move(ctx context.Context, s *Session, now time.Time) (bool, err
 		if err != nil {
 			return false, err
 		}
-		if err := m.store.Set(ctx, s.key, data, m.deadline(rec.Created, rec.Accessed)); err != nil {
+		if err := m.storeSet(ctx, s.key, data, m.deadline(rec.Created, rec.Accessed)); err != nil {
 			return false, fmt.Errorf("%w: save: %w", ErrStore, err)
 		}
-		if err := m.store.Delete(ctx, s.oldKey); err != nil {
+		if err := m.storeDelete(ctx, s.oldKey); err != nil {
 			return false, fmt.Errorf("%w: delete: %w", ErrStore, err)
 		}
 		s.adopt(rec, 0)
@@ -495,7 +508,7 @@ func (h *Handle) move(ctx context.Context, s *Session, now time.Time) (bool, err
 		if newVer != 0 {
 			// Best effort: the new ID was never handed out, so a record
 			// left behind is unreachable and expires.
-			_ = m.store.Delete(context.WithoutCancel(ctx), s.key)
+			_ = m.storeDelete(context.WithoutCancel(ctx), s.key)
 		}
 		return false, err
 	}
@@ -505,7 +518,7 @@ func (h *Handle) move(ctx context.Context, s *Session, now time.Time) (bool, err
 			return abandon(err)
 		}
 		expiry := m.deadline(rec.Created, rec.Accessed)
-		if newVer, err = m.versioned.SetVersion(ctx, s.key, data, expiry, newVer); err != nil {
+		if newVer, err = m.storeSetVersion(ctx, s.key, data, expiry, newVer); err != nil {
 			return abandon(fmt.Errorf("%w: save: %w", ErrStore, err))
 		}
 		marker := Record{Created: rec.Created, Accessed: now, MovedTo: s.key}
@@ -521,7 +534,7 @@ func (h *Handle) move(ctx context.Context, s *Session, now time.Time) (bool, err
 		if err != nil {
 			return abandon(err)
 		}
-		markerVer, err := m.versioned.SetVersion(ctx, s.oldKey, mdata, mexp, oldVer)
+		markerVer, err := m.storeSetVersion(ctx, s.oldKey, mdata, mexp, oldVer)
 		if err == nil {
 			s.undo = &moveUndo{oldRaw: oldRaw, oldExpiry: oldDeadline, markerVer: markerVer}
 			s.adopt(rec, newVer)
@@ -576,11 +589,11 @@ func (h *Handle) Abandon() error {
 	// the repair.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(h.x.Context()), cmp.Or(h.m.storeTimeout, abandonTimeout))
 	defer cancel()
-	_, err := h.m.versioned.SetVersion(ctx, s.oldKey, u.oldRaw, u.oldExpiry, u.markerVer)
+	_, err := h.m.storeSetVersion(ctx, s.oldKey, u.oldRaw, u.oldExpiry, u.markerVer)
 	if err != nil && !errors.Is(err, ErrConflict) { // a conflict: destroyed meanwhile, nothing to restore
 		return fmt.Errorf("%w: undo a move: %w", ErrStore, err)
 	}
-	if err := h.m.store.Delete(ctx, s.key); err != nil {
+	if err := h.m.storeDelete(ctx, s.key); err != nil {
 		return fmt.Errorf("%w: undo a move: %w", ErrStore, err)
 	}
 	return nil
@@ -601,6 +614,7 @@ func (h *Handle) conflict(ctx context.Context, err error, attempt int, key strin
 	if attempt == maxCASAttempts {
 		return nil, fmt.Errorf("%w: save: %w after %d attempts", ErrStore, err, attempt)
 	}
+	h.m.event(ctx, EventConflict)
 	if err := backoff(ctx, attempt); err != nil {
 		return nil, fmt.Errorf("%w: save: %w", ErrStore, err)
 	}
@@ -644,7 +658,7 @@ func (h *Handle) takeFlashes(s *Session) ([]any, bool) {
 		if err != nil {
 			return nil, false
 		}
-		nv, err := m.versioned.SetVersion(ctx, s.oldKey, data, m.deadline(rec.Created, rec.Accessed), ver)
+		nv, err := m.storeSetVersion(ctx, s.oldKey, data, m.deadline(rec.Created, rec.Accessed), ver)
 		if err == nil {
 			if ver == s.version {
 				s.version = nv // the record is the loaded one but for the flashes

@@ -35,6 +35,7 @@ type Manager struct {
 	fingerprint Fingerprint
 	codec       Codec
 	logger      *slog.Logger
+	observer    Observer
 
 	lifetime     time.Duration
 	idleTimeout  time.Duration
