@@ -30,7 +30,4 @@ var (
 	// whose route the session middleware did not handle.
 	ErrNoMiddleware = errors.New("session: no session middleware on this request's route")
 
-	// ErrTooLarge is returned by a Store that refuses a record over its size
-	// limit.
-	ErrTooLarge = errors.New("session: record too large")
 )

@@ -59,14 +59,6 @@ func (h *Handle) Init(m *Manager, x Exchange) {
 // Manager returns the Manager h belongs to.
 func (h *Handle) Manager() *Manager { return h.m }
 
-// Loaded reports whether the handler asked for the session, that is
-// whether Session was called.
-func (h *Handle) Loaded() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.loaded || h.err != nil
-}
-
 // Session returns the request's session, loading it from the store on the
 // first call. A request without a usable cookie, or whose cookie finds no
 // live record for this client, gets a new empty session with a fresh
