@@ -29,5 +29,4 @@ var (
 	// ErrNoMiddleware is returned by every adapter's accessor for a request
 	// whose route the session middleware did not handle.
 	ErrNoMiddleware = errors.New("session: no session middleware on this request's route")
-
 )
