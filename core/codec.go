@@ -344,7 +344,8 @@ func (d *decoder) count(size int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if left := d.left(); left < 0 || n > uint64(left)/uint64(size) {
+	// n*size cannot overflow once n <= left, as size is 1 or 2.
+	if left := d.left(); left < 0 || n > uint64(left) || n*uint64(size) > uint64(left) {
 		return 0, errCount
 	}
 	d.reserved += int(n) * size
@@ -524,6 +525,29 @@ func errorKey(k string) string {
 	return k
 }
 
+// custom decodes a value of a type given to Register: its name, then its
+// JSON. encoding/json has no counts to pre-size from: what it allocates
+// grows with the JSON, not with numbers in it.
+func (d *decoder) custom() (any, error) {
+	name, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	payload, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	t, ok := registeredType(name)
+	if !ok {
+		return nil, fmt.Errorf("a value of type %q, which is not registered with session.Register", errorKey(name))
+	}
+	p := reflect.New(t)
+	if err := json.Unmarshal([]byte(payload), p.Interface()); err != nil {
+		return nil, fmt.Errorf("decoding a %q: %w", errorKey(name), err)
+	}
+	return p.Elem().Interface(), nil
+}
+
 func (d *decoder) value(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errors.New("nesting too deep")
@@ -635,25 +659,7 @@ func (d *decoder) value(depth int) (any, error) {
 		_, err = d.entries(out, n, depth+1)
 		return out, err
 	case tagCustom:
-		name, err := d.str()
-		if err != nil {
-			return nil, err
-		}
-		payload, err := d.str()
-		if err != nil {
-			return nil, err
-		}
-		t, ok := registeredType(name)
-		if !ok {
-			return nil, fmt.Errorf("a value of type %q, which is not registered with session.Register", errorKey(name))
-		}
-		// encoding/json has no counts to pre-size from: what it allocates
-		// grows with the payload, not with numbers in it.
-		p := reflect.New(t)
-		if err := json.Unmarshal([]byte(payload), p.Interface()); err != nil {
-			return nil, fmt.Errorf("decoding a %q: %w", errorKey(name), err)
-		}
-		return p.Elem().Interface(), nil
+		return d.custom()
 	case tagGob:
 		// encoding/gob trusts counts in its input (a map count of 2^32
 		// exhausts memory), so its values are refused, never decoded.
