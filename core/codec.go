@@ -677,6 +677,11 @@ func (d *decoder) value(depth int) (any, error) {
 // Values come back as the types encoding/json produces for an any: float64
 // for every number, string, bool, []any, map[string]any and nil. Use
 // BinaryCodec (the default) when handlers need their Go types back.
+//
+// Decoding n bytes allocates at most 72·n bytes plus a few KiB:
+// encoding/json takes no sizes from its input, and its costliest shape is
+// one-entry objects nested in each other, 5 bytes ({"":}) for a 336-byte
+// Go map.
 type JSONCodec struct{}
 
 type jsonRecord struct {

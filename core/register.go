@@ -16,6 +16,9 @@ import (
 // type moves or is renamed, and never give it to another type. A record
 // holding a name no longer registered fails to decode (ErrCorrupt).
 //
+// JSONCodec needs no registration: it stores every value as JSON and
+// reads it back as JSON's types.
+//
 // Call Register from an init function, as with gob.Register. It panics if
 // name is empty or already registered, if T is already registered (under
 // any name), if T is an interface type, or if T is one of the types
