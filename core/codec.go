@@ -1,13 +1,12 @@
 package session
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 )
 
@@ -62,14 +61,26 @@ type Codec interface {
 }
 
 // BinaryCodec is the default Codec: a compact tagged binary format that
-// round-trips the common value types without reflection, and falls back to
-// encoding/gob for anything else.
+// round-trips the common value types without reflection.
 //
 // Encoded natively: nil, string, bool, every int and uint size, float32,
 // float64, []byte, []string, time.Time, time.Duration, and []any and
-// map[string]any holding those. Any other type is encoded with gob and must
-// be registered with gob.Register before it is stored, as gob requires for
-// values held in interfaces.
+// map[string]any holding those. A value of another type is stored as its
+// JSON under the name its type was given with Register; storing a type
+// that was not registered is an error (Session.Set returns it).
+//
+// Decode treats its input as hostile: a corrupt record is an error, never
+// a panic, and decoding n bytes allocates at most 120·n bytes plus a few
+// KiB. A count in the input sizes a list or map only if the rest of the
+// input can hold that many elements, a byte at least each, beyond the
+// bytes already promised to enclosing containers; registered types go
+// through encoding/json, which has no counts to trust. The factor 120 is
+// the costliest shape a legitimate encoder writes: maps of one entry
+// nested in each other, 3 stored bytes for a Go map of 336 (about 112 per
+// byte on Go 1.26). Flat records cost about 10 to 20 per byte. A
+// registered type with large element types can cost more (see Register).
+// Values older versions stored with encoding/gob are refused, not
+// decoded: encoding/gob trusts counts in its input.
 type BinaryCodec struct{}
 
 const binMagic0, binMagic1, binVersion = 'S', 'K', 2
@@ -98,7 +109,8 @@ const (
 	tagMap
 	tagStrings
 	tagDuration
-	tagGob
+	tagGob    // encoding/gob, written before Register existed; refused
+	tagCustom // a type given to Register: its name, then its JSON
 )
 
 // maxDepth bounds nesting of lists and maps so hostile data cannot exhaust
@@ -241,23 +253,41 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		return dst, nil
 	default:
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
-			return nil, fmt.Errorf("gob fallback for %T (register it with gob.Register): %w", v, err)
+		name, ok := registeredName(reflect.TypeOf(v))
+		if !ok {
+			return nil, fmt.Errorf("%T is not a native type: register it with session.Register[%T](name)", v, v)
 		}
-		dst = binary.AppendUvarint(append(dst, tagGob), uint64(buf.Len()))
-		return append(dst, buf.Bytes()...), nil
+		payload, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encoding %T as JSON: %w", v, err)
+		}
+		dst = appendString(append(dst, tagCustom), name)
+		dst = binary.AppendUvarint(dst, uint64(len(payload)))
+		return append(dst, payload...), nil
 	}
 }
 
 // errShort is returned for truncated input.
 var errShort = errors.New("truncated record")
 
+// errCount is returned for an element count the rest of the input cannot
+// hold.
+var errCount = errors.New("element count exceeds the input left")
+
 // decoder reads a record. Strings are sliced out of one copy of the input,
 // so decoding a record costs one allocation for all its strings.
+//
+// Counts in the input pre-size slices and maps, so a count is trusted only
+// as far as the input can back it: reserved is how many of the bytes left
+// are already promised to the elements that open containers have yet to
+// decode (at least one byte per element, two per map entry), and a new
+// container's count must fit in the bytes left beyond those. Every element
+// slot allocated, at any depth, is thus backed by a distinct input byte,
+// which bounds decoding's allocation by a constant times the input size.
 type decoder struct {
-	s string // the whole input as a string
-	i int
+	s        string // the whole input as a string
+	i        int
+	reserved int
 }
 
 func (d *decoder) uvarint() (uint64, error) {
@@ -290,14 +320,35 @@ func (d *decoder) varint() (int64, error) {
 	return x, err
 }
 
+// length reads the byte length of a string.
 func (d *decoder) length() (int, error) {
 	n, err := d.uvarint()
 	if err != nil {
 		return 0, err
 	}
-	if n > uint64(len(d.s)-d.i) {
+	if left := d.left(); left < 0 || n > uint64(left) {
 		return 0, errShort // no length can exceed what is left
 	}
+	return int(n), nil
+}
+
+// left returns how many input bytes are neither read nor reserved. It is
+// negative when a fixed-size field or a varint overran into reserved
+// bytes, which only corrupt input does.
+func (d *decoder) left() int { return len(d.s) - d.i - d.reserved }
+
+// count reads the element count of a container whose elements take at
+// least size bytes each, and reserves those bytes (see decoder).
+func (d *decoder) count(size int) (int, error) {
+	n, err := d.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	// n*size cannot overflow once n <= left, as size is 1 or 2.
+	if left := d.left(); left < 0 || n > uint64(left) || n*uint64(size) > uint64(left) {
+		return 0, errCount
+	}
+	d.reserved += int(n) * size
 	return int(n), nil
 }
 
@@ -312,7 +363,7 @@ func (d *decoder) str() (string, error) {
 }
 
 func (d *decoder) fixed(n int) (string, error) {
-	if len(d.s)-d.i < n {
+	if d.left() < n {
 		return "", errShort
 	}
 	s := d.s[d.i : d.i+n]
@@ -354,21 +405,13 @@ func (BinaryCodec) Decode(data []byte, r *Record) error {
 			return err
 		}
 	}
-	n, err := d.length()
+	n, err := d.count(2)
 	if err != nil {
-		return err
+		return fmt.Errorf("session: decoding the values: %w", err)
 	}
 	r.Values = make(map[string]any, n)
-	for range n {
-		k, err := d.str()
-		if err != nil {
-			return err
-		}
-		v, err := d.value(0)
-		if err != nil {
-			return fmt.Errorf("session: decoding value %q: %w", k, err)
-		}
-		r.Values[k] = v
+	if k, err := d.entries(r.Values, n, 0); err != nil {
+		return fmt.Errorf("session: decoding value %q: %w", errorKey(k), err)
 	}
 	if version == 1 {
 		if f, ok := r.Values["_flash"].([]any); ok {
@@ -376,16 +419,14 @@ func (BinaryCodec) Decode(data []byte, r *Record) error {
 			delete(r.Values, "_flash")
 		}
 	} else {
-		n, err := d.length()
+		n, err := d.count(1)
 		if err != nil {
-			return err
+			return fmt.Errorf("session: decoding the flashes: %w", err)
 		}
 		if n > 0 {
 			r.Flashes = make([]any, n)
-			for i := range r.Flashes {
-				if r.Flashes[i], err = d.value(0); err != nil {
-					return fmt.Errorf("session: decoding a flash: %w", err)
-				}
+			if err := d.list(r.Flashes, 0); err != nil {
+				return fmt.Errorf("session: decoding a flash: %w", err)
 			}
 		}
 	}
@@ -430,6 +471,81 @@ func (d *decoder) meta(r *Record) error {
 		}
 	}
 	return nil
+}
+
+// Empty slices decode to these shared values, so that a list of empty
+// lists costs no allocation per element. Sharing is safe: a slice of
+// capacity zero cannot be written through, and append copies it.
+var (
+	emptyList    any = []any{}
+	emptyStrings any = []string{}
+	emptyBytes   any = []byte{}
+)
+
+// list decodes len(out) values into out, whose bytes count reserved.
+func (d *decoder) list(out []any, depth int) error {
+	var err error
+	for i := range out {
+		d.reserved--
+		if out[i], err = d.value(depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entries decodes n key/value pairs into out, whose bytes count reserved.
+// On error it also returns the key being decoded. A key seen twice is an
+// error: no encoder writes one, and out was sized for n distinct keys.
+func (d *decoder) entries(out map[string]any, n, depth int) (string, error) {
+	for i := range n {
+		d.reserved -= 2
+		k, err := d.str()
+		if err != nil {
+			return "", err
+		}
+		v, err := d.value(depth)
+		if err != nil {
+			return k, err
+		}
+		out[k] = v
+		if len(out) != i+1 {
+			return k, errors.New("duplicate key")
+		}
+	}
+	return "", nil
+}
+
+// errorKey shortens a key for an error message, which must not grow with
+// hostile input.
+func errorKey(k string) string {
+	if len(k) > 64 {
+		return k[:64] + "..."
+	}
+	return k
+}
+
+// custom decodes a value of a type given to Register: its name, then its
+// JSON. encoding/json has no counts to pre-size from: what it allocates
+// grows with the JSON, not with numbers in it.
+func (d *decoder) custom() (any, error) {
+	name, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	payload, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	t, ok := registeredType(name)
+	if !ok {
+		return nil, fmt.Errorf("a value of type %q, which is not registered with session.Register", errorKey(name))
+	}
+	p := reflect.New(t)
+	if err := json.Unmarshal([]byte(payload), p.Interface()); err != nil {
+		return nil, fmt.Errorf("decoding a %q: %w", errorKey(name), err)
+	}
+	return p.Elem().Interface(), nil
 }
 
 func (d *decoder) value(depth int) (any, error) {
@@ -500,7 +616,10 @@ func (d *decoder) value(depth int) (any, error) {
 		return math.Float32frombits(uint32(s[0])<<24 | uint32(s[1])<<16 | uint32(s[2])<<8 | uint32(s[3])), nil
 	case tagBytes:
 		s, err := d.str()
-		return []byte(s), err
+		if err != nil || s == "" {
+			return emptyBytes, err
+		}
+		return []byte(s), nil
 	case tagTime:
 		s, err := d.str()
 		if err != nil {
@@ -512,55 +631,39 @@ func (d *decoder) value(depth int) (any, error) {
 		}
 		return tm, nil
 	case tagStrings:
-		n, err := d.length()
-		if err != nil {
-			return nil, err
+		n, err := d.count(1)
+		if err != nil || n == 0 {
+			return emptyStrings, err
 		}
 		out := make([]string, n)
 		for i := range out {
+			d.reserved--
 			if out[i], err = d.str(); err != nil {
 				return nil, err
 			}
 		}
 		return out, nil
 	case tagList:
-		n, err := d.length()
-		if err != nil {
-			return nil, err
+		n, err := d.count(1)
+		if err != nil || n == 0 {
+			return emptyList, err
 		}
 		out := make([]any, n)
-		for i := range out {
-			if out[i], err = d.value(depth + 1); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
+		return out, d.list(out, depth+1)
 	case tagMap:
-		n, err := d.length()
+		n, err := d.count(2)
 		if err != nil {
 			return nil, err
 		}
 		out := make(map[string]any, n)
-		for range n {
-			k, err := d.str()
-			if err != nil {
-				return nil, err
-			}
-			if out[k], err = d.value(depth + 1); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
+		_, err = d.entries(out, n, depth+1)
+		return out, err
+	case tagCustom:
+		return d.custom()
 	case tagGob:
-		s, err := d.str()
-		if err != nil {
-			return nil, err
-		}
-		var v any
-		if err := gob.NewDecoder(bytes.NewReader([]byte(s))).Decode(&v); err != nil {
-			return nil, fmt.Errorf("gob fallback: %w", err)
-		}
-		return v, nil
+		// encoding/gob trusts counts in its input (a map count of 2^32
+		// exhausts memory), so its values are refused, never decoded.
+		return nil, errors.New("a value encoded with encoding/gob by an older version, no longer read: register its type with session.Register")
 	default:
 		return nil, fmt.Errorf("unknown value tag %d", tag)
 	}
@@ -574,6 +677,11 @@ func (d *decoder) value(depth int) (any, error) {
 // Values come back as the types encoding/json produces for an any: float64
 // for every number, string, bool, []any, map[string]any and nil. Use
 // BinaryCodec (the default) when handlers need their Go types back.
+//
+// Decoding n bytes allocates at most 72·n bytes plus a few KiB:
+// encoding/json takes no sizes from its input, and its costliest shape is
+// one-entry objects nested in each other, 5 bytes ({"":}) for a 336-byte
+// Go map.
 type JSONCodec struct{}
 
 type jsonRecord struct {

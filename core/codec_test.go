@@ -1,7 +1,6 @@
 package session_test
 
 import (
-	"encoding/gob"
 	"math"
 	"strings"
 	"testing"
@@ -18,7 +17,7 @@ type customType struct {
 	Tags []string
 }
 
-func init() { gob.Register(customType{}) }
+func init() { session.Register[customType]("customType") }
 
 type unregistered struct{ X int }
 
@@ -64,7 +63,7 @@ func TestBinaryCodecErrors(t *testing.T) {
 	var c session.BinaryCodec
 	_, err := c.Encode(nil, &session.Record{Values: map[string]any{"u": unregistered{1}}})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "gob.Register")
+	assert.Contains(t, err.Error(), "session.Register")
 
 	deep := any("leaf")
 	for range 40 {

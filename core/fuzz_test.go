@@ -3,6 +3,7 @@ package session_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
@@ -56,7 +57,8 @@ func FuzzCookie(f *testing.F) {
 }
 
 // FuzzDecode feeds arbitrary bytes to BinaryCodec.Decode: it must return an
-// error or a record, never panic, and a record it accepts must survive
+// error or a record, never panic, never allocate more than the stated bound
+// (binaryBudgetC per input byte), and a record it accepts must survive
 // another encode/decode round.
 func FuzzDecode(f *testing.F) {
 	var c session.BinaryCodec
@@ -66,9 +68,26 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	small, _ := c.Encode(nil, &session.Record{Values: map[string]any{"n": 1, "s": "x", "l": []any{1.5, nil}}})
 	f.Add(small)
+	// The shapes that broke the bound before: a gob value whose map count
+	// is 2^32, and counts at every nesting level claiming the whole input.
+	f.Add(gobRecord())
+	f.Add(nestedCounts(64<<10, false))
+	f.Add(nestedCounts(64<<10, true))
+	// The costliest legitimate shape, and registered types (a struct with a
+	// map and a slice, and the type the gob value was made for).
+	maps, _ := c.Encode(nil, &session.Record{Values: map[string]any{"m": []any{nestedMaps(31), nestedMaps(3)}}})
+	f.Add(maps)
+	f.Add(custom("budget", `{"Name":"x","Tags":["a","b"],"Counts":{"a":1,"b":2}}`))
+	f.Add(custom("budget", `{}`))
+	f.Add(custom("P", `{"M":{"a":1}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var r session.Record
-		if err := c.Decode(data, &r); err != nil {
+		budget := decodeBudget(binaryBudgetC, len(data))
+		alloc, err := measureDecode(c, data, &r, budget)
+		if alloc > budget {
+			t.Fatalf("decoding %d bytes allocated %d, over the bound %d (err: %v)", len(data), alloc, budget, err)
+		}
+		if err != nil {
 			return
 		}
 		again, err := c.Encode(nil, &r)
@@ -79,7 +98,45 @@ func FuzzDecode(f *testing.F) {
 		if err := c.Decode(again, &r2); err != nil {
 			t.Fatalf("re-encoded record does not decode: %v", err)
 		}
-		if len(r2.Values) != len(r.Values) || !r2.Created.Equal(r.Created) {
+		if len(r2.Values) != len(r.Values) || len(r2.Flashes) != len(r.Flashes) || !r2.Created.Equal(r.Created) {
+			t.Fatalf("round trip changed the record")
+		}
+	})
+}
+
+// FuzzDecodeJSON is FuzzDecode for JSONCodec, whose bound is jsonBudgetC
+// per input byte.
+func FuzzDecodeJSON(f *testing.F) {
+	var c session.JSONCodec
+	good, _ := c.Encode(nil, &session.Record{Values: map[string]any{"s": "x", "n": 1, "l": []any{true, nil},
+		"m": map[string]any{"k": 1.5}, "b": budgetType{Name: "x", Tags: []string{"a"}, Counts: map[string]int{"a": 1}}},
+		Flashes: []any{"saved"}, Owner: "ann", MovedTo: "k", GraceUntil: time.Unix(5, 0)})
+	f.Add(good)
+	f.Add([]byte(`{"values":{"":{"":{"":{"":null}}}}}`))
+	f.Add([]byte(`{"values":{"l":[[[[[[[[]]]]]]]],"e":[{},{},{}]}}`))
+	f.Add([]byte(`{"created":"2026-01-01T00:00:00Z","values":null,"flashes":[1,2]}`))
+	f.Add([]byte(`{`))
+	f.Add([]byte(`null`))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r session.Record
+		budget := decodeBudget(jsonBudgetC, len(data))
+		alloc, err := measureDecode(c, data, &r, budget)
+		if alloc > budget {
+			t.Fatalf("decoding %d bytes allocated %d, over the bound %d (err: %v)", len(data), alloc, budget, err)
+		}
+		if err != nil {
+			return
+		}
+		again, err := c.Encode(nil, &r)
+		if err != nil {
+			t.Fatalf("a decoded record does not encode: %v", err)
+		}
+		var r2 session.Record
+		if err := c.Decode(again, &r2); err != nil {
+			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+		if len(r2.Values) != len(r.Values) || len(r2.Flashes) != len(r.Flashes) || !r2.Created.Equal(r.Created) {
 			t.Fatalf("round trip changed the record")
 		}
 	})
