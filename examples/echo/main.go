@@ -19,7 +19,8 @@ import (
 func main() { demo.Main("echo", newServer) }
 
 // newServer mounts the demo's routes on an Echo instance behind the
-// session middleware.
+// session middleware. app.HTTPServer sets the read, write and idle
+// timeouts.
 func newServer(app *demo.App) (demo.Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

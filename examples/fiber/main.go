@@ -29,8 +29,15 @@ func main() { demo.Main("fiber", newServer) }
 // newServer mounts the demo's routes on a fiber app behind the session
 // middleware.
 func newServer(app *demo.App) (demo.Server, error) {
+	timeouts := app.Timeouts()
 	f := fiber.New(fiber.Config{
 		DisableStartupMessage: true, // the runner logs where it listens
+		// The connection timeouts every demo has (demo.Timeouts). fasthttp
+		// has none by default: a client sending its headers a byte at a
+		// time (slowloris) would hold its connection forever.
+		ReadTimeout:  timeouts.Read,
+		WriteTimeout: timeouts.Write,
+		IdleTimeout:  timeouts.Idle,
 		// fasthttp answers 431 to request headers over ReadBufferSize (4 KiB
 		// by default); a browser may send up to about 8 KiB of cookies to a
 		// host that other local apps also set cookies on.

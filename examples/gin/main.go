@@ -20,7 +20,7 @@ func init() { gin.SetMode(gin.ReleaseMode) } // no debug banner and route dump
 func main() { demo.Main("gin", newServer) }
 
 // newServer mounts the demo's routes on a gin engine behind the session
-// middleware.
+// middleware. app.HTTPServer sets the read, write and idle timeouts.
 func newServer(app *demo.App) (demo.Server, error) {
 	r := gin.New()
 	// The session fingerprint binds a session to c.ClientIP(). gin trusts

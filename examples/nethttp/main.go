@@ -20,6 +20,7 @@ func main() { demo.Main("nethttp", newServer) }
 // newServer mounts the demo's routes on a ServeMux behind the session
 // middleware. The client IP in the session fingerprint is the host of
 // RemoteAddr (the middleware's default), which no header can change.
+// app.HTTPServer sets the read, write and idle timeouts.
 func newServer(app *demo.App) (demo.Server, error) {
 	h := handlers{app}
 	mux := http.NewServeMux()

@@ -15,7 +15,7 @@ const StoreLifetime = "10m"
 
 // TestDemo is the whole in-process test of one framework's demo: the
 // behaviour test on the memory store (with the default flags), on Redis
-// and on PostgreSQL, and the store-failure test. A store that cannot be
+// and on PostgreSQL, the connection timeouts, and the store-failure test. A store that cannot be
 // reached fails the test; nothing is skipped.
 func TestDemo(t *testing.T, framework string, build demo.BuildFunc) {
 	t.Run("Memory", func(t *testing.T) {
@@ -30,6 +30,7 @@ func TestDemo(t *testing.T, framework string, build demo.BuildFunc) {
 		d := Start(t, framework, build, "-store", PostgresURL, "-lifetime", StoreLifetime)
 		NoIDsLogged(t, d, Behaviour(t, d.URL))
 	})
+	t.Run("SlowClients", func(t *testing.T) { SlowClients(t, framework, build) })
 	t.Run("StoreDown", func(t *testing.T) { StoreDown(t, framework, build) })
 }
 
