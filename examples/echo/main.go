@@ -57,7 +57,12 @@ func newServer(app *demo.App) (demo.Server, error) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
 	})
-	return app.HTTPServer(e), nil
+	// A guard around the router, so that a request it refuses never loads
+	// a session: demo.LimitBodies (http.MaxBytesReader) refuses a body over
+	// its route's limit, 2 KiB for a login form, having read no further
+	// (echo's middleware.BodyLimit would answer 413, the other demos 400).
+	handler := demo.LimitBodies(e)
+	return app.HTTPServer(handler), nil
 }
 
 type handlers struct{ app *demo.App }

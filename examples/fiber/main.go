@@ -38,6 +38,14 @@ func newServer(app *demo.App) (demo.Server, error) {
 		ReadTimeout:  timeouts.Read,
 		WriteTimeout: timeouts.Write,
 		IdleTimeout:  timeouts.Idle,
+		// fasthttp reads a whole body before routing; one bigger than the
+		// largest any route takes is refused having been read no further
+		// (errorHandler answers the 413 as the other demos do).
+		// limitBodies applies each route's own, smaller limit.
+		BodyLimit: demo.MaxBodySize,
+		// Keep multipart bodies as bytes, so that limitBodies can measure
+		// them (fasthttp would parse them into c.MultipartForm first).
+		DisablePreParseMultipartForm: true,
 		// fasthttp answers 431 to request headers over ReadBufferSize (4 KiB
 		// by default); a browser may send up to about 8 KiB of cookies to a
 		// host that other local apps also set cookies on.
@@ -49,6 +57,10 @@ func newServer(app *demo.App) (demo.Server, error) {
 		// TrustedProxies naming exactly that proxy.
 		ErrorHandler: errorHandler(app),
 	})
+	// A guard before the session middleware, so that a request it refuses
+	// never loads a session; the same rules as the other demos'
+	// demo.LimitBodies.
+	f.Use(limitBodies)
 	f.Use(fibersession.Middleware(app.Manager))
 
 	h := handlers{app}
@@ -69,6 +81,23 @@ func newServer(app *demo.App) (demo.Server, error) {
 	return demo.ServerFuncs{ServeFunc: f.Listener, ShutdownFunc: f.ShutdownWithContext}, nil
 }
 
+// limitBodies refuses a body over its route's limit (demo.BodyLimit) and
+// an encoded body, as demo.LimitBodies does for the other demos.
+func limitBodies(c *fiber.Ctx) error {
+	// BodyRaw: the body as it came (c.Body() would decompress it).
+	size := int64(len(c.BodyRaw()))
+	if refusal := demo.CheckBody(c.Method(), c.Path(), c.Get(fiber.HeaderContentEncoding), size); refusal != nil {
+		return refuse(c, refusal)
+	}
+	return c.Next()
+}
+
+// refuse answers a request that a guard or fasthttp turned away.
+func refuse(c *fiber.Ctx, r *demo.Refusal) error {
+	contentType, body := r.Response(c.Path())
+	return send(c, r.Status, contentType, body)
+}
+
 // errorHandler answers the errors handlers return, a session store
 // failure among them (fibersession.Get's error is a 500). Unlike
 // fiber.DefaultErrorHandler, which sends err.Error() to the client, it
@@ -79,6 +108,14 @@ func errorHandler(app *demo.App) fiber.ErrorHandler {
 		var fe *fiber.Error
 		if errors.As(err, &fe) {
 			code, msg = fe.Code, fe.Message
+		}
+		if code == fiber.StatusRequestEntityTooLarge {
+			// fasthttp refused a body over Config.BodyLimit. It reset the
+			// request if the body was chunked: the route is then unknown.
+			if c.Request().Header.ContentLength() > 0 {
+				return refuse(c, demo.TooLarge(c.Method(), c.Path()))
+			}
+			return refuse(c, demo.BodyTooLarge)
 		}
 		if code >= 500 {
 			// fibersession logs its own failures with their cause (the
@@ -209,7 +246,7 @@ func (h handlers) putValue(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
-	body := c.Body() // fiber's memory: valid during this handler only
+	body := c.BodyRaw() // fiber's memory: valid during this handler only
 	if err := demo.CheckValue(body); err != nil {
 		return badRequest(c, err)
 	}

@@ -58,7 +58,12 @@ func newServer(app *demo.App) (demo.Server, error) {
 	r.GET("/healthz", func(c *gin.Context) {
 		c.Data(http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
 	})
-	return app.HTTPServer(r), nil
+	// A guard around the router, so that a request it refuses never loads
+	// a session: demo.LimitBodies (http.MaxBytesReader) refuses a body over
+	// its route's limit, 2 KiB for a login form, having read no further (gin
+	// has no body limit of its own).
+	handler := demo.LimitBodies(r)
+	return app.HTTPServer(handler), nil
 }
 
 type handlers struct{ app *demo.App }

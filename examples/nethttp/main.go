@@ -36,7 +36,13 @@ func newServer(app *demo.App) (demo.Server, error) {
 	mux.HandleFunc("DELETE /api/values/{key}", h.deleteValue)
 	mux.HandleFunc("GET /api/stream", h.stream)
 	mux.HandleFunc("GET /healthz", healthz)
-	return app.HTTPServer(httpsession.Middleware(app.Manager)(mux)), nil
+	handler := httpsession.Middleware(app.Manager)(mux)
+	// A guard outside the session middleware, so that a request it refuses
+	// never loads a session: demo.LimitBodies (http.MaxBytesReader)
+	// refuses a body over its route's limit, 2 KiB for a login form,
+	// having read no further.
+	handler = demo.LimitBodies(handler)
+	return app.HTTPServer(handler), nil
 }
 
 type handlers struct{ app *demo.App }
