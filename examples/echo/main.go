@@ -57,11 +57,14 @@ func newServer(app *demo.App) (demo.Server, error) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
 	})
-	// A guard around the router, so that a request it refuses never loads
-	// a session: demo.LimitBodies (http.MaxBytesReader) refuses a body over
-	// its route's limit, 2 KiB for a login form, having read no further
+	// Guards around the router, so that a request they refuse never loads
+	// a session. Go's http.CrossOriginProtection refuses a write that a
+	// browser sent from another origin (CSRF), 403.
+	handler := demo.CrossOriginProtection().Handler(e)
+	// demo.LimitBodies (http.MaxBytesReader) refuses a body over its
+	// route's limit, 2 KiB for a login form, having read no further
 	// (echo's middleware.BodyLimit would answer 413, the other demos 400).
-	handler := demo.LimitBodies(e)
+	handler = demo.LimitBodies(handler)
 	return app.HTTPServer(handler), nil
 }
 

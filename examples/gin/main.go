@@ -58,11 +58,14 @@ func newServer(app *demo.App) (demo.Server, error) {
 	r.GET("/healthz", func(c *gin.Context) {
 		c.Data(http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
 	})
-	// A guard around the router, so that a request it refuses never loads
-	// a session: demo.LimitBodies (http.MaxBytesReader) refuses a body over
-	// its route's limit, 2 KiB for a login form, having read no further (gin
+	// Guards around the router, so that a request they refuse never loads
+	// a session. Go's http.CrossOriginProtection refuses a write that a
+	// browser sent from another origin (CSRF), 403.
+	handler := demo.CrossOriginProtection().Handler(r)
+	// demo.LimitBodies (http.MaxBytesReader) refuses a body over its
+	// route's limit, 2 KiB for a login form, having read no further (gin
 	// has no body limit of its own).
-	handler := demo.LimitBodies(r)
+	handler = demo.LimitBodies(handler)
 	return app.HTTPServer(handler), nil
 }
 

@@ -37,10 +37,12 @@ func newServer(app *demo.App) (demo.Server, error) {
 	mux.HandleFunc("GET /api/stream", h.stream)
 	mux.HandleFunc("GET /healthz", healthz)
 	handler := httpsession.Middleware(app.Manager)(mux)
-	// A guard outside the session middleware, so that a request it refuses
-	// never loads a session: demo.LimitBodies (http.MaxBytesReader)
-	// refuses a body over its route's limit, 2 KiB for a login form,
-	// having read no further.
+	// Guards outside the session middleware, so that a request they refuse
+	// never loads a session. Go's http.CrossOriginProtection refuses a
+	// write that a browser sent from another origin (CSRF), 403.
+	handler = demo.CrossOriginProtection().Handler(handler)
+	// demo.LimitBodies (http.MaxBytesReader) refuses a body over its
+	// route's limit, 2 KiB for a login form, having read no further.
 	handler = demo.LimitBodies(handler)
 	return app.HTTPServer(handler), nil
 }

@@ -14,7 +14,7 @@ import (
 const StoreLifetime = "10m"
 
 // TestDemo is the whole in-process test of one framework's demo: the
-// behaviour test and the body limits on the memory
+// behaviour test, the body limits and the CSRF protection on the memory
 // store (with the default flags), on Redis and on PostgreSQL, the
 // connection timeouts, and the store-failure test. A store that cannot be
 // reached fails the test; nothing is skipped.
@@ -32,12 +32,13 @@ func TestDemo(t *testing.T, framework string, build demo.BuildFunc) {
 	t.Run("StoreDown", func(t *testing.T) { StoreDown(t, framework, build) })
 }
 
-// check runs the behaviour test and BodyLimits against d,
+// check runs the behaviour test, BodyLimits and CrossOrigin against d,
 // then checks that d logged none of the session IDs it handed out.
 func check(t *testing.T, d *Demo) {
 	var ids []string
 	t.Run("Behaviour", func(t *testing.T) { ids = append(ids, Behaviour(t, d.URL)...) })
 	t.Run("BodyLimits", func(t *testing.T) { ids = append(ids, BodyLimits(t, d)...) })
+	t.Run("CrossOrigin", func(t *testing.T) { ids = append(ids, CrossOrigin(t, d.URL)...) })
 	NoIDsLogged(t, d, ids)
 }
 
