@@ -19,7 +19,8 @@ import (
 func main() { demo.Main("echo", newServer) }
 
 // newServer mounts the demo's routes on an Echo instance behind the
-// session middleware.
+// session middleware. app.HTTPServer sets the read, write and idle
+// timeouts.
 func newServer(app *demo.App) (demo.Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -56,7 +57,15 @@ func newServer(app *demo.App) (demo.Server, error) {
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.Blob(http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
 	})
-	return app.HTTPServer(e), nil
+	// Guards around the router, so that a request they refuse never loads
+	// a session. Go's http.CrossOriginProtection refuses a write that a
+	// browser sent from another origin (CSRF), 403.
+	handler := demo.CrossOriginProtection().Handler(e)
+	// demo.LimitBodies (http.MaxBytesReader) refuses a body over its
+	// route's limit, 2 KiB for a login form, having read no further
+	// (echo's middleware.BodyLimit would answer 413, the other demos 400).
+	handler = demo.LimitBodies(handler)
+	return app.HTTPServer(handler), nil
 }
 
 type handlers struct{ app *demo.App }

@@ -29,8 +29,23 @@ func main() { demo.Main("fiber", newServer) }
 // newServer mounts the demo's routes on a fiber app behind the session
 // middleware.
 func newServer(app *demo.App) (demo.Server, error) {
+	timeouts := app.Timeouts()
 	f := fiber.New(fiber.Config{
 		DisableStartupMessage: true, // the runner logs where it listens
+		// The connection timeouts every demo has (demo.Timeouts). fasthttp
+		// has none by default: a client sending its headers a byte at a
+		// time (slowloris) would hold its connection forever.
+		ReadTimeout:  timeouts.Read,
+		WriteTimeout: timeouts.Write,
+		IdleTimeout:  timeouts.Idle,
+		// fasthttp reads a whole body before routing; one bigger than the
+		// largest any route takes is refused having been read no further
+		// (errorHandler answers the 413 as the other demos do).
+		// limitBodies applies each route's own, smaller limit.
+		BodyLimit: demo.MaxBodySize,
+		// Keep multipart bodies as bytes, so that limitBodies can measure
+		// them (fasthttp would parse them into c.MultipartForm first).
+		DisablePreParseMultipartForm: true,
 		// fasthttp answers 431 to request headers over ReadBufferSize (4 KiB
 		// by default); a browser may send up to about 8 KiB of cookies to a
 		// host that other local apps also set cookies on.
@@ -42,6 +57,11 @@ func newServer(app *demo.App) (demo.Server, error) {
 		// TrustedProxies naming exactly that proxy.
 		ErrorHandler: errorHandler(app),
 	})
+	// Guards before the session middleware, so that a request they refuse
+	// never loads a session; the same rules, in the same order, as the
+	// other demos' demo.LimitBodies and http.CrossOriginProtection.
+	f.Use(limitBodies)
+	f.Use(crossOriginProtection)
 	f.Use(fibersession.Middleware(app.Manager))
 
 	h := handlers{app}
@@ -62,6 +82,37 @@ func newServer(app *demo.App) (demo.Server, error) {
 	return demo.ServerFuncs{ServeFunc: f.Listener, ShutdownFunc: f.ShutdownWithContext}, nil
 }
 
+// limitBodies refuses a body over its route's limit (demo.BodyLimit) and
+// an encoded body, as demo.LimitBodies does for the other demos.
+func limitBodies(c *fiber.Ctx) error {
+	// BodyRaw: the body as it came (c.Body() would decompress it).
+	size := int64(len(c.BodyRaw()))
+	if refusal := demo.CheckBody(c.Method(), c.Path(), c.Get(fiber.HeaderContentEncoding), size); refusal != nil {
+		return refuse(c, refusal)
+	}
+	return c.Next()
+}
+
+// crossOriginProtection refuses a write that a browser sent from another
+// origin (CSRF) with 403: demo.CheckCrossOrigin runs Go's
+// http.CrossOriginProtection check, as the other demos do, on fasthttp's
+// request. (fiber's csrf middleware wants tokens, which the demo's forms
+// and API clients do not send.)
+func crossOriginProtection(c *fiber.Ctx) error {
+	host := string(c.Request().Header.Host()) // as sent, like net/http's r.Host
+	refusal := demo.CheckCrossOrigin(c.Method(), host, c.Path(), c.Get("Sec-Fetch-Site"), c.Get(fiber.HeaderOrigin))
+	if refusal != nil {
+		return refuse(c, refusal)
+	}
+	return c.Next()
+}
+
+// refuse answers a request that a guard or fasthttp turned away.
+func refuse(c *fiber.Ctx, r *demo.Refusal) error {
+	contentType, body := r.Response(c.Path())
+	return send(c, r.Status, contentType, body)
+}
+
 // errorHandler answers the errors handlers return, a session store
 // failure among them (fibersession.Get's error is a 500). Unlike
 // fiber.DefaultErrorHandler, which sends err.Error() to the client, it
@@ -72,6 +123,14 @@ func errorHandler(app *demo.App) fiber.ErrorHandler {
 		var fe *fiber.Error
 		if errors.As(err, &fe) {
 			code, msg = fe.Code, fe.Message
+		}
+		if code == fiber.StatusRequestEntityTooLarge {
+			// fasthttp refused a body over Config.BodyLimit. It reset the
+			// request if the body was chunked: the route is then unknown.
+			if c.Request().Header.ContentLength() > 0 {
+				return refuse(c, demo.TooLarge(c.Method(), c.Path()))
+			}
+			return refuse(c, demo.BodyTooLarge)
 		}
 		if code >= 500 {
 			// fibersession logs its own failures with their cause (the
@@ -202,7 +261,7 @@ func (h handlers) putValue(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
-	body := c.Body() // fiber's memory: valid during this handler only
+	body := c.BodyRaw() // fiber's memory: valid during this handler only
 	if err := demo.CheckValue(body); err != nil {
 		return badRequest(c, err)
 	}

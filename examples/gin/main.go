@@ -20,7 +20,7 @@ func init() { gin.SetMode(gin.ReleaseMode) } // no debug banner and route dump
 func main() { demo.Main("gin", newServer) }
 
 // newServer mounts the demo's routes on a gin engine behind the session
-// middleware.
+// middleware. app.HTTPServer sets the read, write and idle timeouts.
 func newServer(app *demo.App) (demo.Server, error) {
 	r := gin.New()
 	// The session fingerprint binds a session to c.ClientIP(). gin trusts
@@ -58,7 +58,15 @@ func newServer(app *demo.App) (demo.Server, error) {
 	r.GET("/healthz", func(c *gin.Context) {
 		c.Data(http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
 	})
-	return app.HTTPServer(r), nil
+	// Guards around the router, so that a request they refuse never loads
+	// a session. Go's http.CrossOriginProtection refuses a write that a
+	// browser sent from another origin (CSRF), 403.
+	handler := demo.CrossOriginProtection().Handler(r)
+	// demo.LimitBodies (http.MaxBytesReader) refuses a body over its
+	// route's limit, 2 KiB for a login form, having read no further (gin
+	// has no body limit of its own).
+	handler = demo.LimitBodies(handler)
+	return app.HTTPServer(handler), nil
 }
 
 type handlers struct{ app *demo.App }

@@ -20,6 +20,7 @@ func main() { demo.Main("nethttp", newServer) }
 // newServer mounts the demo's routes on a ServeMux behind the session
 // middleware. The client IP in the session fingerprint is the host of
 // RemoteAddr (the middleware's default), which no header can change.
+// app.HTTPServer sets the read, write and idle timeouts.
 func newServer(app *demo.App) (demo.Server, error) {
 	h := handlers{app}
 	mux := http.NewServeMux()
@@ -35,7 +36,15 @@ func newServer(app *demo.App) (demo.Server, error) {
 	mux.HandleFunc("DELETE /api/values/{key}", h.deleteValue)
 	mux.HandleFunc("GET /api/stream", h.stream)
 	mux.HandleFunc("GET /healthz", healthz)
-	return app.HTTPServer(httpsession.Middleware(app.Manager)(mux)), nil
+	handler := httpsession.Middleware(app.Manager)(mux)
+	// Guards outside the session middleware, so that a request they refuse
+	// never loads a session. Go's http.CrossOriginProtection refuses a
+	// write that a browser sent from another origin (CSRF), 403.
+	handler = demo.CrossOriginProtection().Handler(handler)
+	// demo.LimitBodies (http.MaxBytesReader) refuses a body over its
+	// route's limit, 2 KiB for a login form, having read no further.
+	handler = demo.LimitBodies(handler)
+	return app.HTTPServer(handler), nil
 }
 
 type handlers struct{ app *demo.App }

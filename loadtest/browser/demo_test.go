@@ -18,6 +18,32 @@ import (
 // frameworks are the demo programs under examples/, one per framework.
 var frameworks = []string{"nethttp", "gin", "echo", "fiber"}
 
+// The demo binaries, built once for all the tests of the package.
+var (
+	buildOnce sync.Once
+	binDir    string
+	binErr    error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// demoBinaries builds the demos on its first call (buildDemos) into a new
+// temporary directory, and returns that directory.
+func demoBinaries() (string, error) {
+	buildOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "sessionkit-browser-demos-"); binErr == nil {
+			binErr = buildDemos(binDir)
+		}
+	})
+	return binDir, binErr
+}
+
 // buildDemos builds every demo program with one go build into dir; the
 // binaries are named after their frameworks. The build runs in the
 // examples module of the workspace this module belongs to, and gives up

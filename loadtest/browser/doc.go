@@ -6,7 +6,10 @@
 // button, reloads, reads the page, clicks "Log out". Between the steps it
 // reads the session cookie from Chromium's own cookie store, so the
 // cookie's flags (HttpOnly, SameSite=Lax, Path=/, Secure) are checked as a
-// real browser stored them, not as a Go cookie jar parsed them.
+// real browser stored them, not as a Go cookie jar parsed them. Another
+// test serves a page from a second origin (another port of 127.0.0.1)
+// whose form posts to a demo's /logout: the demo must refuse it, so the
+// user stays logged in, while the demo's own page can still call its API.
 //
 // The package's own code finds and starts Chromium: Debian's "chromium"
 // package, which scripts/install-chromium.sh installs (with apt-get, as

@@ -43,24 +43,7 @@ const EnvScreenshotDir = "SESSIONKIT_SCREENSHOT_DIR"
 // browsers treat as a secure context, so Chromium must store (and send) the
 // Secure cookie over plain HTTP there.
 func TestLoginLogout(t *testing.T) {
-	execPath, err := ExecPath()
-	if err != nil {
-		t.Fatal(err) // never skip: the browser test must not pass without a browser
-	}
-	// Build the demos while Chromium starts.
-	start := time.Now()
-	bins := t.TempDir()
-	var buildErr error
-	built := make(chan struct{})
-	go func() { defer close(built); buildErr = buildDemos(bins) }()
-	t.Cleanup(func() { <-built }) // if the test ends early, before bins is removed
-	browser := startBrowser(t, execPath)
-	t.Logf("started %s in %v", execPath, time.Since(start).Round(time.Millisecond))
-	<-built
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	t.Logf("built the demos in %v", time.Since(start).Round(time.Millisecond))
+	browser, bins := setup(t)
 	for _, fw := range frameworks {
 		for _, secure := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/cookie-secure=%t", fw, secure), func(t *testing.T) {
@@ -68,6 +51,30 @@ func TestLoginLogout(t *testing.T) {
 			})
 		}
 	}
+}
+
+// setup starts Chromium for t and meanwhile builds the demos (once for
+// all the package's tests, into a directory TestMain removes). It returns
+// the browser's context and the directory of the demo binaries.
+func setup(t *testing.T) (browser context.Context, bins string) {
+	t.Helper()
+	execPath, err := ExecPath()
+	if err != nil {
+		t.Fatal(err) // never skip: the browser test must not pass without a browser
+	}
+	start := time.Now()
+	var buildErr error
+	built := make(chan struct{})
+	go func() { defer close(built); bins, buildErr = demoBinaries() }()
+	t.Cleanup(func() { <-built }) // if the test ends early
+	browser = startBrowser(t, execPath)
+	t.Logf("started %s in %v", execPath, time.Since(start).Round(time.Millisecond))
+	<-built
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	t.Logf("demos built after %v", time.Since(start).Round(time.Millisecond))
+	return browser, bins
 }
 
 func loginLogout(t *testing.T, browser context.Context, bin, framework string, secure bool) {

@@ -38,6 +38,15 @@ type Config struct {
 	// StoreTimeout bounds the store calls of one session load or commit
 	// (-store-timeout), as session.WithStoreTimeout.
 	StoreTimeout time.Duration
+	// ReadTimeout bounds reading one request, headers and body
+	// (-read-timeout); see App.Timeouts.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response (-write-timeout); see
+	// App.Timeouts.
+	WriteTimeout time.Duration
+	// ConnIdleTimeout bounds how long a keep-alive connection waits for
+	// its next request (-conn-idle-timeout).
+	ConnIdleTimeout time.Duration
 }
 
 // Defaults of the flags that the core does not define.
@@ -47,6 +56,13 @@ const (
 	DefaultStreamInterval  = time.Second
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultStoreTimeout    = 3 * time.Second
+	// The connection timeouts of every demo's server (App.Timeouts). A
+	// request is a few KiB at most, so 10 s to read one is plenty for a
+	// slow client yet cuts off one that sends its headers a byte at a
+	// time (slowloris).
+	DefaultReadTimeout     = 10 * time.Second
+	DefaultWriteTimeout    = 30 * time.Second
+	DefaultConnIdleTimeout = 2 * time.Minute
 )
 
 // ParseFlags parses the demo's command line args (without the program
@@ -82,6 +98,13 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 		"bound the memory store to this many sessions, evicting the ones closest to expiry; 0: no bound")
 	fs.DurationVar(&c.StoreTimeout, "store-timeout", DefaultStoreTimeout,
 		"give up on a session store call after this long and answer 500, so a stalled store never hangs a request")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", DefaultReadTimeout,
+		"close a connection whose request (headers and body) takes longer than this to arrive")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", DefaultWriteTimeout,
+		"close a connection whose response takes longer than this to write (/api/stream gets its\n"+
+			"two -stream-interval pauses on top)")
+	fs.DurationVar(&c.ConnIdleTimeout, "conn-idle-timeout", DefaultConnIdleTimeout,
+		"close a keep-alive connection idle for this long (not the session's -idle-timeout)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -100,6 +123,9 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 		return bad("-stream-interval must not be negative, got %v", c.StreamInterval)
 	case c.ShutdownTimeout <= 0:
 		return bad("-shutdown-timeout must be positive, got %v", c.ShutdownTimeout)
+	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.ConnIdleTimeout <= 0:
+		return bad("-read-timeout, -write-timeout and -conn-idle-timeout must be positive, got %v, %v and %v",
+			c.ReadTimeout, c.WriteTimeout, c.ConnIdleTimeout)
 	case c.MaxSessions < 0 || c.MaxSessions > 0 && storeKind(c.Store) != "memory":
 		return bad("-max-sessions must be 0, or positive with -store memory, got %d", c.MaxSessions)
 	}

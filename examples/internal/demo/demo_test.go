@@ -118,7 +118,8 @@ func TestParseFlagsDefaults(t *testing.T) {
 	want := demo.Config{
 		Addr: "127.0.0.1:8080", Store: "memory", IdleTimeout: 0, Lifetime: session.DefaultLifetime,
 		CookieSecure: false, StreamInterval: time.Second, ShutdownTimeout: 10 * time.Second,
-		StoreTimeout: 3 * time.Second,
+		StoreTimeout: 3 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ConnIdleTimeout: 2 * time.Minute,
 	}
 	if c != want {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
@@ -128,14 +129,16 @@ func TestParseFlagsDefaults(t *testing.T) {
 func TestParseFlags(t *testing.T) {
 	c, err := demo.ParseFlags("x", []string{"-addr", ":0", "-store", "redis://127.0.0.1:6379/3",
 		"-idle-timeout", "30m", "-lifetime", "8h", "-cookie-secure", "-stream-interval", "5ms",
-		"-shutdown-timeout", "3s", "-store-timeout", "750ms"}, io.Discard)
+		"-shutdown-timeout", "3s", "-store-timeout", "750ms", "-read-timeout", "2s", "-write-timeout", "4s",
+		"-conn-idle-timeout", "5s"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := demo.Config{
 		Addr: ":0", Store: "redis://127.0.0.1:6379/3", IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour,
 		CookieSecure: true, StreamInterval: 5 * time.Millisecond, ShutdownTimeout: 3 * time.Second,
-		StoreTimeout: 750 * time.Millisecond,
+		StoreTimeout: 750 * time.Millisecond, ReadTimeout: 2 * time.Second, WriteTimeout: 4 * time.Second,
+		ConnIdleTimeout: 5 * time.Second,
 	}
 	if c != want {
 		t.Fatalf("parsed %+v, want %+v", c, want)
@@ -162,6 +165,9 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"-lifetime", "soon"},
 		{"-max-sessions", "-1"},
 		{"-max-sessions", "5", "-store", "redis://127.0.0.1:6379/0"},
+		{"-read-timeout", "0"},
+		{"-write-timeout", "-1s"},
+		{"-conn-idle-timeout", "0"},
 	} {
 		var out bytes.Buffer
 		if _, err := demo.ParseFlags("x", args, &out); err == nil {
@@ -433,5 +439,14 @@ func TestRun(t *testing.T) {
 		Listener: ln2, Log: io.Discard})
 	if !errors.Is(err, boom) || errors.Is(err, demo.ErrUsage) {
 		t.Fatalf("Run with a failing build = %v", err)
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	app := &demo.App{Config: demo.Config{ReadTimeout: time.Second, WriteTimeout: 2 * time.Second,
+		ConnIdleTimeout: 3 * time.Second, StreamInterval: 5 * time.Second}}
+	want := demo.Timeouts{Read: time.Second, Write: 2*time.Second + (demo.StreamLines-1)*5*time.Second, Idle: 3 * time.Second}
+	if got := app.Timeouts(); got != want {
+		t.Fatalf("Timeouts() = %+v, want %+v", got, want)
 	}
 }

@@ -42,4 +42,15 @@
 // Invalid input answers 400 with {"error":"..."} (plain text on the form
 // routes). A session store failure takes the framework's error path: 500
 // without internal detail.
+//
+// # Abuse resistance
+//
+// Before any session is loaded, every demo refuses, alike: a body over its
+// route's limit (BodyLimit; 400, having read no further), an encoded body
+// (415), and a write a browser sent from another origin (403, Go's
+// http.CrossOriginProtection). Its server has the read, write and idle
+// Timeouts of the configuration. The net/http-based demos wrap their
+// router with LimitBodies and CrossOriginProtection; fiber sets
+// Config.BodyLimit and the timeouts, and calls CheckBody and
+// CheckCrossOrigin from a middleware.
 package demo

@@ -44,16 +44,46 @@ func (s ServerFuncs) Serve(ln net.Listener) error { return s.ServeFunc(ln) }
 // Shutdown calls s.ShutdownFunc.
 func (s ServerFuncs) Shutdown(ctx context.Context) error { return s.ShutdownFunc(ctx) }
 
+// Timeouts are the connection timeouts of a demo's server. Every demo's
+// server applies the same: HTTPServer for net/http, gin and echo, the
+// fiber.Config of the fiber demo (fasthttp has none by default).
+type Timeouts struct {
+	// Read bounds reading one request, headers and body, counted from its
+	// first byte (from the connection's opening for the first request).
+	// It ends a slowloris: a client sending its headers a byte at a time.
+	Read time.Duration
+	// Write bounds writing one response (net/http counts the handler's
+	// time too). It leaves room for the longest response, /api/stream.
+	Write time.Duration
+	// Idle bounds how long a keep-alive connection waits for its next
+	// request.
+	Idle time.Duration
+}
+
+// Timeouts returns the server timeouts of the configuration:
+// -read-timeout, -conn-idle-timeout, and -write-timeout plus the pauses of
+// /api/stream, so that the stream is never cut short.
+func (a *App) Timeouts() Timeouts {
+	c := a.Config
+	return Timeouts{
+		Read:  c.ReadTimeout,
+		Write: c.WriteTimeout + (StreamLines-1)*c.StreamInterval,
+		Idle:  c.ConnIdleTimeout,
+	}
+}
+
 // HTTPServer returns a Server serving h with net/http, for the frameworks
-// whose router is an http.Handler (net/http, gin, echo). It bounds the time
-// to read a request but not to write a response, which would cut
-// /api/stream short.
+// whose router is an http.Handler (net/http, gin, echo), with the demo's
+// Timeouts: the headers and the whole request share the read timeout, as
+// in fasthttp, which has only one.
 func (a *App) HTTPServer(h http.Handler) Server {
+	t := a.Timeouts()
 	return &httpServer{&http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: t.Read,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 	}}
 }

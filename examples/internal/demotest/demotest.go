@@ -16,6 +16,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,23 +40,79 @@ type Demo struct {
 	// URL is the base URL, such as "http://127.0.0.1:43210".
 	URL string
 	log *LogBuffer
+	ln  *countingListener
 }
 
 // Log returns what the demo has logged so far.
 func (d *Demo) Log() string { return d.log.String() }
+
+// ServerRead returns how many bytes the demo has read from the connection
+// whose client end is conn, or -1 if it never accepted it.
+func (d *Demo) ServerRead(conn net.Conn) int64 {
+	d.ln.mu.Lock()
+	defer d.ln.mu.Unlock()
+	if n, ok := d.ln.read[conn.LocalAddr().String()]; ok {
+		return n.Load()
+	}
+	return -1
+}
+
+// countingListener counts the bytes the server reads from each connection
+// it accepts, by the client's address, so that a test can tell how much of
+// a request body the demo read.
+type countingListener struct {
+	net.Listener
+	mu   sync.Mutex
+	read map[string]*atomic.Int64
+}
+
+// Accept implements net.Listener.
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	n := new(atomic.Int64)
+	l.mu.Lock()
+	l.read[c.RemoteAddr().String()] = n
+	l.mu.Unlock()
+	return &countingConn{Conn: c, n: n}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// CloseWrite lets net/http half-close the connection after a refusal, as
+// it does on a bare TCP connection.
+func (c *countingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
 
 // Start runs the demo of framework, built by build, in this process on a
 // fresh 127.0.0.1:0 listener with the command line args (plus a short
 // -stream-interval), waits until it logs that it listens, and shuts it
 // down gracefully at the end of the test, failing the test if the
 // shutdown is not clean. Without a -store argument the demo uses the
-// memory store.
+// memory store. The listener counts what the demo reads from each
+// connection (Demo.ServerRead).
 func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string) *Demo {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ln := &countingListener{Listener: tcp, read: map[string]*atomic.Int64{}}
 	addr := ln.Addr().String()
 	log := NewLogBuffer("listening on ")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -94,7 +151,7 @@ func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string)
 	if !strings.Contains(log.String(), want) {
 		t.Fatalf("demo log lacks %q:\n%s", want, log)
 	}
-	return &Demo{URL: "http://" + addr, log: log}
+	return &Demo{URL: "http://" + addr, log: log, ln: ln}
 }
 
 // LogBuffer collects a demo's log. It is safe for concurrent writes and

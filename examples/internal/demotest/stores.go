@@ -14,23 +14,32 @@ import (
 const StoreLifetime = "10m"
 
 // TestDemo is the whole in-process test of one framework's demo: the
-// behaviour test on the memory store (with the default flags), on Redis
-// and on PostgreSQL, and the store-failure test. A store that cannot be
+// behaviour test, the body limits and the CSRF protection on the memory
+// store (with the default flags), on Redis and on PostgreSQL, the
+// connection timeouts, and the store-failure test. A store that cannot be
 // reached fails the test; nothing is skipped.
 func TestDemo(t *testing.T, framework string, build demo.BuildFunc) {
 	t.Run("Memory", func(t *testing.T) {
-		d := Start(t, framework, build)
-		NoIDsLogged(t, d, Behaviour(t, d.URL))
+		check(t, Start(t, framework, build))
 	})
 	t.Run("Redis", func(t *testing.T) {
-		d := Start(t, framework, build, "-store", RedisURL, "-lifetime", StoreLifetime)
-		NoIDsLogged(t, d, Behaviour(t, d.URL))
+		check(t, Start(t, framework, build, "-store", RedisURL, "-lifetime", StoreLifetime))
 	})
 	t.Run("Postgres", func(t *testing.T) {
-		d := Start(t, framework, build, "-store", PostgresURL, "-lifetime", StoreLifetime)
-		NoIDsLogged(t, d, Behaviour(t, d.URL))
+		check(t, Start(t, framework, build, "-store", PostgresURL, "-lifetime", StoreLifetime))
 	})
+	t.Run("SlowClients", func(t *testing.T) { SlowClients(t, framework, build) })
 	t.Run("StoreDown", func(t *testing.T) { StoreDown(t, framework, build) })
+}
+
+// check runs the behaviour test, BodyLimits and CrossOrigin against d,
+// then checks that d logged none of the session IDs it handed out.
+func check(t *testing.T, d *Demo) {
+	var ids []string
+	t.Run("Behaviour", func(t *testing.T) { ids = append(ids, Behaviour(t, d.URL)...) })
+	t.Run("BodyLimits", func(t *testing.T) { ids = append(ids, BodyLimits(t, d)...) })
+	t.Run("CrossOrigin", func(t *testing.T) { ids = append(ids, CrossOrigin(t, d.URL)...) })
+	NoIDsLogged(t, d, ids)
 }
 
 // StoreDown runs the demo on Redis reached through a TCP proxy, cuts the
