@@ -448,15 +448,18 @@ func ttlMillis(expiry time.Time) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// globEscape escapes the glob metacharacters of SCAN's MATCH in p.
+// globEscape escapes the glob metacharacters of SCAN's MATCH in p. It
+// works byte by byte, as Redis matches, so a prefix that is not valid UTF-8
+// passes through unchanged (ranging over runes would turn each invalid byte
+// into U+FFFD and the pattern would match nothing).
 func globEscape(p string) string {
 	var b strings.Builder
-	for _, r := range p {
-		switch r {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
 		case '*', '?', '[', ']', '\\':
 			b.WriteByte('\\')
 		}
-		b.WriteRune(r)
+		b.WriteByte(p[i])
 	}
 	return b.String()
 }

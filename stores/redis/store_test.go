@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -371,6 +372,39 @@ func TestPrefixIsolation(t *testing.T) {
 	}
 }
 
+// TestNonUTF8PrefixIsListed gives the store a prefix that is not valid
+// UTF-8 and holds glob metacharacters: Len, Range and Clear must see its
+// keys, and only its keys. (The SCAN pattern used to be escaped rune by
+// rune, which turned the invalid bytes into U+FFFD, so nothing matched.)
+func TestNonUTF8PrefixIsListed(t *testing.T) {
+	ctx := context.Background()
+	c := singleClient(t)
+	base := testPrefix(t)
+	s := New(c, WithPrefix(base+"app\xff\xfe*?[x]\\:"))
+	// Same bytes but for the invalid ones: a rune-wise escape would make
+	// both prefixes' patterns equal.
+	other := New(c, WithPrefix(base+"app\uFFFD\uFFFD*?[x]\\:"))
+	t.Cleanup(func() { s.Clear(ctx); other.Clear(ctx) })
+	exp := time.Now().Add(time.Minute)
+	for i := range 3 {
+		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), []byte("v"), exp))
+	}
+	require.NoError(t, other.Set(ctx, "k0", []byte("other"), exp))
+
+	n, err := s.Len(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "Len under a prefix that is not UTF-8")
+	all, err := allRecords(s, ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string][]byte{"k0": []byte("v"), "k1": []byte("v"), "k2": []byte("v")}, all)
+
+	require.NoError(t, s.Clear(ctx))
+	require.Zero(t, c.Exists(ctx, s.Prefix()+"k0", s.Prefix()+"k1", s.Prefix()+"k2").Val(), "Clear left keys behind")
+	got, err := other.Get(ctx, "k0")
+	require.NoError(t, err, "Clear removed another prefix's key")
+	require.Equal(t, "other", string(got))
+}
+
 func TestNewFromURL(t *testing.T) {
 	ctx := context.Background()
 	s, err := NewFromURL("redis://"+redisAddr()+"/0", WithPrefix(testPrefix(t)))
@@ -446,4 +480,5 @@ func TestHeader(t *testing.T) {
 	if got := globEscape(`a*b?c[d]e\f`); got != `a\*b\?c\[d\]e\\f` {
 		t.Fatalf("globEscape = %q", got)
 	}
+	require.Equal(t, "app\xff\xfe\\*:", globEscape("app\xff\xfe*:"), "globEscape must keep bytes that are not UTF-8")
 }
