@@ -54,7 +54,10 @@
 // it outlived the session in a second key; a store-wide counter would put
 // every write through one key, one Cluster slot. The version lives inside
 // the session's own key, so the script touches a single key and in a Cluster
-// runs wholly on the node that owns it.
+// runs wholly on the node that owns it. go-redis resends a command whose
+// reply was lost to a network error; a resent script that finds the very
+// version it was writing already stored reports success, so the retry
+// neither fails a new session nor makes the Manager apply a change twice.
 //
 // # Round trips
 //

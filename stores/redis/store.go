@@ -45,7 +45,11 @@ const foreignMarker = "SESSIONKIT_FOREIGN"
 //	ARGV[2] the new value: a fresh header followed by the data
 //	ARGV[3] time to live in milliseconds; "0" deletes the record instead
 //
-// It returns 1 when it wrote (or deleted) and 0 on a version mismatch.
+// It returns 1 when it wrote (or deleted) and 0 on a version mismatch. It
+// also returns 1, writing nothing, when the key already holds the header of
+// ARGV[2]: go-redis resends a command whose reply was lost, and the
+// resent script must not report its own write as a conflict. The header is
+// a fresh random version, so no other write holds it.
 var setScript = redis.NewScript(`
 local cur = redis.call('GETRANGE', KEYS[1], 0, 16)
 local foreign
@@ -58,6 +62,9 @@ if foreign then
   return redis.error_reply('` + foreignMarker + ` value is not a sessionkit record')
 end
 if cur ~= ARGV[1] then
+  if cur ~= '' and cur == string.sub(ARGV[2], 1, 17) then
+    return 1
+  end
   return 0
 end
 if ARGV[3] == '0' then
