@@ -110,7 +110,8 @@
 // replicas (ReadOnly, RouteByLatency, RouteRandomly) may load a version a
 // replica has not caught up on; the compare-and-swap, which always runs on
 // the master, then fails and the Manager reloads and retries, so no change
-// is lost.
+// is lost. Range reads with GETEX (Redis 6.2 or later) on such a client, so
+// that its reads go to the masters and see every new key.
 //
 // NewFromURL makes the client from a URL (redis://, rediss://, unix://, or
 // a Cluster as redis://host1:port?addr=host2:port&addr=host3:port) and Close

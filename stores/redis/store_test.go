@@ -482,3 +482,61 @@ func TestHeader(t *testing.T) {
 	}
 	require.Equal(t, "app\xff\xfe\\*:", globEscape("app\xff\xfe*:"), "globEscape must keep bytes that are not UTF-8")
 }
+
+// cmdNames records the names of the commands a client sends, pipelined
+// or not.
+type cmdNames struct {
+	mu    sync.Mutex
+	names map[string]int
+}
+
+func (h *cmdNames) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *cmdNames) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *cmdNames) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			h.add(c)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (h *cmdNames) add(c redis.Cmder) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.names == nil {
+		h.names = map[string]int{}
+	}
+	h.names[c.Name()]++
+}
+
+// TestRangeReadsMastersOnReplicaReadingClient lists through a Cluster
+// client that sends reads to replicas: Range must read with GETEX, which
+// goes to the masters (a lagging replica would miss a new key), and must
+// leave the keys' TTLs alone.
+func TestRangeReadsMastersOnReplicaReadingClient(t *testing.T) {
+	ctx := context.Background()
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs(t), ReadOnly: true, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	s := newTestStore(t, c)
+	exp := time.Now().Add(time.Minute)
+	for i := range 50 {
+		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), []byte("v"), exp))
+	}
+	var names cmdNames
+	c.AddHook(&names)
+	all, err := allRecords(s, ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 50)
+	require.Equal(t, 50, names.names["getex"], "Range on a ReadOnly client: commands sent %v", names.names)
+	require.Zero(t, names.names["get"], "Range on a ReadOnly client sent GETs, which a replica may answer")
+	ttl := c.PTTL(ctx, s.Prefix()+"k7").Val()
+	require.Greater(t, ttl, 50*time.Second, "Range changed a key's TTL")
+}

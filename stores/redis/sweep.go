@@ -59,6 +59,13 @@ func (s *Store) Clear(ctx context.Context) error {
 // vouch that it visited every record; records visited before it gave up
 // may be visited again by a later pass.
 func (s *Store) Range(ctx context.Context, fn func(key string, data []byte, version uint64) error) error {
+	// A Cluster client that reads from replicas would send GET to one that
+	// may lag behind and miss a new key; GETEX is a write, so it goes to
+	// the master, and without options it changes nothing.
+	get := "get"
+	if cc, ok := s.c.(*redis.ClusterClient); ok && cc.Options().ReadOnly {
+		get = "getex"
+	}
 	var (
 		mu      sync.Mutex // fn is called one call at a time
 		stopped error      // fn's error: the masters scanned concurrently stop too
@@ -67,7 +74,8 @@ func (s *Store) Range(ctx context.Context, fn func(key string, data []byte, vers
 		cmds := make([]*redis.StringCmd, len(keys))
 		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
-				cmds[i] = p.Get(ctx, k)
+				cmds[i] = redis.NewStringCmd(ctx, get, k)
+				p.Process(ctx, cmds[i])
 			}
 			return nil
 		})
