@@ -246,7 +246,8 @@ func TestRevocationDuringReshard(t *testing.T) {
 	// Sweeps while the slots move: any may fail, none may lie.
 	var runs, complete, overlapped, lenExact int
 	start := time.Now()
-	for time.Since(start) < 15*time.Second {
+	for time.Since(start) < 15*time.Second || r.moves.Load() == 0 {
+		require.Less(t, time.Since(start), time.Minute, "2000 slots did not move within a minute: the test did not test anything")
 		runs++
 		busy0, moves0 := r.busy()
 		if n, err := s.Len(ctx); err == nil {
@@ -270,7 +271,6 @@ func TestRevocationDuringReshard(t *testing.T) {
 	t.Logf("%d runs while slots moved: DestroyMatching complete %d, Len exact %d, the others failed; %d runs overlapped a reshard",
 		runs, complete, lenExact, overlapped)
 	require.Positive(t, overlapped, "no sweep ran while slots moved: the test did not test anything")
-	require.Positive(t, r.moves.Load(), "2000 slots did not move in 15 s: the test did not test anything")
 	require.Len(t, live(others), otherCount, "the sweeps destroyed sessions of another user")
 
 	for try := 1; try <= 3; try++ {

@@ -19,8 +19,10 @@ import (
 // Redis Cluster's slots moved while they scanned (or a Ring's shards
 // changed or were down), every time they tried: a key can then move from a
 // master not yet scanned to one already scanned, so they cannot vouch that
-// they saw every key. Calling again once the resharding is over is safe.
-var ErrTopologyChanged = errors.New("redisstore: the Cluster's slots moved during the scan, so it may have missed keys")
+// they saw every key. Calling again once the resharding is over is safe. A
+// slot left migrating by an interrupted reshard makes every call fail until
+// redis-cli --cluster fix closes it.
+var ErrTopologyChanged = errors.New("redisstore: the Cluster's slots (or the Ring's shards) changed during the scan, so it may have missed keys")
 
 // A sweep that cannot vouch for itself is tried again, at most maxSweeps
 // times in all, after pauses doubling from sweepPause: long enough to ride
