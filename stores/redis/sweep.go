@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -238,6 +239,8 @@ func (s *Store) clusterPass(ctx context.Context, c *redis.ClusterClient, start f
 		return after.unstable, err
 	case !maps.Equal(before.nodes, after.nodes):
 		return "slot ownership or config epochs changed during the scan", nil
+	case c.Options().ClusterSlots != nil:
+		return "", nil // the client's masters come from the same map, under addresses of its own
 	case len(scanned) != len(before.nodes):
 		return "the masters scanned are not the masters that own the slots", nil
 	}
@@ -262,6 +265,23 @@ type layout struct {
 func readLayout(ctx context.Context, c *redis.ClusterClient) (layout, error) {
 	var mu sync.Mutex
 	l := layout{nodes: make(map[string]string)}
+	if slots := c.Options().ClusterSlots; slots != nil {
+		// The application gives the slot map, often over servers that do
+		// not run in cluster mode (no CLUSTER NODES): that map must stay
+		// put, and own every slot once.
+		m, err := slots(ctx)
+		if err != nil {
+			return l, err
+		}
+		for _, r := range m {
+			if len(r.Nodes) > 0 {
+				a := r.Nodes[0].Addr
+				l.nodes[a] = cmp.Or(l.nodes[a], "- master 0") + fmt.Sprintf(" %d-%d", r.Start, r.End)
+			}
+		}
+		l.unstable = l.check()
+		return l, nil
+	}
 	err := c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 		out, err := n.ClusterNodes(ctx).Result()
 		if err != nil {

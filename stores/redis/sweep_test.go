@@ -79,3 +79,33 @@ func TestRangeFailsWithRingShardDown(t *testing.T) {
 	require.True(t, errors.Is(err, ErrTopologyChanged), "Len with a shard down: %v", err)
 	require.True(t, errors.Is(s.Clear(ctx), ErrTopologyChanged), "Clear with a shard down")
 }
+
+// TestRangeWithApplicationSlotMap lists through a ClusterClient given its
+// slot map by the application (ClusterSlots), here one standalone server
+// that owns every slot: such servers do not answer CLUSTER NODES, so the
+// sweep checks that the map stays put instead.
+func TestRangeWithApplicationSlotMap(t *testing.T) {
+	ctx := context.Background()
+	c := redis.NewClusterClient(&redis.ClusterOptions{
+		ClusterSlots: func(context.Context) ([]redis.ClusterSlot, error) {
+			return []redis.ClusterSlot{{Start: 0, End: 16383, Nodes: []redis.ClusterNode{{Addr: redisAddr()}}}}, nil
+		},
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { c.Close() })
+	s := newTestStore(t, c)
+	exp := time.Now().Add(time.Minute)
+	for _, k := range []string{"a", "b", "c"} {
+		require.NoError(t, s.Set(ctx, k, []byte(k), exp))
+	}
+	all, err := allRecords(s, ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	n, err := s.Len(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.NoError(t, s.Clear(ctx))
+	n, err = s.Len(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
