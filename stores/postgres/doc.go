@@ -34,6 +34,15 @@
 // If you run your own migrations, run that SQL from them and leave
 // CreateTable false; New then checks that the table is there and fails
 // with [ErrNoTable] if not. The store never changes the schema otherwise.
+// New also refuses, with ErrNoTable and a message saying what to change, a
+// table whose shape would break the compare-and-swap or stop writes: key
+// text, data bytea, version bigint and expires_at timestamptz, all NOT
+// NULL; version drawn from an ascending bigint sequence of positive values
+// that neither cycles nor has a MAXVALUE (an identity column, or a DEFAULT
+// of exactly nextval, as bigserial makes); a unique index on key alone
+// (PRIMARY KEY or UNIQUE, not partial, not on an expression, not
+// deferrable); any other column nullable or with a DEFAULT. These checks
+// read the catalog of PostgreSQL 12 or later.
 // Keys are the Manager's fingerprints (SHA-256 based), never raw session
 // IDs; data is the encoded record.
 //

@@ -37,7 +37,9 @@ const (
 const maxNameLen = 63 - len("_expires_at_idx")
 
 // ErrNoTable is returned by New and Open when the session table does not
-// exist (or lacks a column) and Options.CreateTable is false.
+// exist and Options.CreateTable is false, or when its shape cannot keep the
+// store's guarantees (see "Schema" in the package doc); the message says
+// what to change.
 var ErrNoTable = errors.New("pgstore: session table missing or incomplete")
 
 // Options configures a Store. The zero value gives the defaults.
@@ -274,33 +276,6 @@ func (s *Store) createTable(ctx context.Context, ident pgx.Identifier) error {
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore: create table %s: %w", s.table, err)
-	}
-	return nil
-}
-
-// checkTable makes sure the table exists with the columns the store uses
-// and that version draws from a sequence, so a misconfigured database
-// fails at startup rather than on the first request.
-func (s *Store) checkTable(ctx context.Context, ident pgx.Identifier) error {
-	t := ident.Sanitize()
-	var exists, generated bool
-	err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
-		COALESCE((SELECT a.attidentity <> '' OR a.atthasdef FROM pg_attribute a
-			WHERE a.attrelid = to_regclass($1) AND a.attname = 'version' AND NOT a.attisdropped), false)`,
-		t).Scan(&exists, &generated)
-	if err != nil {
-		return fmt.Errorf("pgstore: check table %s: %w", s.table, err)
-	}
-	if !exists {
-		return fmt.Errorf("%w: table %s does not exist: create it with the SQL of pgstore.SchemaSQL (shown in the package doc) or set Options.CreateTable",
-			ErrNoTable, s.table)
-	}
-	if _, err := s.pool.Exec(ctx, "SELECT key, data, version, expires_at FROM "+t+" WHERE false"); err != nil {
-		return fmt.Errorf("%w: table %s: %w (compare it with pgstore.SchemaSQL)", ErrNoTable, s.table, err)
-	}
-	if !generated {
-		return fmt.Errorf("%w: table %s: column version must draw its values from a sequence, as GENERATED ALWAYS AS IDENTITY does (see pgstore.SchemaSQL)",
-			ErrNoTable, s.table)
 	}
 	return nil
 }

@@ -16,9 +16,10 @@ import (
 // pipeline of n commands counts as n commands and one round trip (on a
 // ClusterClient, one per pipeline even when it is split between nodes).
 // Commands the client sends on its own, such as HELLO on a new connection,
-// are counted too. The commands that Store.Clear, All and Len send to the
-// masters of a Cluster go through the masters' own clients, which a hook on
-// the ClusterClient does not see.
+// are counted too. The SCAN and CLUSTER NODES commands that Store.Clear,
+// Range and Len send to the masters of a Cluster go through the masters'
+// own clients, which a hook on the ClusterClient does not see; their reads
+// and deletes go through the ClusterClient.
 type CommandCounter struct {
 	cmds  atomic.Int64
 	trips atomic.Int64

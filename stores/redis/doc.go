@@ -54,7 +54,10 @@
 // it outlived the session in a second key; a store-wide counter would put
 // every write through one key, one Cluster slot. The version lives inside
 // the session's own key, so the script touches a single key and in a Cluster
-// runs wholly on the node that owns it.
+// runs wholly on the node that owns it. go-redis resends a command whose
+// reply was lost to a network error; a resent script that finds the very
+// version it was writing already stored reports success, so the retry
+// neither fails a new session nor makes the Manager apply a change twice.
 //
 // # Round trips
 //
@@ -62,8 +65,9 @@
 // one command (EVALSHA; go-redis's Script.Run falls back to EVAL once when a
 // server does not have the script cached yet, after a restart or SCRIPT
 // FLUSH). A request that does not touch its session sends nothing. Get,
-// Set and Delete are one command each. Clear, All and Len SCAN with MATCH
-// prefix* and COUNT 1000 (never KEYS) and work in pipelined batches.
+// Set and Delete are one command each. Clear, Range and Len SCAN with MATCH
+// prefix* and COUNT 1000 (never KEYS) and read or delete in pipelined
+// batches.
 // CommandCounter is a redis.Hook that counts commands, for tests and
 // benchmarks.
 //
@@ -93,11 +97,21 @@
 //
 // In a Cluster every session lives in the slot of its own key, so sessions
 // spread over all masters; keep hash tags ({...}) out of the prefix. Clear,
-// All and Len run on every master (ClusterClient.ForEachMaster) or every
-// shard of a redis.Ring. A Cluster client that reads from replicas
-// (ReadOnly, RouteByLatency, RouteRandomly) may load a version a replica has
-// not caught up on; the compare-and-swap, which always runs on the master,
-// then fails and the Manager reloads and retries, so no change is lost.
+// Range and Len SCAN every master (ClusterClient.ForEachMaster) or every
+// shard of a redis.Ring, and read or delete the keys found through the
+// client, which follows MOVED and ASK. While slots migrate, a key can move
+// from a master not yet scanned to one already scanned, so they compare
+// what the masters report (node IDs, config epochs, slots) before and after
+// the scan, and when a slot moved or was being migrated they try again, up
+// to five passes over about a second, then fail with ErrTopologyChanged. A
+// nil error thus means a complete sweep, and Manager.DestroyMatching never
+// reports a partial revocation as done. A Ring fails the same way when a
+// shard is down or the shards change. A Cluster client that reads from
+// replicas (ReadOnly, RouteByLatency, RouteRandomly) may load a version a
+// replica has not caught up on; the compare-and-swap, which always runs on
+// the master, then fails and the Manager reloads and retries, so no change
+// is lost. Range reads with GETEX (Redis 6.2 or later) on such a client, so
+// that its reads go to the masters and see every new key.
 //
 // NewFromURL makes the client from a URL (redis://, rediss://, unix://, or
 // a Cluster as redis://host1:port?addr=host2:port&addr=host3:port) and Close

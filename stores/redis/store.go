@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"net/url"
 	"strings"
@@ -18,7 +17,7 @@ import (
 // DefaultPrefix is the key prefix used unless WithPrefix sets another.
 const DefaultPrefix = "sessionkit:"
 
-// scanCount is the COUNT hint of the SCANs behind Clear, All and Len, and so
+// scanCount is the COUNT hint of the SCANs behind Clear, Range and Len, and so
 // the size of their batches.
 const scanCount = 1000
 
@@ -45,7 +44,11 @@ const foreignMarker = "SESSIONKIT_FOREIGN"
 //	ARGV[2] the new value: a fresh header followed by the data
 //	ARGV[3] time to live in milliseconds; "0" deletes the record instead
 //
-// It returns 1 when it wrote (or deleted) and 0 on a version mismatch.
+// It returns 1 when it wrote (or deleted) and 0 on a version mismatch. It
+// also returns 1, writing nothing, when the key already holds the header of
+// ARGV[2]: go-redis resends a command whose reply was lost, and the
+// resent script must not report its own write as a conflict. The header is
+// a fresh random version, so no other write holds it.
 var setScript = redis.NewScript(`
 local cur = redis.call('GETRANGE', KEYS[1], 0, 16)
 local foreign
@@ -58,6 +61,9 @@ if foreign then
   return redis.error_reply('` + foreignMarker + ` value is not a sessionkit record')
 end
 if cur ~= ARGV[1] then
+  if cur ~= '' and cur == string.sub(ARGV[2], 1, 17) then
+    return 1
+  end
   return 0
 end
 if ARGV[3] == '0' then
@@ -259,130 +265,6 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Clear deletes every key under the prefix,
-// found with SCAN on every master, in pipelined batches of single-key
-// UNLINKs (the keys of one batch may lie in different Cluster slots).
-func (s *Store) Clear(ctx context.Context) error {
-	err := s.scan(ctx, func(ctx context.Context, node redis.Cmdable, keys []string) error {
-		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys {
-				p.Unlink(ctx, k)
-			}
-			return nil
-		})
-		return err
-	})
-	if err != nil {
-		return wrap("clear", err)
-	}
-	return nil
-}
-
-// Range implements session.Lister: it visits every live record under the
-// prefix, keyed without the prefix, read with SCAN and pipelined GETs. It
-// fails with ErrForeignData if a key under the prefix holds something else.
-func (s *Store) Range(ctx context.Context, fn func(key string, data []byte, version uint64) error) error {
-	var (
-		mu      sync.Mutex // fn is called one call at a time
-		stopped error      // fn's error: the masters scanned concurrently stop too
-	)
-	err := s.scan(ctx, func(ctx context.Context, node redis.Cmdable, keys []string) error {
-		cmds := make([]*redis.StringCmd, len(keys))
-		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, k := range keys {
-				cmds[i] = p.Get(ctx, k)
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, redis.Nil) && !isWrongType(err) {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped != nil {
-			return stopped
-		}
-		for i, cmd := range cmds {
-			b, err := cmd.Bytes()
-			if errors.Is(err, redis.Nil) {
-				continue // expired or deleted since the SCAN
-			}
-			if err != nil {
-				return err
-			}
-			v, ok := parseHeader(b)
-			if !ok {
-				return ErrForeignData
-			}
-			if err := fn(strings.TrimPrefix(keys[i], s.prefix), b[hdrLen:], v); err != nil {
-				stopped = err
-				return err
-			}
-		}
-		return nil
-	})
-	if stopped != nil {
-		return stopped
-	}
-	if err != nil {
-		return wrap("range", err)
-	}
-	return nil
-}
-
-// Len counts the keys under the prefix with
-// SCAN on every master. SCAN may return a key twice; Len counts it once.
-func (s *Store) Len(ctx context.Context) (int, error) {
-	var mu sync.Mutex
-	seen := make(map[uint64]struct{})
-	seed := maphash.MakeSeed()
-	err := s.scan(ctx, func(_ context.Context, _ redis.Cmdable, keys []string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, k := range keys {
-			seen[maphash.String(seed, k)] = struct{}{}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, wrap("len", err)
-	}
-	return len(seen), nil
-}
-
-// scan calls fn with every batch of keys under the prefix that SCAN finds,
-// and the node that holds them. In a Cluster (or a Ring) it scans every
-// master (shard) concurrently, so fn must be safe for concurrent use. It
-// never uses KEYS, which blocks the server.
-func (s *Store) scan(ctx context.Context, fn func(ctx context.Context, node redis.Cmdable, keys []string) error) error {
-	each := func(ctx context.Context, node redis.Cmdable) error {
-		var cursor uint64
-		for {
-			keys, next, err := node.Scan(ctx, cursor, s.match, scanCount).Result()
-			if err != nil {
-				return err
-			}
-			if len(keys) > 0 {
-				if err := fn(ctx, node, keys); err != nil {
-					return err
-				}
-			}
-			if next == 0 {
-				return nil
-			}
-			cursor = next
-		}
-	}
-	switch c := s.c.(type) {
-	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return each(ctx, n) })
-	case *redis.Ring:
-		return c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error { return each(ctx, n) })
-	default:
-		return each(ctx, c)
-	}
-}
-
 // record returns a new value holding a fresh header and data. It is not
 // pooled: a hook may keep a command's arguments after the command returns.
 func record(data []byte) ([]byte, uint64) {
@@ -448,15 +330,18 @@ func ttlMillis(expiry time.Time) int64 {
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
 
-// globEscape escapes the glob metacharacters of SCAN's MATCH in p.
+// globEscape escapes the glob metacharacters of SCAN's MATCH in p. It
+// works byte by byte, as Redis matches, so a prefix that is not valid UTF-8
+// passes through unchanged (ranging over runes would turn each invalid byte
+// into U+FFFD and the pattern would match nothing).
 func globEscape(p string) string {
 	var b strings.Builder
-	for _, r := range p {
-		switch r {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
 		case '*', '?', '[', ']', '\\':
 			b.WriteByte('\\')
 		}
-		b.WriteRune(r)
+		b.WriteByte(p[i])
 	}
 	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/require"
 )
 
 var (
@@ -371,6 +372,39 @@ func TestPrefixIsolation(t *testing.T) {
 	}
 }
 
+// TestNonUTF8PrefixIsListed gives the store a prefix that is not valid
+// UTF-8 and holds glob metacharacters: Len, Range and Clear must see its
+// keys, and only its keys. (The SCAN pattern used to be escaped rune by
+// rune, which turned the invalid bytes into U+FFFD, so nothing matched.)
+func TestNonUTF8PrefixIsListed(t *testing.T) {
+	ctx := context.Background()
+	c := singleClient(t)
+	base := testPrefix(t)
+	s := New(c, WithPrefix(base+"app\xff\xfe*?[x]\\:"))
+	// Same bytes but for the invalid ones: a rune-wise escape would make
+	// both prefixes' patterns equal.
+	other := New(c, WithPrefix(base+"app\uFFFD\uFFFD*?[x]\\:"))
+	t.Cleanup(func() { s.Clear(ctx); other.Clear(ctx) })
+	exp := time.Now().Add(time.Minute)
+	for i := range 3 {
+		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), []byte("v"), exp))
+	}
+	require.NoError(t, other.Set(ctx, "k0", []byte("other"), exp))
+
+	n, err := s.Len(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "Len under a prefix that is not UTF-8")
+	all, err := allRecords(s, ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string][]byte{"k0": []byte("v"), "k1": []byte("v"), "k2": []byte("v")}, all)
+
+	require.NoError(t, s.Clear(ctx))
+	require.Zero(t, c.Exists(ctx, s.Prefix()+"k0", s.Prefix()+"k1", s.Prefix()+"k2").Val(), "Clear left keys behind")
+	got, err := other.Get(ctx, "k0")
+	require.NoError(t, err, "Clear removed another prefix's key")
+	require.Equal(t, "other", string(got))
+}
+
 func TestNewFromURL(t *testing.T) {
 	ctx := context.Background()
 	s, err := NewFromURL("redis://"+redisAddr()+"/0", WithPrefix(testPrefix(t)))
@@ -446,4 +480,63 @@ func TestHeader(t *testing.T) {
 	if got := globEscape(`a*b?c[d]e\f`); got != `a\*b\?c\[d\]e\\f` {
 		t.Fatalf("globEscape = %q", got)
 	}
+	require.Equal(t, "app\xff\xfe\\*:", globEscape("app\xff\xfe*:"), "globEscape must keep bytes that are not UTF-8")
+}
+
+// cmdNames records the names of the commands a client sends, pipelined
+// or not.
+type cmdNames struct {
+	mu    sync.Mutex
+	names map[string]int
+}
+
+func (h *cmdNames) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *cmdNames) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *cmdNames) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			h.add(c)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (h *cmdNames) add(c redis.Cmder) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.names == nil {
+		h.names = map[string]int{}
+	}
+	h.names[c.Name()]++
+}
+
+// TestRangeReadsMastersOnReplicaReadingClient lists through a Cluster
+// client that sends reads to replicas: Range must read with GETEX, which
+// goes to the masters (a lagging replica would miss a new key), and must
+// leave the keys' TTLs alone.
+func TestRangeReadsMastersOnReplicaReadingClient(t *testing.T) {
+	ctx := context.Background()
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddrs(t), ReadOnly: true, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	s := newTestStore(t, c)
+	exp := time.Now().Add(time.Minute)
+	for i := range 50 {
+		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), []byte("v"), exp))
+	}
+	var names cmdNames
+	c.AddHook(&names)
+	all, err := allRecords(s, ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 50)
+	require.Equal(t, 50, names.names["getex"], "Range on a ReadOnly client: commands sent %v", names.names)
+	require.Zero(t, names.names["get"], "Range on a ReadOnly client sent GETs, which a replica may answer")
+	ttl := c.PTTL(ctx, s.Prefix()+"k7").Val()
+	require.Greater(t, ttl, 50*time.Second, "Range changed a key's TTL")
 }
