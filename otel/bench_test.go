@@ -70,3 +70,50 @@ func BenchmarkEvent(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRequest measures a whole request that reads and writes its
+// session (one load, one versioned commit) on a MemoryStore, without an
+// Observer and with one, to put the Observer's cost in proportion.
+func BenchmarkRequest(b *testing.B) {
+	cases := []struct {
+		name string
+		obs  func(b *testing.B) session.Option
+	}{
+		{"no-observer", func(*testing.B) session.Option { return func(*session.Manager) error { return nil } }},
+	}
+	for _, bt := range benchTracers[:2] {
+		cases = append(cases, struct {
+			name string
+			obs  func(b *testing.B) session.Option
+		}{"observer-" + bt.name, func(b *testing.B) session.Option {
+			return session.WithObserver(newBenchObserver(b, bt.tp()))
+		}})
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			m, err := session.NewManager(bc.obs(b))
+			require.NoError(b, err)
+			b.Cleanup(func() { m.Close() })
+			c := &client{}
+			x := c.exchange()
+			h := m.Begin(x)
+			s, err := h.Session()
+			require.NoError(b, err)
+			s.Incr("views", 1)
+			require.NoError(b, h.Commit())
+			c.keep(x)
+			b.ReportAllocs()
+			for b.Loop() {
+				h := m.Begin(c.exchange())
+				s, err := h.Session()
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.Incr("views", 1)
+				if err := h.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -337,17 +337,19 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 	}
 }
 
-// TestNewDefaultsToTheGlobalProviders sets the global providers, so it
-// must not run in parallel with anything that reads them.
+// TestNewDefaultsToTheGlobalProviders sets the global providers, which
+// cannot be unset: no other test may rely on them, nor run in parallel.
 func TestNewDefaultsToTheGlobalProviders(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
-	prevM, prevT := otel.GetMeterProvider(), otel.GetTracerProvider()
 	otel.SetMeterProvider(mp)
 	otel.SetTracerProvider(tp)
-	t.Cleanup(func() { otel.SetMeterProvider(prevM); otel.SetTracerProvider(prevT) })
+	t.Cleanup(func() { // later users of the globals get noops
+		require.NoError(t, mp.Shutdown(context.Background()))
+		require.NoError(t, tp.Shutdown(context.Background()))
+	})
 
 	obs, err := otelsession.New() // no name: no manager attribute
 	require.NoError(t, err)
