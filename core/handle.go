@@ -78,6 +78,9 @@ func (h *Handle) Session() (*Session, error) {
 	if err := h.load(); err != nil {
 		h.err = err
 		h.m.event(h.x.Context(), EventLoadFailed)
+		if errors.Is(err, ErrCorrupt) {
+			h.m.event(h.x.Context(), EventCorrupt)
+		}
 		return nil, err
 	}
 	h.loaded = true
@@ -657,7 +660,11 @@ func (h *Handle) takeFlashes(s *Session) ([]any, bool) {
 			}
 			return taken, true
 		}
-		if !errors.Is(err, ErrConflict) || backoff(ctx, attempt) != nil {
+		if !errors.Is(err, ErrConflict) || attempt == maxCASAttempts {
+			return nil, false
+		}
+		m.event(ctx, EventConflict)
+		if backoff(ctx, attempt) != nil {
 			return nil, false
 		}
 	}

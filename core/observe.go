@@ -35,6 +35,7 @@ const (
 	EventConflict                      // a compare-and-swap lost to a concurrent writer and was retried
 	EventCreated                       // a new session was stored
 	EventDestroyed                     // a session was destroyed (logout, revocation)
+	EventCorrupt                       // a stored record could not be decoded (with EventLoadFailed)
 )
 
 // String returns the event's name, as metrics label it.
@@ -56,6 +57,8 @@ func (e Event) String() string {
 		return "created"
 	case EventDestroyed:
 		return "destroyed"
+	case EventCorrupt:
+		return "corrupt"
 	}
 	return "unknown"
 }

@@ -29,6 +29,7 @@ const (
 	MetricConflicts = "sessionkit.session.conflicts"  // counter: compare-and-swap retries
 	MetricCreated   = "sessionkit.sessions.created"   // counter: new sessions stored
 	MetricDestroyed = "sessionkit.sessions.destroyed" // counter: sessions destroyed (logout, revocation)
+	MetricCorrupt   = "sessionkit.session.corrupt"    // counter: stored records that could not be decoded
 	MetricCalls     = "sessionkit.store.calls"        // counter; attributes op, outcome and, on errors, error.type
 	MetricDuration  = "sessionkit.store.duration"     // histogram in seconds; the same attributes
 )
@@ -144,6 +145,7 @@ func New(opts ...Option) (*Observer, error) {
 	conflicts := counter(MetricConflicts, "Compare-and-swap writes that lost to a concurrent writer and were retried.")
 	created := counter(MetricCreated, "New sessions stored.")
 	destroyed := counter(MetricDestroyed, "Sessions destroyed: logouts and revocations.")
+	corrupt := counter(MetricCorrupt, "Loads that found a stored record they could not decode (tampering, or a codec change).")
 	o.calls = counter(MetricCalls, "Store calls by op and outcome (ok, not_found, conflict, error); failures carry error.type: timeout, canceled or other.")
 	if err == nil {
 		o.duration, err = meter.Float64Histogram(MetricDuration,
@@ -176,6 +178,7 @@ func New(opts ...Option) (*Observer, error) {
 	ev(session.EventConflict, conflicts)
 	ev(session.EventCreated, created)
 	ev(session.EventDestroyed, destroyed)
+	ev(session.EventCorrupt, corrupt)
 	return o, nil
 }
 
@@ -190,6 +193,8 @@ func unitOf(name string) string {
 		return "conflict"
 	case MetricCalls:
 		return "call"
+	case MetricCorrupt:
+		return "record"
 	}
 	return "session"
 }
@@ -262,7 +267,7 @@ type eventInfo struct {
 }
 
 // numEvents bounds the session.Event values the Observer knows.
-const numEvents = int(session.EventDestroyed) + 1
+const numEvents = int(session.EventCorrupt) + 1
 
 // StoreCall implements session.Observer: it starts the call's span and
 // returns the function that ends it and records the call's outcome and

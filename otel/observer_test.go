@@ -398,3 +398,21 @@ func TestANoopTracerProviderStartsNoSpans(t *testing.T) {
 	require.Len(t, rm.ScopeMetrics, 1)
 	require.Len(t, rm.ScopeMetrics[0].Metrics, 2, "the call is counted all the same")
 }
+
+// A record that cannot be decoded counts as a failed load and, apart, as
+// a corrupt record, which store-call metrics cannot show.
+func TestCorruptRecordsAreCountedApart(t *testing.T) {
+	mem := session.NewMemoryStore(session.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	r := newRig(t, session.WithStore(mem))
+	c := &client{}
+	r.request(c, func(s *session.Session) { s.Incr("views", 1) })
+	key := session.FingerprintIDIPUserAgent(c.cookie, c.exchange())
+	require.NoError(t, mem.Set(context.Background(), key, []byte("not a record"), time.Now().Add(time.Hour)))
+	_, err := r.m.Begin(c.exchange()).Session()
+	require.ErrorIs(t, err, session.ErrCorrupt)
+	got := r.counts()
+	assert.Equal(t, float64(1), got[otelsession.MetricCorrupt+"{manager=login}"])
+	assert.Equal(t, float64(1), got[loadsFailed])
+	assert.Equal(t, float64(0), got[otelsession.MetricCalls+"{error.type=other,manager=login,op=get,outcome=error}"], "the store call itself succeeded")
+}
