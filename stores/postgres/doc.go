@@ -30,6 +30,13 @@
 //		expires_at timestamptz NOT NULL
 //	);
 //	CREATE INDEX IF NOT EXISTS "sessionkit_sessions_expires_at_idx" ON "sessionkit_sessions" (expires_at);
+//	CREATE TABLE IF NOT EXISTS "sessionkit_sessions_owners" (
+//		owner      text        NOT NULL,
+//		key        text        NOT NULL,
+//		expires_at timestamptz NOT NULL,
+//		PRIMARY KEY (owner, key)
+//	);
+//	CREATE INDEX IF NOT EXISTS "sessionkit_sessions_owners_exp" ON "sessionkit_sessions_owners" (expires_at);
 //
 // If you run your own migrations, run that SQL from them and leave
 // CreateTable false; New then checks that the table is there and fails

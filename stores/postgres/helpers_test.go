@@ -117,7 +117,8 @@ func uniqueTable(tb testing.TB) string {
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := pool.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
+		drop := "DROP TABLE IF EXISTS " + pgx.Identifier{name}.Sanitize() + ", " + pgx.Identifier{name + "_owners"}.Sanitize()
+		if _, err := pool.Exec(ctx, drop); err != nil {
 			tb.Errorf("drop test table %s: %v", name, err)
 		}
 	})

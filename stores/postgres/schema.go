@@ -117,6 +117,34 @@ func (s *Store) checkTable(ctx context.Context, ident pgx.Identifier) error {
 	if _, err := s.pool.Exec(ctx, "SELECT key, data, version, expires_at FROM "+t+" WHERE false"); err != nil {
 		return fmt.Errorf("%w: table %s: %w (compare it with pgstore.SchemaSQL)", ErrNoTable, s.table, err)
 	}
+	return s.checkOwners(ctx, ownersIdent(ident))
+}
+
+// checkOwners makes sure the owner index table exists with its columns and
+// a unique index on (owner, key), which its ON CONFLICT needs.
+func (s *Store) checkOwners(ctx context.Context, ident pgx.Identifier) error {
+	o := ident.Sanitize()
+	name := strings.Join(ident, ".")
+	var exists, unique bool
+	err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, EXISTS (SELECT 1 FROM pg_index i
+		WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indimmediate AND i.indisvalid
+			AND i.indnkeyatts = 2 AND i.indexprs IS NULL AND i.indpred IS NULL
+			AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+				WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)) = ARRAY['key', 'owner'])`,
+		o).Scan(&exists, &unique)
+	if err != nil {
+		return fmt.Errorf("pgstore: check table %s: %w", name, err)
+	}
+	if !exists {
+		return fmt.Errorf("%w: the owner index table %s does not exist: create it with the SQL of pgstore.SchemaSQL or set Options.CreateTable",
+			ErrNoTable, name)
+	}
+	if _, err := s.pool.Exec(ctx, "SELECT owner, key, expires_at FROM "+o+" WHERE false"); err != nil {
+		return fmt.Errorf("%w: table %s: %w (compare it with pgstore.SchemaSQL)", ErrNoTable, name, err)
+	}
+	if !unique {
+		return fmt.Errorf("%w: table %s needs PRIMARY KEY (owner, key) (compare it with pgstore.SchemaSQL)", ErrNoTable, name)
+	}
 	return nil
 }
 

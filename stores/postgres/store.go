@@ -87,6 +87,8 @@ type Store struct {
 
 	qGet, qInsert, qUpdate, qUpsert  string
 	qDelete, qDeleteVersion, qExists string
+	qAddOwner, qOwned, qRemoveOwner  string
+	qCleanupOwners, qClearOwners     string
 	qClear, qAll, qLen, qCleanup     string
 
 	stop      context.CancelFunc
@@ -142,7 +144,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
-	s.prepareSQL(ident.Sanitize())
+	s.prepareSQL(ident.Sanitize(), ownersIdent(ident).Sanitize())
 
 	if opts.CreateTable {
 		if err := s.createTable(ctx, ident); err != nil {
@@ -216,19 +218,37 @@ func SchemaSQL(table string) (string, error) {
 
 func schemaSQL(ident pgx.Identifier) string {
 	t := ident.Sanitize()
-	idx := pgx.Identifier{ident[len(ident)-1] + "_expires_at_idx"}.Sanitize()
+	name := ident[len(ident)-1]
+	idx := pgx.Identifier{name + "_expires_at_idx"}.Sanitize()
+	o := ownersIdent(ident).Sanitize()
+	oidx := pgx.Identifier{name + "_owners_exp"}.Sanitize()
 	return "CREATE TABLE IF NOT EXISTS " + t + ` (
 	key        text        PRIMARY KEY,
 	data       bytea       NOT NULL,
 	version    bigint      GENERATED ALWAYS AS IDENTITY,
 	expires_at timestamptz NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ` + idx + " ON " + t + " (expires_at);\n"
+CREATE INDEX IF NOT EXISTS ` + idx + " ON " + t + ` (expires_at);
+CREATE TABLE IF NOT EXISTS ` + o + ` (
+	owner      text        NOT NULL,
+	key        text        NOT NULL,
+	expires_at timestamptz NOT NULL,
+	PRIMARY KEY (owner, key)
+);
+CREATE INDEX IF NOT EXISTS ` + oidx + " ON " + o + " (expires_at);\n"
+}
+
+// ownersIdent names the owner index table of the session table ident: the
+// same name with "_owners" appended, in the same schema.
+func ownersIdent(ident pgx.Identifier) pgx.Identifier {
+	o := append(pgx.Identifier(nil), ident...)
+	o[len(o)-1] += "_owners"
+	return o
 }
 
 // prepareSQL builds every statement for the quoted table name t. All
 // expiry checks use the database clock, now(); see the package doc.
-func (s *Store) prepareSQL(t string) {
+func (s *Store) prepareSQL(t, o string) {
 	// Reads: one statement, live rows only.
 	s.qGet = "SELECT data, version FROM " + t + " WHERE key = $1 AND expires_at > now()"
 	// Create: insert, or take over a row that has expired (it counts as
@@ -258,6 +278,15 @@ func (s *Store) prepareSQL(t string) {
 	// life: PostgreSQL re-evaluates it on the newest row version.
 	s.qCleanup = "DELETE FROM " + t + " WHERE ctid = ANY (ARRAY (SELECT ctid FROM " + t +
 		" WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)) AND expires_at <= now()"
+	// The owner index: one row per (owner, session key), kept until the
+	// latest expiry it was given.
+	s.qAddOwner = "INSERT INTO " + o + " AS t (owner, key, expires_at) VALUES ($1, $2, $3)" +
+		" ON CONFLICT (owner, key) DO UPDATE SET expires_at = GREATEST(t.expires_at, EXCLUDED.expires_at)"
+	s.qOwned = "SELECT key FROM " + o + " WHERE owner = $1 AND expires_at > now()"
+	s.qRemoveOwner = "DELETE FROM " + o + " WHERE owner = $1 AND key = ANY ($2)"
+	s.qCleanupOwners = "DELETE FROM " + o + " WHERE ctid = ANY (ARRAY (SELECT ctid FROM " + o +
+		" WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)) AND expires_at <= now()"
+	s.qClearOwners = "DELETE FROM " + o
 }
 
 // createTable runs the schema SQL in one transaction holding an advisory
@@ -393,6 +422,43 @@ func (s *Store) Clear(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, s.qClear); err != nil {
 		return fmt.Errorf("pgstore: clear: %w", err)
 	}
+	if _, err := s.pool.Exec(ctx, s.qClearOwners); err != nil {
+		return fmt.Errorf("pgstore: clear: %w", err)
+	}
+	return nil
+}
+
+// AddOwner implements session.OwnerIndex with one INSERT into the owner
+// table.
+func (s *Store) AddOwner(ctx context.Context, owner, key string, expiry time.Time) error {
+	if _, err := s.pool.Exec(ctx, s.qAddOwner, owner, key, expiry); err != nil {
+		return fmt.Errorf("pgstore: add owner: %w", err)
+	}
+	return nil
+}
+
+// Owned implements session.OwnerIndex with one SELECT on the owner table's
+// primary key.
+func (s *Store) Owned(ctx context.Context, owner string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, s.qOwned, owner)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: owned: %w", err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: owned: %w", err)
+	}
+	return keys, nil
+}
+
+// RemoveOwner implements session.OwnerIndex with one DELETE.
+func (s *Store) RemoveOwner(ctx context.Context, owner string, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := s.pool.Exec(ctx, s.qRemoveOwner, owner, keys); err != nil {
+		return fmt.Errorf("pgstore: remove owner: %w", err)
+	}
 	return nil
 }
 
@@ -438,9 +504,19 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 // CleanupInterval; call it yourself when the cleanup is off. It stops
 // early, with ctx's error, when ctx ends.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
+	total, err := s.deleteExpired(ctx, s.qCleanup)
+	if err == nil {
+		_, err = s.deleteExpired(ctx, s.qCleanupOwners) // the owner index's rows are not sessions: not counted
+	}
+	return total, err
+}
+
+// deleteExpired runs the batched cleanup statement q until a batch comes
+// back short.
+func (s *Store) deleteExpired(ctx context.Context, q string) (int64, error) {
 	var total int64
 	for {
-		tag, err := s.pool.Exec(ctx, s.qCleanup, s.batch)
+		tag, err := s.pool.Exec(ctx, q, s.batch)
 		if err != nil {
 			return total, fmt.Errorf("pgstore: delete expired: %w", err)
 		}
@@ -496,4 +572,5 @@ func (s *Store) Close() error {
 var (
 	_ session.VersionedStore = (*Store)(nil)
 	_ session.Lister         = (*Store)(nil)
+	_ session.OwnerIndex     = (*Store)(nil)
 )

@@ -3,7 +3,8 @@
 //
 // A *Store implements session.VersionedStore, so the Manager commits with
 // compare-and-swap and concurrent requests on one session never lose each
-// other's changes, and also session.Lister (for Manager.DestroyMatching).
+// other's changes, and also session.Lister (for Manager.DestroyMatching) and
+// session.OwnerIndex (for Manager.Sessions, Revoke and RevokeAll).
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 //	m, err := session.NewManager(session.WithStore(redisstore.New(rdb)))
@@ -33,6 +34,12 @@
 // because the header is simple for programs in other languages to strip.
 // The script compares only the header, with GETRANGE, so a large record is
 // never copied into Lua.
+//
+// The owner index (session.OwnerIndex, behind Manager.Sessions and
+// RevokeAll) is one sorted set per owner under prefix+"owner:"+a hash of
+// the owner, whose members are the owner's session keys scored by expiry;
+// it expires with its last member. Range and Len skip it; Clear removes
+// it. It needs Redis 6.2 or later (ZADD GT).
 //
 // Data under the prefix that this package did not write — another Redis
 // type (WRONGTYPE) or a string without the header — is reported as an error

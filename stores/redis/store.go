@@ -2,10 +2,13 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -175,6 +178,72 @@ func (s *Store) Client() redis.UniversalClient { return s.c }
 
 // Prefix returns the key prefix.
 func (s *Store) Prefix() string { return s.prefix }
+
+// ownerSeg starts, after the prefix, the keys of the owner index: one
+// sorted set per owner, whose members are the owner's session keys scored
+// by their expiry in Unix milliseconds. Session keys never contain ':'.
+const ownerSeg = "owner:"
+
+// ownerKey returns the index key of owner; the owner is hashed, so any
+// string works and the key does not show it.
+func (s *Store) ownerKey(owner string) string {
+	sum := sha256.Sum256([]byte(owner))
+	return s.prefix + ownerSeg + hex.EncodeToString(sum[:16])
+}
+
+// isIndexKey reports whether the full key k belongs to the owner index,
+// which Range and Len skip.
+func (s *Store) isIndexKey(k string) bool { return strings.HasPrefix(k[len(s.prefix):], ownerSeg) }
+
+// addOwnerScript records a session under its owner, keeping the latest
+// expiry, drops members that have expired, and lets the set itself expire
+// with its last member.
+//
+//	KEYS[1] the owner's index key
+//	ARGV[1] the session's expiry (Unix ms), ARGV[2] its key, ARGV[3] now (Unix ms)
+var addOwnerScript = redis.NewScript(`
+redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if top[2] then redis.call('PEXPIREAT', KEYS[1], top[2]) end
+return 1
+`)
+
+// AddOwner implements session.OwnerIndex with one script on the owner's
+// sorted set (ZADD GT: Redis 6.2 or later).
+func (s *Store) AddOwner(ctx context.Context, owner, key string, expiry time.Time) error {
+	err := addOwnerScript.Run(ctx, s.c, []string{s.ownerKey(owner)}, expiry.UnixMilli(), key, time.Now().UnixMilli()).Err()
+	if err != nil {
+		return wrap("add owner", err)
+	}
+	return nil
+}
+
+// Owned implements session.OwnerIndex with one ZRANGEBYSCORE over the
+// members that have not expired.
+func (s *Store) Owned(ctx context.Context, owner string) ([]string, error) {
+	keys, err := s.c.ZRangeByScore(ctx, s.ownerKey(owner), &redis.ZRangeBy{
+		Min: "(" + strconv.FormatInt(time.Now().UnixMilli(), 10), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, wrap("owned", err)
+	}
+	return keys, nil
+}
+
+// RemoveOwner implements session.OwnerIndex with one ZREM.
+func (s *Store) RemoveOwner(ctx context.Context, owner string, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	members := make([]any, len(keys))
+	for i, k := range keys {
+		members[i] = k
+	}
+	if err := s.c.ZRem(ctx, s.ownerKey(owner), members...).Err(); err != nil {
+		return wrap("remove owner", err)
+	}
+	return nil
+}
 
 // Close closes the client if NewFromURL made it, and does nothing for a
 // client passed to New. It is safe to call more than once.
@@ -356,3 +425,10 @@ func wrap(op string, err error) error {
 	}
 	return fmt.Errorf("redisstore: %s: %w", op, err)
 }
+
+// Interface checks.
+var (
+	_ session.VersionedStore = (*Store)(nil)
+	_ session.Lister         = (*Store)(nil)
+	_ session.OwnerIndex     = (*Store)(nil)
+)

@@ -74,6 +74,7 @@ func (s *Store) Range(ctx context.Context, fn func(key string, data []byte, vers
 		stopped error      // fn's error: the masters scanned concurrently stop too
 	)
 	err := s.sweep(ctx, nil, func(ctx context.Context, keys []string) error {
+		keys = slices.DeleteFunc(keys, s.isIndexKey)
 		cmds := make([]*redis.StringCmd, len(keys))
 		_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, k := range keys {
@@ -135,7 +136,9 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, k := range keys {
-			seen[maphash.String(seed, k)] = struct{}{}
+			if !s.isIndexKey(k) {
+				seen[maphash.String(seed, k)] = struct{}{}
+			}
 		}
 		return nil
 	})
