@@ -27,9 +27,41 @@
 // late by the Manager's logger once the response has been sent). Call Get
 // in the handler, never inside a stream writer: the Ctx is not valid there.
 //
-// If the commit fails, the handler's body and the headers describing it
-// are dropped and the middleware returns an error that makes the
-// ErrorHandler answer 500. A request whose handler panics commits nothing.
+// A hijacked connection (c.Context().Hijack, as websocket upgraders use it)
+// is handed over only after the handler, and so the middleware, has
+// returned: the session is committed first, and fasthttp sends its cookie
+// with the response it writes before calling the hijack handler (unless
+// HijackSetNoResponse(true) says the hijack handler writes the response
+// itself). If the commit fails, the hijack is called off.
+//
+// If the commit fails, the handler's response is replaced by the error
+// response of package session: its body and the headers that describe it
+// or let a cache keep it are dropped, Cache-Control: no-store is set, and
+// the middleware returns an error that makes the ErrorHandler answer 500.
+//
+// # Middleware order
+//
+// Register the recover middleware before this one, so that it sits outside
+// and a panic unwinds through the session middleware, which then commits
+// nothing:
+//
+//	app.Use(recover.New(), fibersession.Middleware(m))
+//
+// This order is required: a recover registered after the session
+// middleware turns the panic into an ordinary error before this one sees
+// it, and fiber leaves no trace of the panic, so the panicking handler's
+// half-done changes would be committed. fiber's timeout middleware wraps a
+// handler, so it always sits inside; fasthttp.TimeoutHandler around the
+// whole app answers from a response of its own, which drops the cookie of
+// a commit made after it fired: do not use it.
+//
+// # Store timeout
+//
+// Each load and commit of a session is bounded by DefaultStoreTimeout (5 s)
+// unless the Manager has a store timeout (session.WithStoreTimeout) or
+// c.UserContext() has a deadline, which are then used instead: fasthttp
+// never cancels a request's context when the client leaves, so a stalled
+// store would otherwise hold the request forever.
 //
 // # fasthttp memory
 //
@@ -57,7 +89,10 @@ package fibersession
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -82,13 +117,15 @@ func Middleware(m *session.Manager) fiber.Handler {
 		c.Locals(localsKey{}, x)
 		err := c.Next()
 		x.committed = true
-		if cerr := x.Commit(); cerr != nil {
+		cerr := x.Commit()
+		x.stopBound()
+		if cerr != nil {
+			// The core's error response, through fiber's ErrorHandler; a
+			// registered hijack is called off: the upgrade failed.
 			res := c.Response()
 			res.ResetBody()
-			for _, k := range bodyHeaders {
-				res.Header.Del(k)
-			}
-			res.Header.Set(fiber.HeaderCacheControl, "no-store")
+			session.ResetErrorHeader(res.Header.Del, res.Header.Set)
+			c.Context().Hijack(nil)
 			return x.fail(cerr)
 		}
 		return err
@@ -137,9 +174,18 @@ func (e *sessionError) As(target any) bool {
 	return false
 }
 
-// bodyHeaders describe a response body.
-var bodyHeaders = []string{fiber.HeaderContentType, fiber.HeaderContentEncoding, fiber.HeaderContentRange,
-	fiber.HeaderContentDisposition, fiber.HeaderETag, fiber.HeaderLastModified}
+// DefaultStoreTimeout bounds each load and each commit of a session when
+// nothing else does. fasthttp gives a request no context that ends when the
+// client leaves (c.UserContext() is context.Background() unless a
+// middleware sets one), so without a bound a stalled store would hold the
+// request, and its worker, forever. It applies only when the Manager has no
+// store timeout and c.UserContext() has no deadline: set
+// session.WithStoreTimeout on the Manager, or a deadline on the user
+// context in an earlier middleware (c.SetUserContext), to choose another.
+const DefaultStoreTimeout = 5 * time.Second
+
+// storeTimeout is DefaultStoreTimeout; the package's tests shorten it.
+var storeTimeout = DefaultStoreTimeout
 
 // exchange is the per-request state: the session handle and the
 // session.Exchange describing the request. It is the one allocation the
@@ -149,6 +195,9 @@ type exchange struct {
 	c         *fiber.Ctx
 	committed bool      // the middleware committed after c.Next
 	vals      [2]string // room for Cookies' result
+	mu        sync.Mutex
+	bound     boundCtx  // the first store call's bounded context, kept here to save an allocation
+	cur       *boundCtx // the current store call's, guarded by mu
 }
 
 // fail logs err, which has no other way to the logs, and wraps it for the
@@ -158,8 +207,38 @@ func (x *exchange) fail(err error) error {
 	return &sessionError{msg: http.StatusText(http.StatusInternalServerError), err: err}
 }
 
-// Context implements session.Exchange.
-func (x *exchange) Context() context.Context { return x.c.UserContext() }
+// Context implements session.Exchange: c.UserContext(), bounded by
+// DefaultStoreTimeout when neither it nor the Manager bounds the store
+// calls. The core asks once per load and once per commit, so each gets the
+// whole bound, however long the handler ran in between.
+func (x *exchange) Context() context.Context {
+	ctx := x.c.UserContext()
+	if _, ok := ctx.Deadline(); ok || x.Manager().StoreTimeout() > 0 {
+		return ctx
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	b := x.cur
+	switch {
+	case b == nil:
+		b = &x.bound
+	case b.stop():
+		b = new(boundCtx) // a store holds its timer: leave it alone
+	}
+	b.reset(ctx, time.Now().Add(storeTimeout))
+	x.cur = b
+	return b
+}
+
+// stopBound releases the timer of the last store call's context, if a store
+// started one.
+func (x *exchange) stopBound() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.cur != nil {
+		x.cur.stop()
+	}
+}
 
 // Cookies implements session.Exchange. The values point into fasthttp's
 // buffers; the core copies what it keeps.
@@ -177,8 +256,16 @@ func (x *exchange) Cookies(name string) []string {
 func (x *exchange) Header(name string) string { return x.c.Get(name) }
 
 // ClientIP implements session.Exchange with fiber's c.IP, which honours
-// Config.ProxyHeader and the trusted-proxy settings.
-func (x *exchange) ClientIP() string { return x.c.IP() }
+// Config.ProxyHeader and the trusted-proxy settings, in the form of
+// session.CanonicalIP. fasthttp drops an IPv6 zone, which is put back: the
+// same link-local address on two links is two clients.
+func (x *exchange) ClientIP() string {
+	ip := x.c.IP()
+	if a, ok := x.c.Context().RemoteAddr().(*net.TCPAddr); ok && a.Zone != "" && a.IP.String() == ip {
+		return ip + "%" + a.Zone
+	}
+	return session.CanonicalIP(ip)
+}
 
 // SetCookie implements session.Exchange.
 func (x *exchange) SetCookie(ck *http.Cookie) {
@@ -194,4 +281,65 @@ func (x *exchange) Close() error {
 		_ = x.Commit()
 	}
 	return nil
+}
+
+// boundCtx is the context of one load or commit that nothing else bounds:
+// the user context with a deadline. The timer behind Done starts only when
+// a store asks for Done or Err, so a store that never does (the
+// MemoryStore) costs no allocation, and a boundCtx no store started can
+// serve the next call.
+type boundCtx struct {
+	mu       sync.Mutex
+	parent   context.Context
+	deadline time.Time
+	ctx      context.Context // context.WithDeadline(parent, deadline), once started
+	cancel   context.CancelFunc
+}
+
+// reset prepares b, which no store has started, for a new store call.
+func (b *boundCtx) reset(parent context.Context, deadline time.Time) {
+	b.mu.Lock()
+	b.parent, b.deadline = parent, deadline
+	b.mu.Unlock()
+}
+
+// start returns the context with the timer behind b, starting it.
+func (b *boundCtx) start() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctx == nil {
+		b.ctx, b.cancel = context.WithDeadline(b.parent, b.deadline)
+	}
+	return b.ctx
+}
+
+// stop cancels b's timer and reports whether a store had started it.
+func (b *boundCtx) stop() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cancel != nil {
+		b.cancel()
+	}
+	return b.ctx != nil
+}
+
+// Deadline implements context.Context.
+func (b *boundCtx) Deadline() (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.deadline, true
+}
+
+// Done implements context.Context.
+func (b *boundCtx) Done() <-chan struct{} { return b.start().Done() }
+
+// Err implements context.Context.
+func (b *boundCtx) Err() error { return b.start().Err() }
+
+// Value implements context.Context.
+func (b *boundCtx) Value(key any) any {
+	b.mu.Lock()
+	parent := b.parent
+	b.mu.Unlock()
+	return parent.Value(key)
 }
