@@ -1,9 +1,9 @@
 package echosession_test
 
 import (
-	"bufio"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,12 +29,43 @@ func newEcho(m *session.Manager) *echo.Echo {
 		if err != nil {
 			return err
 		}
-		status, body := sessiontest.Do(sess, c.Param("op"), c.QueryParams())
+		status, body := sessiontest.Do(sess, c.Param("op"), c.QueryParams(), c.Response().Header().Set)
 		return c.String(status, body)
 	}
 	e.GET("/kit/:op", kit)
 	e.POST("/kit/:op", kit)
 	e.GET("/untouched", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET("/stream", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sessiontest.Do(sess, "set", c.QueryParams(), c.Response().Header().Set)
+		res := c.Response()
+		res.Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
+		return sessiontest.StreamBody(sess, c.QueryParams(), func(part string) error {
+			if part != "" {
+				if _, err := io.WriteString(res, part); err != nil {
+					return err
+				}
+			}
+			res.Flush()
+			return nil
+		})
+	})
+	e.GET("/hijack", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sessiontest.Do(sess, "set", c.QueryParams(), c.Response().Header().Set)
+		conn, brw, err := c.Response().Hijack()
+		if err != nil {
+			return err // the middleware answered 500
+		}
+		defer conn.Close()
+		return sessiontest.Hijacked(sess, brw, c.Response().Header())
+	})
 	return e
 }
 
@@ -45,9 +76,27 @@ func serve(t *testing.T, e *echo.Echo) string {
 	return srv.URL
 }
 
+// inProcess returns h as a function serving one request in process.
+func inProcess(h http.Handler) func(*http.Request) *http.Response {
+	return func(r *http.Request) *http.Response {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Result()
+	}
+}
+
 func TestAdapter(t *testing.T) {
-	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
-		return serve(t, newEcho(m))
+	sessiontest.TestAdapter(t, sessiontest.Adapter{
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) {
+			srv := httptest.NewUnstartedServer(newEcho(m))
+			srv.Listener.Close()
+			srv.Listener = ln
+			srv.Start()
+			t.Cleanup(srv.Close)
+		},
+		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
+			return inProcess(newEcho(m))
+		},
 	})
 }
 
@@ -81,62 +130,6 @@ func (f *fixture) nextErr(t *testing.T) error {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no error reached the HTTPErrorHandler")
 		return nil
-	}
-}
-
-// TestStreaming shows that nothing is buffered: the cookie comes with the
-// headers and the first line arrives while the handler is still running.
-func TestStreaming(t *testing.T) {
-	for _, flushFirst := range []bool{false, true} {
-		name := "WriteThenFlush"
-		if flushFirst {
-			name = "FlushBeforeWrite"
-		}
-		t.Run(name, func(t *testing.T) {
-			f := newFixture(t)
-			e := f.echo()
-			proceed := make(chan struct{})
-			e.GET("/stream", func(c echo.Context) error {
-				sess, err := echosession.Get(c)
-				if err != nil {
-					return err
-				}
-				sess.Set("streamed", "yes")
-				res := c.Response()
-				res.Header().Set(echo.HeaderContentType, "text/plain")
-				if flushFirst {
-					res.Flush()
-				}
-				if _, err := io.WriteString(res, "first\n"); err != nil {
-					return err
-				}
-				res.Flush()
-				select {
-				case <-proceed:
-				case <-time.After(10 * time.Second):
-					return errors.New("the client never read the first line")
-				}
-				_, err = io.WriteString(res, "second\n")
-				return err
-			})
-			base := serve(t, e)
-			resp := sessiontest.Get(t, base+"/stream")
-			ck := sessiontest.SessionCookie(t, resp) // the headers came before the handler finished
-			br := bufio.NewReader(resp.Body)
-			if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
-				t.Fatalf("first line = %q, %v", line, err)
-			}
-			close(proceed)
-			rest, err := io.ReadAll(br)
-			resp.Body.Close()
-			if err != nil || string(rest) != "second\n" {
-				t.Fatalf("rest = %q, %v", rest, err)
-			}
-			r := sessiontest.Get(t, base+"/kit/get?k=streamed", ck)
-			if body := sessiontest.ReadBody(t, r); body != "yes" {
-				t.Fatalf("streamed session value = %q, want yes", body)
-			}
-		})
 	}
 }
 
@@ -295,10 +288,5 @@ func FuzzCookie(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { m.Close() })
-	e := newEcho(m)
-	sessiontest.FuzzCookieHeader(f, func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, r)
-		return rec.Result()
-	})
+	sessiontest.FuzzCookieHeader(f, inProcess(newEcho(m)))
 }

@@ -2,10 +2,11 @@ package fibersession_test
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
-	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,9 +14,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/utils"
 	fibersession "github.com/sessionkit/sessionkit/adapters/fiber"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/valyala/fasthttp"
 )
 
 // newApp returns a Fiber app that trusts no proxy, with the session
@@ -43,17 +46,57 @@ func newApp(m *session.Manager, errs chan<- error, onError ...fiber.ErrorHandler
 		if err != nil {
 			return err
 		}
-		q := url.Values{}
-		for k, v := range c.Queries() { // fasthttp memory, as users would pass it
-			q.Set(k, v)
-		}
-		status, body := sessiontest.Do(sess, c.Params("op"), q)
+		status, body := sessiontest.Do(sess, c.Params("op"), query(c, false), c.Set)
 		return c.Status(status).SendString(body)
 	}
 	app.Get("/kit/:op", kit)
 	app.Post("/kit/:op", kit)
 	app.Get("/untouched", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/stream", func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		if err != nil {
+			return err
+		}
+		q := query(c, true) // the stream writer runs after the handler
+		sessiontest.Do(sess, "set", q, c.Set)
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+			sessiontest.StreamBody(sess, q, func(part string) error {
+				w.WriteString(part)
+				return w.Flush()
+			})
+		})
+		return nil
+	})
+	app.Get("/hijack", func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		if err != nil {
+			return err
+		}
+		sessiontest.Do(sess, "set", query(c, false), c.Set)
+		// fasthttp sends this 101, with the session's cookie, and then
+		// hands the connection over.
+		c.Status(fiber.StatusSwitchingProtocols)
+		c.Set(fiber.HeaderConnection, "Upgrade")
+		c.Set(fiber.HeaderUpgrade, "sessiontest")
+		c.Context().Hijack(func(conn net.Conn) { sessiontest.Hijacked(sess, conn, nil) })
+		return nil
+	})
 	return app
+}
+
+// query returns the request's query; with keep, its strings are copied out
+// of fasthttp's buffers, for use after the handler. Otherwise they point
+// into them, as users would pass them.
+func query(c *fiber.Ctx, keep bool) url.Values {
+	q := url.Values{}
+	for k, v := range c.Queries() {
+		if keep {
+			k, v = utils.CopyString(k), utils.CopyString(v)
+		}
+		q.Set(k, v)
+	}
+	return q
 }
 
 // serve runs app on a loopback listener until the test ends.
@@ -62,6 +105,12 @@ func serve(t *testing.T, app *fiber.App) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveOn(t, app, ln)
+	return "http://" + ln.Addr().String()
+}
+
+// serveOn runs app on ln until the test ends.
+func serveOn(t *testing.T, app *fiber.App, ln net.Listener) {
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	t.Cleanup(func() {
@@ -72,12 +121,44 @@ func serve(t *testing.T, app *fiber.App) string {
 			t.Error(err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+}
+
+// inProcess returns app as a function serving one request in process on a
+// fasthttp.RequestCtx whose connection comes from r.RemoteAddr, and
+// dropping the request's values afterwards as fasthttp does.
+func inProcess(t *testing.T, app *fiber.App) func(*http.Request) *http.Response {
+	h := app.Handler()
+	return func(r *http.Request) *http.Response {
+		var raw bytes.Buffer
+		if err := r.Write(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var req fasthttp.Request
+		if err := req.Read(bufio.NewReader(&raw)); err != nil {
+			t.Fatal(err)
+		}
+		ap, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, &net.TCPAddr{IP: ap.Addr().AsSlice(), Zone: ap.Addr().Zone(), Port: int(ap.Port())}, nil)
+		h(&ctx)
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(ctx.Response.String())), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx.ResetUserValues()
+		return resp
+	}
 }
 
 func TestAdapter(t *testing.T) {
-	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
-		return serve(t, newApp(m, nil))
+	sessiontest.TestAdapter(t, sessiontest.Adapter{
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { serveOn(t, newApp(m, nil), ln) },
+		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
+			return inProcess(t, newApp(m, nil))
+		},
 	})
 }
 
@@ -103,57 +184,6 @@ func (f *fixture) nextErr(t *testing.T) error {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no error reached the ErrorHandler")
 		return nil
-	}
-}
-
-// TestStreaming: a body written by a stream writer arrives in parts, the
-// cookie comes with the headers, and a change the writer makes after the
-// headers went out is not saved and is logged once the response is done.
-func TestStreaming(t *testing.T) {
-	f := newFixture(t)
-	proceed := make(chan struct{})
-	f.app.Get("/stream", func(c *fiber.Ctx) error {
-		sess, err := fibersession.Get(c)
-		if err != nil {
-			return err
-		}
-		sess.Set("streamed", "yes")
-		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-		c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-			w.WriteString("first\n")
-			if err := w.Flush(); err != nil {
-				return
-			}
-			select {
-			case <-proceed: // the client has the headers: the commit is done
-			case <-time.After(10 * time.Second):
-				return
-			}
-			sess.Set("late", "1")
-			w.WriteString("second\n")
-			w.Flush()
-		})
-		return nil
-	})
-	base := serve(t, f.app)
-	resp := sessiontest.Get(t, base+"/stream")
-	ck := sessiontest.SessionCookie(t, resp)
-	br := bufio.NewReader(resp.Body)
-	if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
-		t.Fatalf("first line = %q, %v", line, err)
-	}
-	close(proceed)
-	rest, err := io.ReadAll(br)
-	resp.Body.Close()
-	if err != nil || string(rest) != "second\n" {
-		t.Fatalf("rest = %q, %v", rest, err)
-	}
-	f.Log.WaitFor(t, "after the response headers were sent", "late")
-	if body := sessiontest.ReadBody(t, sessiontest.Get(t, base+"/kit/get?k=streamed", ck)); body != "yes" {
-		t.Fatalf("streamed = %q, want yes", body)
-	}
-	if r := sessiontest.Get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
-		t.Fatalf("the late change was saved: %d %q", r.StatusCode, sessiontest.ReadBody(t, r))
 	}
 }
 
@@ -254,6 +284,17 @@ func TestGetWithoutMiddleware(t *testing.T) {
 	}
 }
 
+func httpRequest(t testing.TB, path, cookie string) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, "http://fiber.test"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	return req
+}
+
 // TestPanicCommitsNothing: a handler that panics after changing the
 // session saves nothing and sets no cookie.
 func TestPanicCommitsNothing(t *testing.T) {
@@ -276,17 +317,6 @@ func TestPanicCommitsNothing(t *testing.T) {
 	if _, sets, _ := f.Count.Calls(); sets != 0 {
 		t.Fatalf("a panicking request made %d store writes", sets)
 	}
-}
-
-func httpRequest(t testing.TB, path, cookie string) *http.Request {
-	req, err := http.NewRequest(http.MethodGet, "http://fiber.test"+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	return req
 }
 
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
