@@ -2,6 +2,7 @@ package echosession_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	echosession "github.com/sessionkit/sessionkit/adapters/echo"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/require"
 )
 
 // newEcho returns an Echo that trusts no proxy, with the kit's routes and
@@ -255,28 +257,66 @@ func TestGetWithoutMiddleware(t *testing.T) {
 	}
 }
 
-// TestPanicCommitsNothing: a handler that panics after changing the
-// session saves nothing and sets no cookie.
-func TestPanicCommitsNothing(t *testing.T) {
-	f := newFixture(t)
-	e := echo.New()
-	e.Use(middleware.Recover(), echosession.Middleware(f.Manager))
-	e.GET("/", func(c echo.Context) error {
-		sess, err := echosession.Get(c)
-		if err != nil {
-			return err
-		}
-		sess.Set("a", "1")
-		panic("handler bug")
-	})
-	e.Logger.SetOutput(io.Discard)
-	resp := sessiontest.Get(t, serve(t, e)+"/")
-	sessiontest.ReadBody(t, resp)
-	if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
-		t.Fatalf("got %d with cookies %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
-	}
-	if _, sets, _ := f.Count.Calls(); sets != 0 {
-		t.Fatalf("a panicking request made %d store writes", sets)
+// TestPanicCommitsNothingWhateverTheRecoverOrder: a handler that panics
+// after changing the session saves nothing and sets no cookie, with
+// middleware.Recover outside the session middleware or inside it.
+func TestPanicCommitsNothingWhateverTheRecoverOrder(t *testing.T) {
+	for name, order := range map[string]func(m *session.Manager) []echo.MiddlewareFunc{
+		"RecoverOutside": func(m *session.Manager) []echo.MiddlewareFunc {
+			return []echo.MiddlewareFunc{middleware.Recover(), echosession.Middleware(m)}
+		},
+		"RecoverInside": func(m *session.Manager) []echo.MiddlewareFunc {
+			return []echo.MiddlewareFunc{echosession.Middleware(m), middleware.Recover()}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			e := echo.New()
+			e.Logger.SetOutput(io.Discard)
+			e.Use(order(f.Manager)...)
+			e.GET("/set", func(c echo.Context) error {
+				sess, err := echosession.Get(c)
+				if err != nil {
+					return err
+				}
+				sess.Set("a", "before")
+				return c.NoContent(http.StatusNoContent)
+			})
+			e.GET("/panic", func(c echo.Context) error {
+				sess, err := echosession.Get(c)
+				if err != nil {
+					return err
+				}
+				sess.Set("a", "half-done")
+				panic("handler bug")
+			})
+			e.GET("/value", func(c echo.Context) error {
+				sess, err := echosession.Get(c)
+				if err != nil {
+					return err
+				}
+				return c.String(http.StatusOK, fmt.Sprint(sess.Get("a")))
+			})
+			base := serve(t, e)
+
+			// A new session: nothing stored, no cookie.
+			resp := sessiontest.Get(t, base+"/panic")
+			sessiontest.ReadBody(t, resp)
+			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
+			_, sets, _ := f.Count.Calls()
+			require.Zero(t, sets, "store writes after a panic")
+
+			// An existing session keeps its value.
+			resp = sessiontest.Get(t, base+"/set")
+			sessiontest.ReadBody(t, resp)
+			cookie := sessiontest.SessionCookie(t, resp)
+			resp = sessiontest.Get(t, base+"/panic", cookie)
+			sessiontest.ReadBody(t, resp)
+			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, base+"/value", cookie)),
+				"a panicking handler's half-done change was saved")
+		})
 	}
 }
 

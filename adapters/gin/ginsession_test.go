@@ -15,6 +15,7 @@ import (
 	ginsession "github.com/sessionkit/sessionkit/adapters/gin"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/require"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -372,26 +373,55 @@ func TestWrappedWriterAndCopy(t *testing.T) {
 	}
 }
 
-func TestPanicDoesNotCommit(t *testing.T) {
-	f := newFixture(t)
-	e := newEngine(t)
-	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
+func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
+	recovery := gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
 		c.String(http.StatusInternalServerError, "recovered")
-	}), ginsession.Middleware(f.Manager))
-	e.GET("/panic", func(c *gin.Context) {
-		sess, _ := ginsession.Get(c)
-		sess.Set("k", "half-done")
-		panic("boom")
 	})
-	resp := sessiontest.Get(t, serve(t, e)+"/panic")
-	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
-		t.Fatalf("got %d %q", resp.StatusCode, body)
-	}
-	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
-		t.Fatalf("a panicking handler's session was committed: Set-Cookie %q", sc)
-	}
-	if _, sets, _ := f.Count.Calls(); sets != 0 {
-		t.Fatalf("%d store writes after a panic, want 0", sets)
+	for name, order := range map[string]func(m *session.Manager) []gin.HandlerFunc{
+		"RecoveryOutside": func(m *session.Manager) []gin.HandlerFunc {
+			return []gin.HandlerFunc{recovery, ginsession.Middleware(m)}
+		},
+		"RecoveryInside": func(m *session.Manager) []gin.HandlerFunc {
+			return []gin.HandlerFunc{ginsession.Middleware(m), recovery}
+		},
+		"DefaultRecoveryInside": func(m *session.Manager) []gin.HandlerFunc {
+			return []gin.HandlerFunc{ginsession.Middleware(m), gin.RecoveryWithWriter(io.Discard)}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			e := newEngine(t)
+			e.Use(order(f.Manager)...)
+			e.GET("/set", func(c *gin.Context) {
+				sess, _ := ginsession.Get(c)
+				sess.Set("k", "before")
+			})
+			e.GET("/panic", func(c *gin.Context) {
+				sess, _ := ginsession.Get(c)
+				sess.Set("k", "half-done")
+				panic("boom")
+			})
+			e.GET("/value", valueRoute)
+			url := serve(t, e)
+
+			// A new session: nothing stored, no cookie.
+			resp := sessiontest.Get(t, url+"/panic")
+			body := sessiontest.ReadBody(t, resp)
+			require.Equal(t, http.StatusInternalServerError, resp.StatusCode, body)
+			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
+			_, sets, _ := f.Count.Calls()
+			require.Zero(t, sets, "store writes after a panic")
+
+			// An existing session keeps its value.
+			resp = sessiontest.Get(t, url+"/set")
+			sessiontest.ReadBody(t, resp)
+			cookie := sessiontest.SessionCookie(t, resp)
+			resp = sessiontest.Get(t, url+"/panic", cookie)
+			sessiontest.ReadBody(t, resp)
+			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)),
+				"a panicking handler's half-done change was saved")
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpsession_test
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	httpsession "github.com/sessionkit/sessionkit/adapters/nethttp"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/require"
 )
 
 // kitMux mounts the conformance kit's routes on a ServeMux.
@@ -374,4 +376,164 @@ func TestReadFromAndInformational(t *testing.T) {
 // through the real router.
 func FuzzCookie(f *testing.F) {
 	sessiontest.FuzzCookieHeader(f, inProcess(httpsession.Middleware(sessiontest.NewFixture(f).Manager)(kitMux())))
+}
+
+// recoverer is recovery middleware in the style of chi's Recoverer: it
+// answers a panic with a 500 from its deferred call.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if rec := recover(); rec != nil {
+				w.WriteHeader(http.StatusInternalServerError)
+				io.WriteString(w, "recovered")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
+	for name, wrap := range map[string]func(m *session.Manager, mux http.Handler) http.Handler{
+		"RecovererOutside": func(m *session.Manager, mux http.Handler) http.Handler {
+			return recoverer(httpsession.Middleware(m)(mux))
+		},
+		"RecovererInside": func(m *session.Manager, mux http.Handler) http.Handler {
+			return httpsession.Middleware(m)(recoverer(mux))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := sessiontest.NewFixture(t)
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /set", func(w http.ResponseWriter, r *http.Request) {
+				sess, _ := httpsession.Get(r)
+				sess.Set("k", "before")
+			})
+			mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) {
+				sess, _ := httpsession.Get(r)
+				sess.Set("k", "half-done")
+				panic("handler bug")
+			})
+			mux.HandleFunc("GET /value", valueRoute)
+			url := serve(t, wrap(f.Manager, mux))
+
+			// A new session: nothing stored, no cookie.
+			resp := sessiontest.Get(t, url+"/panic")
+			if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
+				t.Fatalf("got %d %q", resp.StatusCode, body)
+			}
+			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
+			_, sets, _ := f.Count.Calls()
+			require.Zero(t, sets, "store writes after a panic")
+
+			// An existing session keeps its value.
+			resp = sessiontest.Get(t, url+"/set")
+			sessiontest.ReadBody(t, resp)
+			cookie := sessiontest.SessionCookie(t, resp)
+			resp = sessiontest.Get(t, url+"/panic", cookie)
+			sessiontest.ReadBody(t, resp)
+			require.Equal(t, 500, resp.StatusCode)
+			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)),
+				"a panicking handler's half-done change was saved")
+		})
+	}
+}
+
+func TestTimeoutHandlerInsideTheMiddlewareKeepsALogin(t *testing.T) {
+	f := sessiontest.NewFixture(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /anon", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		sess.Set("k", "anonymous")
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
+		sess.Regenerate()
+		sess.Set("k", "ann")
+		io.WriteString(w, "welcome") // into http.TimeoutHandler's buffer
+		if r.URL.Query().Has("slow") {
+			<-r.Context().Done() // until the TimeoutHandler gives up on us
+		}
+	})
+	mux.HandleFunc("GET /value", valueRoute)
+	// The documented order: the buffering wrapper inside the middleware.
+	url := serve(t, httpsession.Middleware(f.Manager)(http.TimeoutHandler(mux, 300*time.Millisecond, "timed out")))
+
+	for _, path := range []string{"/login", "/login?slow=1"} {
+		t.Run(path, func(t *testing.T) {
+			resp := sessiontest.Get(t, url+"/anon")
+			sessiontest.ReadBody(t, resp)
+			anon := sessiontest.SessionCookie(t, resp)
+
+			resp = sessiontest.Get(t, url+path, anon)
+			body := sessiontest.ReadBody(t, resp)
+			if path == "/login" {
+				require.Equal(t, "welcome", body)
+			} else {
+				require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+				require.Equal(t, "timed out", body)
+			}
+			// Whichever answer the wrapper gave, it carries the new ID.
+			login := sessiontest.SessionCookie(t, resp)
+			require.NotEqual(t, anon.Value, login.Value, "Regenerate issued no new ID")
+			require.Equal(t, "ann", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", login)))
+			require.Equal(t, "missing", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)),
+				"the pre-login ID still works")
+		})
+	}
+}
+
+// gzipOuter is compression middleware that, like gin-contrib/gzip, sets
+// Content-Encoding before the handler runs and compresses whatever passes.
+func gzipOuter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		next.ServeHTTP(gzipWriter{w, gz}, r)
+	})
+}
+
+type gzipWriter struct {
+	http.ResponseWriter
+	gz *gzip.Writer
+}
+
+func (w gzipWriter) Write(p []byte) (int, error) { return w.gz.Write(p) }
+
+func TestCommitFailureDropsOnlyTheHandlersContentEncoding(t *testing.T) {
+	failing := func(precompressed bool) http.Handler {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
+			sess, _ := httpsession.Get(r) // a new session: no store call yet
+			sess.Set("k", "v")
+			if precompressed { // a handler serving a pre-gzipped asset
+				w.Header().Set("Content-Encoding", "gzip")
+				gz := gzip.NewWriter(w)
+				io.WriteString(gz, "asset")
+				gz.Close()
+				return
+			}
+			io.WriteString(w, "page")
+		})
+		return mux
+	}
+	for name, h := range map[string]func(m *session.Manager) http.Handler{
+		"HandlersEncoding": func(m *session.Manager) http.Handler { return httpsession.Middleware(m)(failing(true)) },
+		"OuterEncoding":    func(m *session.Manager) http.Handler { return gzipOuter(httpsession.Middleware(m)(failing(false))) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := sessiontest.NewFixture(t)
+			f.Fail.SetDown(true)
+			// The client asks for gzip itself and decodes what says gzip.
+			resp := sessiontest.Get(t, serve(t, h(f.Manager))+"/fail")
+			body := sessiontest.ReadBody(t, resp)
+			require.Equal(t, session.ErrorStatus, resp.StatusCode)
+			require.Equal(t, session.ErrorBody, body)
+			require.Equal(t, name == "OuterEncoding", resp.Uncompressed, "the error body's Content-Encoding")
+		})
+	}
 }
