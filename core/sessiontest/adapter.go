@@ -18,9 +18,9 @@ import (
 
 // Do performs the kit operation op on s with the query parameters q and
 // returns the status and plain-text body the adapter must answer with;
-// header sets a response header (w.Header().Set, c.Set, ...), which Do
-// calls only before it returns. Adapters mount it, and the kit's other
-// routes, through their real router, as
+// header, if not nil, sets a response header (w.Header().Set, c.Set,
+// ...), and Do calls it only before it returns. Adapters mount it, and the
+// kit's other routes, through their real router, as
 //
 //	GET and POST /kit/{op}   load the session with the adapter's accessor; on
 //	                         an error take the framework's error path, else
@@ -44,7 +44,7 @@ import (
 // "cacheable page".
 func Do(s *session.Session, op string, q url.Values, header func(key, value string)) (status int, body string) {
 	k, v := q.Get("k"), q.Get("v")
-	if q.Get("cacheable") == "1" {
+	if q.Get("cacheable") == "1" && header != nil {
 		defer func() {
 			for _, h := range cacheableHeaders {
 				header(h[0], h[1])
