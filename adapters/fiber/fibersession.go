@@ -223,7 +223,7 @@ func (x *exchange) Context() context.Context {
 	case b == nil:
 		b = &x.bound
 	case b.stop():
-		b = new(boundCtx) // a store holds its timer: leave it alone
+		b = new(boundCtx) // a store started the last one's timer (now stopped): it cannot be reused
 	}
 	b.reset(ctx, time.Now().Add(storeTimeout))
 	x.cur = b

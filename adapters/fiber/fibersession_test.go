@@ -474,3 +474,51 @@ func FuzzCookie(f *testing.F) {
 		return resp
 	})
 }
+
+// doneStore asks every call's context for Err, as network stores do, and
+// reports what it found.
+type doneStore struct {
+	session.Store
+	calls chan error // per call: nil, or what was wrong with its context
+}
+
+func (s doneStore) check(ctx context.Context) {
+	_, ok := ctx.Deadline()
+	switch {
+	case !ok:
+		s.calls <- errors.New("no deadline")
+	case ctx.Err() != nil:
+		s.calls <- fmt.Errorf("context already ended: %w", ctx.Err())
+	default:
+		s.calls <- nil
+	}
+}
+
+func (s doneStore) Get(ctx context.Context, key string) ([]byte, error) {
+	s.check(ctx)
+	return s.Store.Get(ctx, key)
+}
+
+func (s doneStore) Set(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	s.check(ctx)
+	return s.Store.Set(ctx, key, data, expiry)
+}
+
+// TestEachStoreCallGetsALiveBound: the load and the commit of one request
+// each get a bounded context of their own, alive when the store uses it,
+// even when the store started the first one's timer.
+func TestEachStoreCallGetsALiveBound(t *testing.T) {
+	mem := session.NewMemoryStore(session.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	store := doneStore{Store: mem, calls: make(chan error, 8)}
+	m, err := session.NewManager(session.WithStore(store), session.WithCookieSecure(false))
+	require.NoError(t, err)
+	base := serve(t, newApp(m, nil))
+	resp := sessiontest.Get(t, base+"/kit/incr?k=n") // a new session: one Set
+	require.Equal(t, "1", sessiontest.ReadBody(t, resp))
+	resp = sessiontest.Get(t, base+"/kit/incr?k=n", sessiontest.SessionCookie(t, resp)) // Get, then Set
+	require.Equal(t, "2", sessiontest.ReadBody(t, resp))
+	for range 3 {
+		require.NoError(t, <-store.calls)
+	}
+}
