@@ -40,9 +40,9 @@ func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error))
 
 // WithClientIP sets how the client IP used by the session fingerprint is
 // found. The default is the IP of r.RemoteAddr, which a client cannot
-// forge, in the form of session.RemoteIP. Behind a reverse proxy, pass a function that trusts the
-// proxy's header only when the request comes from that proxy. A nil f keeps
-// the default.
+// forge, in the form of session.RemoteIP. Behind a reverse proxy, pass a
+// function that trusts the proxy's header only when the request comes from
+// that proxy. A nil f keeps the default.
 func WithClientIP(f func(r *http.Request) string) Option {
 	return func(c *config) {
 		if f != nil {
