@@ -92,6 +92,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -193,11 +194,10 @@ var storeTimeout = DefaultStoreTimeout
 type exchange struct {
 	session.Handle
 	c         *fiber.Ctx
-	committed bool      // the middleware committed after c.Next
-	vals      [2]string // room for Cookies' result
-	mu        sync.Mutex
-	bound     boundCtx  // the first store call's bounded context, kept here to save an allocation
-	cur       *boundCtx // the current store call's, guarded by mu
+	committed bool                     // the middleware committed after c.Next
+	vals      [2]string                // room for Cookies' result
+	bound     boundCtx                 // the first store call's bounded context, here to save an allocation
+	cur       atomic.Pointer[boundCtx] // the current store call's
 }
 
 // fail logs err, which has no other way to the logs, and wraps it for the
@@ -210,33 +210,30 @@ func (x *exchange) fail(err error) error {
 // Context implements session.Exchange: c.UserContext(), bounded by
 // DefaultStoreTimeout when neither it nor the Manager bounds the store
 // calls. The core asks once per load and once per commit, so each gets the
-// whole bound, however long the handler ran in between.
+// whole bound, counted from when the store first looks at its context,
+// however long the handler ran in between.
 func (x *exchange) Context() context.Context {
 	ctx := x.c.UserContext()
 	if _, ok := ctx.Deadline(); ok || x.Manager().StoreTimeout() > 0 {
 		return ctx
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	b := x.cur
+	b := x.cur.Load()
 	switch {
 	case b == nil:
 		b = &x.bound
 	case b.stop():
 		b = new(boundCtx) // a store started the last one's timer (now stopped): it cannot be reused
 	}
-	b.reset(ctx, time.Now().Add(storeTimeout))
-	x.cur = b
+	b.reset(ctx)
+	x.cur.Store(b)
 	return b
 }
 
 // stopBound releases the timer of the last store call's context, if a store
 // started one.
 func (x *exchange) stopBound() {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.cur != nil {
-		x.cur.stop()
+	if b := x.cur.Load(); b != nil {
+		b.stop()
 	}
 }
 
@@ -284,50 +281,66 @@ func (x *exchange) Close() error {
 }
 
 // boundCtx is the context of one load or commit that nothing else bounds:
-// the user context with a deadline. The timer behind Done starts only when
-// a store asks for Done or Err, so a store that never does (the
-// MemoryStore) costs no allocation, and a boundCtx no store started can
-// serve the next call.
+// the user context with a deadline storeTimeout after the store first
+// looks at it. The clock is read and the timer behind Done started only
+// when a store asks, so a store that never does (the MemoryStore) costs
+// neither, and a boundCtx no store started can serve the next call. It is
+// kept small: every request's exchange holds one.
 type boundCtx struct {
 	mu       sync.Mutex
 	parent   context.Context
-	deadline time.Time
-	ctx      context.Context // context.WithDeadline(parent, deadline), once started
-	cancel   context.CancelFunc
+	deadline int64       // Unix nanoseconds, fixed by the store's first look; 0 before
+	timer    *boundTimer // once a store asked for Done or Err
+}
+
+// boundTimer is the context.WithDeadline behind a started boundCtx.
+type boundTimer struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // reset prepares b, which no store has started, for a new store call.
-func (b *boundCtx) reset(parent context.Context, deadline time.Time) {
+func (b *boundCtx) reset(parent context.Context) {
 	b.mu.Lock()
-	b.parent, b.deadline = parent, deadline
+	b.parent, b.deadline = parent, 0
 	b.mu.Unlock()
+}
+
+// deadlineLocked returns b's deadline, fixing it on the first call; b.mu
+// is held.
+func (b *boundCtx) deadlineLocked() time.Time {
+	if b.deadline == 0 {
+		b.deadline = time.Now().Add(storeTimeout).UnixNano()
+	}
+	return time.Unix(0, b.deadline)
 }
 
 // start returns the context with the timer behind b, starting it.
 func (b *boundCtx) start() context.Context {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.ctx == nil {
-		b.ctx, b.cancel = context.WithDeadline(b.parent, b.deadline)
+	if b.timer == nil {
+		ctx, cancel := context.WithDeadline(b.parent, b.deadlineLocked())
+		b.timer = &boundTimer{ctx, cancel}
 	}
-	return b.ctx
+	return b.timer.ctx
 }
 
 // stop cancels b's timer and reports whether a store had started it.
 func (b *boundCtx) stop() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.cancel != nil {
-		b.cancel()
+	if b.timer != nil {
+		b.timer.cancel()
 	}
-	return b.ctx != nil
+	return b.timer != nil
 }
 
 // Deadline implements context.Context.
 func (b *boundCtx) Deadline() (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.deadline, true
+	return b.deadlineLocked(), true
 }
 
 // Done implements context.Context.
