@@ -65,7 +65,7 @@ func TestWriteErrorDropsTheHandlersBodyAndCachingHeaders(t *testing.T) {
 	} {
 		h.Set(k, v)
 	}
-	session.WriteError(rec, "")
+	session.WriteError(rec, false)
 	res := rec.Result()
 	assert.Equal(t, session.ErrorStatus, res.StatusCode)
 	assert.Equal(t, session.ErrorBody, rec.Body.String())
@@ -79,7 +79,9 @@ func TestWriteErrorDropsTheHandlersBodyAndCachingHeaders(t *testing.T) {
 }
 
 func TestErrorHeaderKeepsAnOuterEncoding(t *testing.T) {
-	h := http.Header{"Content-Encoding": {"br"}}
-	session.ErrorHeader(h, "gzip")
+	h := http.Header{"Content-Encoding": {"gzip"}}
+	session.ErrorHeader(h, true)
 	assert.Equal(t, "gzip", h.Get("Content-Encoding"), "an outer gzip middleware encodes the error body too")
+	session.ErrorHeader(h, false)
+	assert.Empty(t, h.Values("Content-Encoding"), "the handler's encoding describes the dropped body")
 }

@@ -47,23 +47,24 @@ func ResetErrorHeader(del func(name string), set func(name, value string)) {
 	set("Cache-Control", "no-store")
 }
 
-// ErrorHeader is ResetErrorHeader for a net/http header h. outerEncoding
-// is the Content-Encoding h held when the session middleware was entered,
-// before the handler ran: a middleware outside it that encodes whatever
-// passes through (gzip middleware that sets the header up front) will
-// encode the error body too, so its Content-Encoding is put back; one the
-// handler set describes the body that is dropped, so it goes.
-func ErrorHeader(h http.Header, outerEncoding string) {
+// ErrorHeader is ResetErrorHeader for a net/http header h. keepEncoding
+// says whether h already held a Content-Encoding when the session
+// middleware was entered, before the handler ran: a middleware outside it
+// that encodes whatever passes through (gzip middleware that sets the
+// header up front) will encode the error body too, so the header stays;
+// one the handler set describes the body that is dropped, so it goes.
+func ErrorHeader(h http.Header, keepEncoding bool) {
+	enc := h["Content-Encoding"]
 	ResetErrorHeader(h.Del, h.Set)
-	if outerEncoding != "" {
-		h.Set("Content-Encoding", outerEncoding)
+	if keepEncoding && len(enc) > 0 {
+		h["Content-Encoding"] = enc
 	}
 }
 
 // WriteError answers w, whose headers must not have been written yet, with
-// the error response; see ErrorHeader for outerEncoding.
-func WriteError(w http.ResponseWriter, outerEncoding string) {
-	ErrorHeader(w.Header(), outerEncoding)
+// the error response; see ErrorHeader for keepEncoding.
+func WriteError(w http.ResponseWriter, keepEncoding bool) {
+	ErrorHeader(w.Header(), keepEncoding)
 	w.WriteHeader(ErrorStatus)
 	_, _ = io.WriteString(w, ErrorBody)
 }

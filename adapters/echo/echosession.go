@@ -95,9 +95,7 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			res := c.Response()
 			x := &exchange{req: request{c}, w: res.Writer}
-			if v := res.Header()["Content-Encoding"]; len(v) > 0 {
-				x.outerEncoding = v[0] // an outer middleware's: see session.ErrorHeader
-			}
+			x.keepEncoding = len(res.Header()["Content-Encoding"]) > 0 // an outer middleware's: see session.ErrorHeader
 			x.Init(m, &x.req)
 			res.Writer = x
 			returned := false
@@ -122,7 +120,7 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 					return cerr
 				}
 				// The headers have not gone out: answer 500 instead.
-				session.ErrorHeader(x.w.Header(), x.outerEncoding)
+				session.ErrorHeader(x.w.Header(), x.keepEncoding)
 				return internalError(cerr)
 			}
 			return err
@@ -175,12 +173,12 @@ func internalError(err error) *echo.HTTPError {
 // middleware makes per request.
 type exchange struct {
 	session.Handle
-	req           request
-	w             http.ResponseWriter // the writer wrapped
-	outerEncoding string              // Content-Encoding before the handler ran
-	wroteHeader   bool
-	abandoned     bool            // the handler panicked: nothing is committed
-	failed        *echo.HTTPError // the commit at header time failed
+	req          request
+	w            http.ResponseWriter // the writer wrapped
+	keepEncoding bool                // Content-Encoding was set before the handler ran
+	wroteHeader  bool
+	abandoned    bool            // the handler panicked: nothing is committed
+	failed       *echo.HTTPError // the commit at header time failed
 }
 
 // request implements session.Exchange for an echo.Context.
@@ -232,7 +230,7 @@ func (x *exchange) commit(code int) bool {
 		x.failed = internalError(err)
 		res := x.req.c.Response()
 		res.Status, res.Committed = session.ErrorStatus, true // so echo writes nothing more
-		session.WriteError(x.w, x.outerEncoding)
+		session.WriteError(x.w, x.keepEncoding)
 		return false
 	}
 	return true

@@ -24,9 +24,7 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 		req, w := c.Request, c.Writer
 		st := &state{c: c, req: req, parent: req.Context()}
 		st.w.ResponseWriter, st.w.st = w, st
-		if v := w.Header()["Content-Encoding"]; len(v) > 0 {
-			st.w.outerEncoding = v[0] // an outer middleware's: see session.ErrorHeader
-		}
+		st.w.keepEncoding = len(w.Header()["Content-Encoding"]) > 0 // an outer middleware's: see session.ErrorHeader
 		st.Init(m, st)
 		c.Request, c.Writer = req.WithContext(st), &st.w
 		// Restored on the way out, also on a panic: what the recovery
@@ -55,12 +53,12 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 func Get(c *gin.Context) (*session.Session, error) {
 	st := lookup(c)
 	if st == nil {
-		fail(c, c.Writer, session.ErrNoMiddleware, "")
+		fail(c, c.Writer, session.ErrNoMiddleware, false)
 		return nil, session.ErrNoMiddleware
 	}
 	s, err := st.Session()
 	if err != nil {
-		fail(c, c.Writer, err, st.w.outerEncoding)
+		fail(c, c.Writer, err, st.w.keepEncoding)
 		return nil, err
 	}
 	return s, nil
@@ -84,15 +82,15 @@ func lookup(c *gin.Context) *state {
 // and the client gets the error response of package session (a plain 500
 // without detail, the handler's body or its caching headers), written to w
 // unless the response is under way or w is the detached writer of a
-// c.Copy. outerEncoding is the Content-Encoding set before the handler ran.
-func fail(c *gin.Context, w gin.ResponseWriter, err error, outerEncoding string) {
+// c.Copy. keepEncoding is as for session.ErrorHeader.
+func fail(c *gin.Context, w gin.ResponseWriter, err error, keepEncoding bool) {
 	_ = c.Error(err)
 	c.Abort()
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok && u.Unwrap() == nil {
 		return
 	}
 	if !w.Written() {
-		session.WriteError(w, outerEncoding)
+		session.WriteError(w, keepEncoding)
 	}
 }
 
@@ -159,11 +157,11 @@ func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.ResponseWriter, c
 // not commit.
 type responseWriter struct {
 	gin.ResponseWriter
-	st            *state
-	outerEncoding string // Content-Encoding before the handler ran
-	committed     bool
-	abandoned     bool  // a recovery middleware answered a panic: nothing was committed
-	err           error // the commit failed: the error response went out instead
+	st           *state
+	keepEncoding bool // Content-Encoding was set before the handler ran
+	committed    bool
+	abandoned    bool  // a recovery middleware answered a panic: nothing was committed
+	err          error // the commit failed: the error response went out instead
 }
 
 // commit commits the session before the headers are sent and reports
@@ -179,7 +177,7 @@ func (w *responseWriter) commit() bool {
 		}
 		if err := w.st.Commit(); err != nil {
 			w.err = fmt.Errorf("ginsession: response replaced by an error, the session could not be saved: %w", err)
-			fail(w.st.c, w.ResponseWriter, err, w.outerEncoding)
+			fail(w.st.c, w.ResponseWriter, err, w.keepEncoding)
 		}
 	}
 	return w.err == nil

@@ -97,9 +97,7 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &state{cfg: h.cfg, parent: r.Context()}
 	st.w.st, st.w.rw = st, w
-	if v := w.Header()["Content-Encoding"]; len(v) > 0 {
-		st.w.outerEncoding = v[0] // an outer middleware's: see session.ErrorHeader
-	}
+	st.w.keepEncoding = len(w.Header()["Content-Encoding"]) > 0 // an outer middleware's: see session.ErrorHeader
 	st.Init(h.cfg.m, st)
 	st.r = r.WithContext(st)
 	h.next.ServeHTTP(&st.w, st.r)
@@ -163,12 +161,12 @@ func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.rw, c) }
 // are about to go out, and then gets out of the way: the body is never
 // buffered.
 type responseWriter struct {
-	st            *state
-	rw            http.ResponseWriter
-	outerEncoding string // Content-Encoding before the handler ran
-	committed     bool
-	abandoned     bool  // a recovery middleware answered a panic: nothing was committed
-	err           error // the commit failed: the error response went out instead
+	st           *state
+	rw           http.ResponseWriter
+	keepEncoding bool // Content-Encoding was set before the handler ran
+	committed    bool
+	abandoned    bool  // a recovery middleware answered a panic: nothing was committed
+	err          error // the commit failed: the error response went out instead
 }
 
 // commit commits the session before the first header write, of status
@@ -184,7 +182,7 @@ func (w *responseWriter) commit(code int) bool {
 		}
 		if err := w.st.Commit(); err != nil {
 			w.err = fmt.Errorf("httpsession: response replaced by an error, the session could not be saved: %w", err)
-			session.ErrorHeader(w.rw.Header(), w.outerEncoding)
+			session.ErrorHeader(w.rw.Header(), w.keepEncoding)
 			w.st.cfg.onError(w.rw, w.st.r, err)
 		}
 	}
