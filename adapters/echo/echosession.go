@@ -28,30 +28,54 @@
 // saved; the core logs them with the Manager's logger and the middleware
 // returns an error wrapping session.ErrLateChange.
 //
+// A hijacked connection (a WebSocket upgrade through c.Response().Hijack or
+// http.ResponseController) gets the session committed before it is handed
+// over; a handler that wants the cookie sent must copy Set-Cookie from
+// c.Response().Header() into its own response (websocket libraries take a
+// header argument for this).
+//
 // If the commit fails when the headers are about to go out, the client gets
-// a plain "500 Internal Server Error" instead of the handler's response, the
-// handler's later writes fail with that error, and the middleware returns
-// it. A request whose handler panics commits nothing.
+// the error response of package session instead of the handler's response
+// (a plain 500 without the handler's body or caching headers, marked
+// Cache-Control: no-store so that no cache keeps it), the handler's later
+// writes fail with that error, and the middleware returns it.
+//
+// # Middleware order
+//
+// Register middleware.Recover before this one, so that it sits outside and
+// a panic unwinds through the session middleware, which then commits
+// nothing:
+//
+//	e.Use(middleware.Recover(), echosession.Middleware(m))
+//
+// A Recover registered after it is recognised too, as long as it answers
+// the panic itself (its default); with RecoverConfig.DisableErrorHandler it
+// returns the panic as an ordinary error, and the session is committed.
 //
 // Middlewares installed after this one that replace c.Response().Writer
 // must implement Unwrap() http.ResponseWriter, as echo's Gzip and BodyDump
-// do, for Get to find the session (echo's Timeout middleware does not:
-// install it before this one, or use ContextTimeout).
+// do, for Get to find the session. echo's Timeout middleware does not, and
+// it buffers the response and may replace it with its own: installed
+// before this one it would throw away the cookie of a session committed
+// into its buffer (a login would lose both its old and its new session).
+// Use ContextTimeout, which neither buffers nor hides the writer.
 //
 // # Client IP
 //
 // The default fingerprint binds a session to the client IP, taken from
-// c.RealIP(). Echo's default RealIP, with no e.IPExtractor set, believes
-// the X-Forwarded-For and X-Real-IP headers from anyone, so a client could
-// pick the IP it is bound to. Set e.IPExtractor in production:
+// c.RealIP() in the form of session.CanonicalIP. Echo's default RealIP,
+// with no e.IPExtractor set, believes the X-Forwarded-For and X-Real-IP
+// headers from anyone, so a client could pick the IP it is bound to. Set e.IPExtractor in production:
 // echo.ExtractIPDirect() when clients connect directly, or
 // echo.ExtractIPFromXFFHeader / ExtractIPFromRealIPHeader with TrustOptions
 // naming your proxies when a proxy sits in front.
 package echosession
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -71,6 +95,7 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			res := c.Response()
 			x := &exchange{req: request{c}, w: res.Writer}
+			x.keepEncoding = len(res.Header()["Content-Encoding"]) > 0 // an outer middleware's: see session.ErrorHeader
 			x.Init(m, &x.req)
 			res.Writer = x
 			returned := false
@@ -84,6 +109,9 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 			if x.failed != nil {
 				return x.failed
 			}
+			if x.abandoned {
+				return err // a recovery middleware inside this one answered a panic
+			}
 			if cerr := x.Commit(); cerr != nil {
 				if errors.Is(cerr, session.ErrLateChange) {
 					if err != nil {
@@ -92,7 +120,7 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 					return cerr
 				}
 				// The headers have not gone out: answer 500 instead.
-				scrub(x.w.Header())
+				session.ErrorHeader(x.w.Header(), x.keepEncoding)
 				return internalError(cerr)
 			}
 			return err
@@ -139,30 +167,18 @@ func internalError(err error) *echo.HTTPError {
 		Message: http.StatusText(http.StatusInternalServerError), Internal: err}
 }
 
-// bodyHeaders describe a response body.
-var bodyHeaders = []string{"Content-Length", "Content-Type", "Content-Encoding", "Content-Range",
-	"Content-Disposition", "Etag", "Last-Modified"}
-
-// scrub removes the headers that describe a response body the client will
-// not get.
-func scrub(h http.Header) {
-	for _, k := range bodyHeaders {
-		h.Del(k)
-	}
-	h.Set("Cache-Control", "no-store")
-}
-
 // exchange is the per-request state: the session handle, the
 // session.Exchange describing the request, and the http.ResponseWriter that
 // commits before the headers go out. It is the one allocation the
 // middleware makes per request.
 type exchange struct {
 	session.Handle
-	req         request
-	w           http.ResponseWriter // the writer wrapped
-	wroteHeader bool
-	abandoned   bool            // the handler panicked
-	failed      *echo.HTTPError // the commit at header time failed
+	req          request
+	w            http.ResponseWriter // the writer wrapped
+	keepEncoding bool                // Content-Encoding was set before the handler ran
+	wroteHeader  bool
+	abandoned    bool            // the handler panicked: nothing is committed
+	failed       *echo.HTTPError // the commit at header time failed
 }
 
 // request implements session.Exchange for an echo.Context.
@@ -180,8 +196,14 @@ func (r *request) Cookies(name string) []string {
 func (r *request) Header(name string) string { return r.c.Request().Header.Get(name) }
 
 // ClientIP implements session.Exchange with echo's RealIP, which honours
-// e.IPExtractor.
-func (r *request) ClientIP() string { return r.c.RealIP() }
+// e.IPExtractor, in the form of session.CanonicalIP; the connection's
+// address if RealIP finds none.
+func (r *request) ClientIP() string {
+	if ip := r.c.RealIP(); ip != "" {
+		return session.CanonicalIP(ip)
+	}
+	return session.RemoteIP(r.c.Request().RemoteAddr)
+}
 
 // SetCookie implements session.Exchange.
 func (r *request) SetCookie(ck *http.Cookie) { http.SetCookie(r.c.Response(), ck) }
@@ -192,22 +214,41 @@ func (r *request) SetHeader(name, value string) { r.c.Response().Header().Set(na
 // Header implements http.ResponseWriter.
 func (x *exchange) Header() http.Header { return x.w.Header() }
 
+// commit commits the session before the headers of a response with status
+// code go out, and reports whether the handler's output may go on. If the
+// commit fails it answers with the error response of package session
+// instead. A 5xx written while a panic unwinds is echo's Recover (or
+// another recovery middleware) inside this one answering: the panicking
+// handler's changes are not committed.
+func (x *exchange) commit(code int) bool {
+	if x.wroteHeader || x.abandoned {
+		return x.failed == nil
+	}
+	x.wroteHeader = true
+	if code >= 500 && session.Panicking() {
+		x.abandoned = true
+		return true
+	}
+	if err := x.Commit(); err != nil && !errors.Is(err, session.ErrLateChange) {
+		x.failed = internalError(err)
+		res := x.req.c.Response()
+		res.Status, res.Committed = session.ErrorStatus, true // so echo writes nothing more
+		session.WriteError(x.w, x.keepEncoding)
+		return false
+	}
+	return true
+}
+
 // WriteHeader commits the session, then writes the header; if the commit
-// fails it writes a 500 instead.
+// fails it writes the error response instead.
 func (x *exchange) WriteHeader(code int) {
 	if x.wroteHeader || x.abandoned || (code >= 100 && code < 200 && code != http.StatusSwitchingProtocols) {
 		x.w.WriteHeader(code) // informational, repeated, or after a panic
 		return
 	}
-	x.wroteHeader = true
-	if err := x.Commit(); err != nil && !errors.Is(err, session.ErrLateChange) {
-		x.failed = internalError(err)
-		scrub(x.w.Header())
-		x.req.c.Response().Status = http.StatusInternalServerError
-		http.Error(x.w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
+	if x.commit(code) {
+		x.w.WriteHeader(code)
 	}
-	x.w.WriteHeader(code)
 }
 
 // Write implements http.ResponseWriter; after a failed commit it discards
@@ -234,6 +275,22 @@ func (x *exchange) FlushError() error {
 		return x.failed
 	}
 	return http.NewResponseController(x.w).Flush()
+}
+
+// Hijack implements http.Hijacker, which echo's Response.Hijack reaches
+// through http.ResponseController: the session is committed first, and its
+// Set-Cookie is left in Header for the new owner of the connection to send.
+// If the commit fails the client gets the error response and the
+// connection is not handed over.
+func (x *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !x.commit(http.StatusSwitchingProtocols) {
+		return nil, nil, x.failed
+	}
+	conn, brw, err := http.NewResponseController(x.w).Hijack()
+	if err == nil {
+		x.req.c.Response().Committed = true // the connection's new owner answers, not echo
+	}
+	return conn, brw, err
 }
 
 // Unwrap returns the wrapped writer, for http.ResponseController and for

@@ -1,9 +1,10 @@
 package echosession_test
 
 import (
-	"bufio"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	echosession "github.com/sessionkit/sessionkit/adapters/echo"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/require"
 )
 
 // newEcho returns an Echo that trusts no proxy, with the kit's routes and
@@ -29,12 +31,43 @@ func newEcho(m *session.Manager) *echo.Echo {
 		if err != nil {
 			return err
 		}
-		status, body := sessiontest.Do(sess, c.Param("op"), c.QueryParams())
+		status, body := sessiontest.Do(sess, c.Param("op"), c.QueryParams(), c.Response().Header().Set)
 		return c.String(status, body)
 	}
 	e.GET("/kit/:op", kit)
 	e.POST("/kit/:op", kit)
 	e.GET("/untouched", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	e.GET("/stream", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sessiontest.Do(sess, "set", c.QueryParams(), c.Response().Header().Set)
+		res := c.Response()
+		res.Header().Set(echo.HeaderContentType, echo.MIMETextPlainCharsetUTF8)
+		return sessiontest.StreamBody(sess, c.QueryParams(), func(part string) error {
+			if part != "" {
+				if _, err := io.WriteString(res, part); err != nil {
+					return err
+				}
+			}
+			res.Flush()
+			return nil
+		})
+	})
+	e.GET("/hijack", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sessiontest.Do(sess, "set", c.QueryParams(), c.Response().Header().Set)
+		conn, brw, err := c.Response().Hijack()
+		if err != nil {
+			return err // the middleware answered 500
+		}
+		defer conn.Close()
+		return sessiontest.Hijacked(sess, brw, c.Response().Header())
+	})
 	return e
 }
 
@@ -45,9 +78,27 @@ func serve(t *testing.T, e *echo.Echo) string {
 	return srv.URL
 }
 
+// inProcess returns h as a function serving one request in process.
+func inProcess(h http.Handler) func(*http.Request) *http.Response {
+	return func(r *http.Request) *http.Response {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Result()
+	}
+}
+
 func TestAdapter(t *testing.T) {
-	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
-		return serve(t, newEcho(m))
+	sessiontest.TestAdapter(t, sessiontest.Adapter{
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) {
+			srv := httptest.NewUnstartedServer(newEcho(m))
+			srv.Listener.Close()
+			srv.Listener = ln
+			srv.Start()
+			t.Cleanup(srv.Close)
+		},
+		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
+			return inProcess(newEcho(m))
+		},
 	})
 }
 
@@ -81,62 +132,6 @@ func (f *fixture) nextErr(t *testing.T) error {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no error reached the HTTPErrorHandler")
 		return nil
-	}
-}
-
-// TestStreaming shows that nothing is buffered: the cookie comes with the
-// headers and the first line arrives while the handler is still running.
-func TestStreaming(t *testing.T) {
-	for _, flushFirst := range []bool{false, true} {
-		name := "WriteThenFlush"
-		if flushFirst {
-			name = "FlushBeforeWrite"
-		}
-		t.Run(name, func(t *testing.T) {
-			f := newFixture(t)
-			e := f.echo()
-			proceed := make(chan struct{})
-			e.GET("/stream", func(c echo.Context) error {
-				sess, err := echosession.Get(c)
-				if err != nil {
-					return err
-				}
-				sess.Set("streamed", "yes")
-				res := c.Response()
-				res.Header().Set(echo.HeaderContentType, "text/plain")
-				if flushFirst {
-					res.Flush()
-				}
-				if _, err := io.WriteString(res, "first\n"); err != nil {
-					return err
-				}
-				res.Flush()
-				select {
-				case <-proceed:
-				case <-time.After(10 * time.Second):
-					return errors.New("the client never read the first line")
-				}
-				_, err = io.WriteString(res, "second\n")
-				return err
-			})
-			base := serve(t, e)
-			resp := sessiontest.Get(t, base+"/stream")
-			ck := sessiontest.SessionCookie(t, resp) // the headers came before the handler finished
-			br := bufio.NewReader(resp.Body)
-			if line, err := br.ReadString('\n'); err != nil || line != "first\n" {
-				t.Fatalf("first line = %q, %v", line, err)
-			}
-			close(proceed)
-			rest, err := io.ReadAll(br)
-			resp.Body.Close()
-			if err != nil || string(rest) != "second\n" {
-				t.Fatalf("rest = %q, %v", rest, err)
-			}
-			r := sessiontest.Get(t, base+"/kit/get?k=streamed", ck)
-			if body := sessiontest.ReadBody(t, r); body != "yes" {
-				t.Fatalf("streamed session value = %q, want yes", body)
-			}
-		})
 	}
 }
 
@@ -262,28 +257,66 @@ func TestGetWithoutMiddleware(t *testing.T) {
 	}
 }
 
-// TestPanicCommitsNothing: a handler that panics after changing the
-// session saves nothing and sets no cookie.
-func TestPanicCommitsNothing(t *testing.T) {
-	f := newFixture(t)
-	e := echo.New()
-	e.Use(middleware.Recover(), echosession.Middleware(f.Manager))
-	e.GET("/", func(c echo.Context) error {
-		sess, err := echosession.Get(c)
-		if err != nil {
-			return err
-		}
-		sess.Set("a", "1")
-		panic("handler bug")
-	})
-	e.Logger.SetOutput(io.Discard)
-	resp := sessiontest.Get(t, serve(t, e)+"/")
-	sessiontest.ReadBody(t, resp)
-	if resp.StatusCode != http.StatusInternalServerError || len(resp.Header.Values("Set-Cookie")) != 0 {
-		t.Fatalf("got %d with cookies %q", resp.StatusCode, resp.Header.Values("Set-Cookie"))
-	}
-	if _, sets, _ := f.Count.Calls(); sets != 0 {
-		t.Fatalf("a panicking request made %d store writes", sets)
+// TestPanicCommitsNothingWhateverTheRecoverOrder: a handler that panics
+// after changing the session saves nothing and sets no cookie, with
+// middleware.Recover outside the session middleware or inside it.
+func TestPanicCommitsNothingWhateverTheRecoverOrder(t *testing.T) {
+	for name, order := range map[string]func(m *session.Manager) []echo.MiddlewareFunc{
+		"RecoverOutside": func(m *session.Manager) []echo.MiddlewareFunc {
+			return []echo.MiddlewareFunc{middleware.Recover(), echosession.Middleware(m)}
+		},
+		"RecoverInside": func(m *session.Manager) []echo.MiddlewareFunc {
+			return []echo.MiddlewareFunc{echosession.Middleware(m), middleware.Recover()}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			e := echo.New()
+			e.Logger.SetOutput(io.Discard)
+			e.Use(order(f.Manager)...)
+			e.GET("/set", func(c echo.Context) error {
+				sess, err := echosession.Get(c)
+				if err != nil {
+					return err
+				}
+				sess.Set("a", "before")
+				return c.NoContent(http.StatusNoContent)
+			})
+			e.GET("/panic", func(c echo.Context) error {
+				sess, err := echosession.Get(c)
+				if err != nil {
+					return err
+				}
+				sess.Set("a", "half-done")
+				panic("handler bug")
+			})
+			e.GET("/value", func(c echo.Context) error {
+				sess, err := echosession.Get(c)
+				if err != nil {
+					return err
+				}
+				return c.String(http.StatusOK, fmt.Sprint(sess.Get("a")))
+			})
+			base := serve(t, e)
+
+			// A new session: nothing stored, no cookie.
+			resp := sessiontest.Get(t, base+"/panic")
+			sessiontest.ReadBody(t, resp)
+			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
+			_, sets, _ := f.Count.Calls()
+			require.Zero(t, sets, "store writes after a panic")
+
+			// An existing session keeps its value.
+			resp = sessiontest.Get(t, base+"/set")
+			sessiontest.ReadBody(t, resp)
+			cookie := sessiontest.SessionCookie(t, resp)
+			resp = sessiontest.Get(t, base+"/panic", cookie)
+			sessiontest.ReadBody(t, resp)
+			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, base+"/value", cookie)),
+				"a panicking handler's half-done change was saved")
+		})
 	}
 }
 
@@ -295,10 +328,5 @@ func FuzzCookie(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { m.Close() })
-	e := newEcho(m)
-	sessiontest.FuzzCookieHeader(f, func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, r)
-		return rec.Result()
-	})
+	sessiontest.FuzzCookieHeader(f, inProcess(newEcho(m)))
 }

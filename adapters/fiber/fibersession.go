@@ -27,9 +27,41 @@
 // late by the Manager's logger once the response has been sent). Call Get
 // in the handler, never inside a stream writer: the Ctx is not valid there.
 //
-// If the commit fails, the handler's body and the headers describing it
-// are dropped and the middleware returns an error that makes the
-// ErrorHandler answer 500. A request whose handler panics commits nothing.
+// A hijacked connection (c.Context().Hijack, as websocket upgraders use it)
+// is handed over only after the handler, and so the middleware, has
+// returned: the session is committed first, and fasthttp sends its cookie
+// with the response it writes before calling the hijack handler (unless
+// HijackSetNoResponse(true) says the hijack handler writes the response
+// itself). If the commit fails, the hijack is called off.
+//
+// If the commit fails, the handler's response is replaced by the error
+// response of package session: its body and the headers that describe it
+// or let a cache keep it are dropped, Cache-Control: no-store is set, and
+// the middleware returns an error that makes the ErrorHandler answer 500.
+//
+// # Middleware order
+//
+// Register the recover middleware before this one, so that it sits outside
+// and a panic unwinds through the session middleware, which then commits
+// nothing:
+//
+//	app.Use(recover.New(), fibersession.Middleware(m))
+//
+// This order is required: a recover registered after the session
+// middleware turns the panic into an ordinary error before this one sees
+// it, and fiber leaves no trace of the panic, so the panicking handler's
+// half-done changes would be committed. fiber's timeout middleware wraps a
+// handler, so it always sits inside; fasthttp.TimeoutHandler around the
+// whole app answers from a response of its own, which drops the cookie of
+// a commit made after it fired: do not use it.
+//
+// # Store timeout
+//
+// Each load and commit of a session is bounded by DefaultStoreTimeout (5 s)
+// unless the Manager has a store timeout (session.WithStoreTimeout) or
+// c.UserContext() has a deadline, which are then used instead: fasthttp
+// never cancels a request's context when the client leaves, so a stalled
+// store would otherwise hold the request forever.
 //
 // # fasthttp memory
 //
@@ -57,7 +89,11 @@ package fibersession
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -82,13 +118,15 @@ func Middleware(m *session.Manager) fiber.Handler {
 		c.Locals(localsKey{}, x)
 		err := c.Next()
 		x.committed = true
-		if cerr := x.Commit(); cerr != nil {
+		cerr := x.Commit()
+		x.stopBound()
+		if cerr != nil {
+			// The core's error response, through fiber's ErrorHandler; a
+			// registered hijack is called off: the upgrade failed.
 			res := c.Response()
 			res.ResetBody()
-			for _, k := range bodyHeaders {
-				res.Header.Del(k)
-			}
-			res.Header.Set(fiber.HeaderCacheControl, "no-store")
+			session.ResetErrorHeader(res.Header.Del, res.Header.Set)
+			c.Context().Hijack(nil)
 			return x.fail(cerr)
 		}
 		return err
@@ -137,9 +175,18 @@ func (e *sessionError) As(target any) bool {
 	return false
 }
 
-// bodyHeaders describe a response body.
-var bodyHeaders = []string{fiber.HeaderContentType, fiber.HeaderContentEncoding, fiber.HeaderContentRange,
-	fiber.HeaderContentDisposition, fiber.HeaderETag, fiber.HeaderLastModified}
+// DefaultStoreTimeout bounds each load and each commit of a session when
+// nothing else does. fasthttp gives a request no context that ends when the
+// client leaves (c.UserContext() is context.Background() unless a
+// middleware sets one), so without a bound a stalled store would hold the
+// request, and its worker, forever. It applies only when the Manager has no
+// store timeout and c.UserContext() has no deadline: set
+// session.WithStoreTimeout on the Manager, or a deadline on the user
+// context in an earlier middleware (c.SetUserContext), to choose another.
+const DefaultStoreTimeout = 5 * time.Second
+
+// storeTimeout is DefaultStoreTimeout; the package's tests shorten it.
+var storeTimeout = DefaultStoreTimeout
 
 // exchange is the per-request state: the session handle and the
 // session.Exchange describing the request. It is the one allocation the
@@ -147,8 +194,10 @@ var bodyHeaders = []string{fiber.HeaderContentType, fiber.HeaderContentEncoding,
 type exchange struct {
 	session.Handle
 	c         *fiber.Ctx
-	committed bool      // the middleware committed after c.Next
-	vals      [2]string // room for Cookies' result
+	committed bool                     // the middleware committed after c.Next
+	vals      [2]string                // room for Cookies' result
+	bound     boundCtx                 // the first store call's bounded context, here to save an allocation
+	cur       atomic.Pointer[boundCtx] // the current store call's
 }
 
 // fail logs err, which has no other way to the logs, and wraps it for the
@@ -158,8 +207,35 @@ func (x *exchange) fail(err error) error {
 	return &sessionError{msg: http.StatusText(http.StatusInternalServerError), err: err}
 }
 
-// Context implements session.Exchange.
-func (x *exchange) Context() context.Context { return x.c.UserContext() }
+// Context implements session.Exchange: c.UserContext(), bounded by
+// DefaultStoreTimeout when neither it nor the Manager bounds the store
+// calls. The core asks once per load and once per commit, so each gets the
+// whole bound, counted from when the store first looks at its context,
+// however long the handler ran in between.
+func (x *exchange) Context() context.Context {
+	ctx := x.c.UserContext()
+	if _, ok := ctx.Deadline(); ok || x.Manager().StoreTimeout() > 0 {
+		return ctx
+	}
+	b := x.cur.Load()
+	switch {
+	case b == nil:
+		b = &x.bound
+	case b.stop():
+		b = new(boundCtx) // a store started the last one's timer (now stopped): it cannot be reused
+	}
+	b.reset(ctx)
+	x.cur.Store(b)
+	return b
+}
+
+// stopBound releases the timer of the last store call's context, if a store
+// started one.
+func (x *exchange) stopBound() {
+	if b := x.cur.Load(); b != nil {
+		b.stop()
+	}
+}
 
 // Cookies implements session.Exchange. The values point into fasthttp's
 // buffers; the core copies what it keeps.
@@ -177,8 +253,16 @@ func (x *exchange) Cookies(name string) []string {
 func (x *exchange) Header(name string) string { return x.c.Get(name) }
 
 // ClientIP implements session.Exchange with fiber's c.IP, which honours
-// Config.ProxyHeader and the trusted-proxy settings.
-func (x *exchange) ClientIP() string { return x.c.IP() }
+// Config.ProxyHeader and the trusted-proxy settings, in the form of
+// session.CanonicalIP. fasthttp drops an IPv6 zone, which is put back: the
+// same link-local address on two links is two clients.
+func (x *exchange) ClientIP() string {
+	ip := x.c.IP()
+	if a, ok := x.c.Context().RemoteAddr().(*net.TCPAddr); ok && a.Zone != "" && a.IP.String() == ip {
+		return ip + "%" + a.Zone
+	}
+	return session.CanonicalIP(ip)
+}
 
 // SetCookie implements session.Exchange.
 func (x *exchange) SetCookie(ck *http.Cookie) {
@@ -197,4 +281,81 @@ func (x *exchange) Close() error {
 		_ = x.Commit()
 	}
 	return nil
+}
+
+// boundCtx is the context of one load or commit that nothing else bounds:
+// the user context with a deadline storeTimeout after the store first
+// looks at it. The clock is read and the timer behind Done started only
+// when a store asks, so a store that never does (the MemoryStore) costs
+// neither, and a boundCtx no store started can serve the next call. It is
+// kept small: every request's exchange holds one.
+type boundCtx struct {
+	mu       sync.Mutex
+	parent   context.Context
+	deadline int64       // Unix nanoseconds, fixed by the store's first look; 0 before
+	timer    *boundTimer // once a store asked for Done or Err
+}
+
+// boundTimer is the context.WithDeadline behind a started boundCtx.
+type boundTimer struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// reset prepares b, which no store has started, for a new store call.
+func (b *boundCtx) reset(parent context.Context) {
+	b.mu.Lock()
+	b.parent, b.deadline = parent, 0
+	b.mu.Unlock()
+}
+
+// deadlineLocked returns b's deadline, fixing it on the first call; b.mu
+// is held.
+func (b *boundCtx) deadlineLocked() time.Time {
+	if b.deadline == 0 {
+		b.deadline = time.Now().Add(storeTimeout).UnixNano()
+	}
+	return time.Unix(0, b.deadline)
+}
+
+// start returns the context with the timer behind b, starting it.
+func (b *boundCtx) start() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.timer == nil {
+		ctx, cancel := context.WithDeadline(b.parent, b.deadlineLocked())
+		b.timer = &boundTimer{ctx, cancel}
+	}
+	return b.timer.ctx
+}
+
+// stop cancels b's timer and reports whether a store had started it.
+func (b *boundCtx) stop() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.timer != nil {
+		b.timer.cancel()
+	}
+	return b.timer != nil
+}
+
+// Deadline implements context.Context.
+func (b *boundCtx) Deadline() (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.deadlineLocked(), true
+}
+
+// Done implements context.Context.
+func (b *boundCtx) Done() <-chan struct{} { return b.start().Done() }
+
+// Err implements context.Context.
+func (b *boundCtx) Err() error { return b.start().Err() }
+
+// Value implements context.Context.
+func (b *boundCtx) Value(key any) any {
+	b.mu.Lock()
+	parent := b.parent
+	b.mu.Unlock()
+	return parent.Value(key)
 }

@@ -21,17 +21,38 @@
 // http.ResponseController keep working through the middleware's
 // ResponseWriter. A change made after the headers went out is not saved;
 // its session.ErrLateChange goes to c.Errors (and the Manager's logger).
-// If the store fails at that point the response becomes a plain 500, the
-// error goes to c.Errors, and the handler's further writes return an
-// error.
+// If the store fails at that point the handler's response is replaced by
+// the error response of package session: a plain 500 without the
+// handler's body or caching headers, marked Cache-Control: no-store so
+// that no cache keeps it. The error goes to c.Errors, and the handler's
+// further writes return an error.
 //
 // A hijacked connection gets the session committed before it is handed
 // over; a handler that wants the cookie sent must copy Set-Cookie from
 // c.Writer.Header() into its own response (websocket libraries take a
 // header argument for this).
 //
-// The client IP in the session fingerprint is c.ClientIP(). gin trusts
-// every proxy by default, which lets any client pick its IP with
-// X-Forwarded-For: call Engine.SetTrustedProxies with nil or with exactly
-// your proxies.
+// # Middleware order
+//
+// Register the recovery middleware before this one, so that it sits
+// outside and a panic unwinds through the session middleware, which then
+// commits nothing:
+//
+//	r.Use(gin.Recovery(), ginsession.Middleware(m))
+//
+// A recovery middleware registered after it that answers with a 5xx while
+// the panic unwinds (gin.Recovery and gin.CustomRecovery do) is recognised
+// and commits nothing either; one that answers nothing (gin.Recovery on a
+// broken connection) leaves the session to be committed when the chain
+// returns.
+//
+// Middleware that buffers the response and may replace it (a timeout, a
+// response cache) goes after this one, inside it, so that the session is
+// committed when the answer that really goes out is written.
+//
+// The client IP in the session fingerprint is c.ClientIP(), in the form of
+// session.CanonicalIP, or the connection's address when gin finds none
+// (an IPv6 client with a zone). gin trusts every proxy by default, which
+// lets any client pick its IP with X-Forwarded-For: call
+// Engine.SetTrustedProxies with nil or with exactly your proxies.
 package ginsession

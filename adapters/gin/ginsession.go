@@ -24,6 +24,7 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 		req, w := c.Request, c.Writer
 		st := &state{c: c, req: req, parent: req.Context()}
 		st.w.ResponseWriter, st.w.st = w, st
+		st.w.keepEncoding = len(w.Header()["Content-Encoding"]) > 0 // an outer middleware's: see session.ErrorHeader
 		st.Init(m, st)
 		c.Request, c.Writer = req.WithContext(st), &st.w
 		// Restored on the way out, also on a panic: what the recovery
@@ -32,6 +33,8 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 		c.Next()
 		if !st.w.committed {
 			st.w.commit() // nothing was written: gin sends the headers after the chain
+		} else if st.w.abandoned {
+			return // a recovery middleware inside this one answered a panic
 		} else if err := st.Commit(); err != nil {
 			_ = c.Error(err) // a change made too late; the core logs it too
 		}
@@ -50,12 +53,12 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 func Get(c *gin.Context) (*session.Session, error) {
 	st := lookup(c)
 	if st == nil {
-		fail(c, c.Writer, session.ErrNoMiddleware)
+		fail(c, c.Writer, session.ErrNoMiddleware, false)
 		return nil, session.ErrNoMiddleware
 	}
 	s, err := st.Session()
 	if err != nil {
-		fail(c, c.Writer, err)
+		fail(c, c.Writer, err, st.w.keepEncoding)
 		return nil, err
 	}
 	return s, nil
@@ -76,16 +79,18 @@ func lookup(c *gin.Context) *state {
 }
 
 // fail takes gin's error path: the error goes to c.Errors, the chain stops
-// and the client gets a plain 500 without detail, written to w unless the
-// response is under way or w is the detached writer of a c.Copy.
-func fail(c *gin.Context, w gin.ResponseWriter, err error) {
+// and the client gets the error response of package session (a plain 500
+// without detail, the handler's body or its caching headers), written to w
+// unless the response is under way or w is the detached writer of a
+// c.Copy. keepEncoding is as for session.ErrorHeader.
+func fail(c *gin.Context, w gin.ResponseWriter, err error, keepEncoding bool) {
 	_ = c.Error(err)
 	c.Abort()
 	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok && u.Unwrap() == nil {
 		return
 	}
 	if !w.Written() {
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		session.WriteError(w, keepEncoding)
 	}
 }
 
@@ -131,8 +136,17 @@ func (s *state) Cookies(name string) []string {
 // Header implements session.Exchange.
 func (s *state) Header(name string) string { return s.req.Header.Get(name) }
 
-// ClientIP implements session.Exchange with gin's trusted-proxy logic.
-func (s *state) ClientIP() string { return s.c.ClientIP() }
+// ClientIP implements session.Exchange with gin's trusted-proxy logic, in
+// the form of session.CanonicalIP. gin gives "" for an address net.ParseIP
+// cannot read, such as an IPv6 address with a zone (fe80::1%eth0): that
+// client gets the connection's address, which it cannot forge, rather than
+// an IP it would share with every other such client.
+func (s *state) ClientIP() string {
+	if ip := s.c.ClientIP(); ip != "" {
+		return session.CanonicalIP(ip)
+	}
+	return session.RemoteIP(s.req.RemoteAddr)
+}
 
 // SetCookie implements session.Exchange.
 func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.ResponseWriter, c) }
@@ -146,19 +160,27 @@ func (s *state) SetHeader(name, value string) { s.w.ResponseWriter.Header().Set(
 // not commit.
 type responseWriter struct {
 	gin.ResponseWriter
-	st        *state
-	committed bool
-	err       error // the commit failed: the error response went out instead
+	st           *state
+	keepEncoding bool // Content-Encoding was set before the handler ran
+	committed    bool
+	abandoned    bool  // a recovery middleware answered a panic: nothing was committed
+	err          error // the commit failed: the error response went out instead
 }
 
 // commit commits the session before the headers are sent and reports
-// whether the handler's output may go on.
+// whether the handler's output may go on. A 5xx sent while a panic unwinds
+// is gin.Recovery (or another recovery middleware) inside this one
+// answering: the panicking handler's changes are not committed.
 func (w *responseWriter) commit() bool {
 	if !w.committed {
 		w.committed = true
+		if w.Status() >= 500 && session.Panicking() {
+			w.abandoned = true
+			return true
+		}
 		if err := w.st.Commit(); err != nil {
 			w.err = fmt.Errorf("ginsession: response replaced by an error, the session could not be saved: %w", err)
-			fail(w.st.c, w.ResponseWriter, err)
+			fail(w.st.c, w.ResponseWriter, err, w.keepEncoding)
 		}
 	}
 	return w.err == nil

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +15,7 @@ import (
 	ginsession "github.com/sessionkit/sessionkit/adapters/gin"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/require"
 )
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -34,20 +35,67 @@ func kitRoutes(r gin.IRoutes) {
 		if err != nil {
 			return // Get answered 500
 		}
-		status, body := sessiontest.Do(sess, c.Param("op"), c.Request.URL.Query())
+		status, body := sessiontest.Do(sess, c.Param("op"), c.Request.URL.Query(), c.Header)
 		c.String(status, "%s", body)
 	}
 	r.GET("/kit/:op", kit)
 	r.POST("/kit/:op", kit)
 	r.GET("/untouched", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/stream", func(c *gin.Context) {
+		sess, err := ginsession.Get(c)
+		if err != nil {
+			return
+		}
+		sessiontest.Do(sess, "set", c.Request.URL.Query(), c.Header)
+		c.Header("Content-Type", "text/plain; charset=utf-8")
+		// Both ways to flush: the headers-only flush through
+		// http.ResponseController (and Unwrap, for the deadline), the
+		// others through gin's Flush.
+		rc := http.NewResponseController(c.Writer)
+		sessiontest.StreamBody(sess, c.Request.URL.Query(), func(part string) error {
+			if part == "" {
+				if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+					return fmt.Errorf("SetWriteDeadline through Unwrap: %w", err)
+				}
+				return rc.Flush()
+			}
+			if _, err := c.Writer.WriteString(part); err != nil {
+				return err
+			}
+			c.Writer.Flush()
+			return nil
+		})
+	})
+	r.GET("/hijack", func(c *gin.Context) {
+		sess, err := ginsession.Get(c)
+		if err != nil {
+			return
+		}
+		sessiontest.Do(sess, "set", c.Request.URL.Query(), c.Header)
+		conn, brw, err := http.NewResponseController(c.Writer).Hijack()
+		if err != nil {
+			return // the middleware answered 500
+		}
+		defer conn.Close()
+		sessiontest.Hijacked(sess, brw, c.Writer.Header())
+	})
+}
+
+// kitEngine returns an engine with the session middleware using m and the
+// kit's routes.
+func kitEngine(t testing.TB, m *session.Manager) *gin.Engine {
+	e := newEngine(t)
+	e.Use(ginsession.Middleware(m))
+	kitRoutes(e)
+	return e
 }
 
 func TestConformance(t *testing.T) {
-	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
-		e := newEngine(t)
-		e.Use(ginsession.Middleware(m))
-		kitRoutes(e)
-		return serve(t, e)
+	sessiontest.TestAdapter(t, sessiontest.Adapter{
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { serveOn(t, ln, kitEngine(t, m)) },
+		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
+			return inProcess(kitEngine(t, m))
+		},
 	})
 }
 
@@ -57,6 +105,24 @@ func serve(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// serveOn runs h on ln until the test ends.
+func serveOn(t *testing.T, ln net.Listener, h http.Handler) {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+}
+
+// inProcess returns h as a function serving one request in process.
+func inProcess(h http.Handler) func(*http.Request) *http.Response {
+	return func(r *http.Request) *http.Response {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Result()
+	}
 }
 
 // fixture is the kit's Fixture plus the c.Errors of each request.
@@ -122,81 +188,6 @@ func valueRoute(c *gin.Context) {
 	c.String(http.StatusOK, "missing")
 }
 
-func TestStreaming(t *testing.T) {
-	for name, flush := range map[string]func(c *gin.Context) error{
-		"Flusher": func(c *gin.Context) error { c.Writer.Flush(); return nil },
-		"ResponseController": func(c *gin.Context) error {
-			rc := http.NewResponseController(c.Writer)
-			if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
-				return fmt.Errorf("SetWriteDeadline through Unwrap: %w", err)
-			}
-			return rc.Flush()
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			f := newFixture(t)
-			proceed := make(chan struct{})
-			var (
-				mu       sync.Mutex
-				finished bool
-				flushErr error
-			)
-			e := f.engine(t)
-			e.GET("/stream", func(c *gin.Context) {
-				sess, _ := ginsession.Get(c)
-				sess.Set("k", "streamed")
-				c.Header("Content-Type", "text/event-stream")
-				err := flush(c) // headers only, as event streams start
-				c.Writer.WriteString("first;")
-				if err == nil {
-					err = flush(c)
-				}
-				mu.Lock()
-				flushErr = err
-				mu.Unlock()
-				select {
-				case <-proceed:
-				case <-time.After(10 * time.Second):
-				}
-				c.Writer.WriteString("second")
-				mu.Lock()
-				finished = true
-				mu.Unlock()
-			})
-			url := serve(t, e)
-
-			release := sync.OnceFunc(func() { close(proceed) })
-			defer release()
-			resp := sessiontest.Get(t, url+"/stream")
-			defer resp.Body.Close()
-			mu.Lock()
-			early, err := !finished, flushErr
-			mu.Unlock()
-			if !early {
-				t.Fatal("the response headers arrived only after the handler returned: the body was buffered")
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			cookie := sessiontest.SessionCookie(t, resp) // the cookie came with the first flushed bytes
-			first := make([]byte, len("first;"))
-			if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first;" {
-				t.Fatalf("first part = %q, %v", first, err)
-			}
-			release()
-			if rest := sessiontest.ReadBody(t, resp); rest != "second" {
-				t.Fatalf("second part = %q", rest)
-			}
-			if errs := f.nextErrs(t); len(errs) != 0 {
-				t.Fatalf("c.Errors = %v", errs)
-			}
-			if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "streamed" {
-				t.Fatalf("value after streaming = %q, want streamed", got)
-			}
-		})
-	}
-}
-
 func TestStream(t *testing.T) {
 	f := newFixture(t)
 	e := f.engine(t)
@@ -218,43 +209,6 @@ func TestStream(t *testing.T) {
 	}
 	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "events" {
 		t.Fatalf("value = %q", got)
-	}
-}
-
-func TestHijack(t *testing.T) {
-	f := newFixture(t)
-	e := f.engine(t)
-	e.GET("/hijack", func(c *gin.Context) {
-		sess, _ := ginsession.Get(c)
-		sess.Set("k", "before-hijack")
-		_, setsBefore, _ := f.Count.Calls()
-		conn, brw, err := http.NewResponseController(c.Writer).Hijack()
-		if err != nil {
-			t.Errorf("Hijack: %v", err)
-			return
-		}
-		defer conn.Close()
-		_, setsAfter, _ := f.Count.Calls()
-		body := fmt.Sprintf("sets during hijack: %d", setsAfter-setsBefore)
-		// The new owner of the connection sends the Set-Cookie itself.
-		fmt.Fprintf(brw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n", len(body))
-		c.Writer.Header().Write(brw)
-		fmt.Fprintf(brw, "\r\n%s", body)
-		brw.Flush()
-		sess.Set("late", 1) // after the commit: reported, not saved
-	})
-	url := serve(t, e)
-
-	resp := sessiontest.Get(t, url+"/hijack")
-	if body := sessiontest.ReadBody(t, resp); body != "sets during hijack: 1" {
-		t.Fatalf("hijacked response %q: the session was not committed before the connection was handed over", body)
-	}
-	cookie := sessiontest.SessionCookie(t, resp)
-	if errs := f.nextErrs(t); !hasErr(errs, session.ErrLateChange) {
-		t.Fatalf("c.Errors = %v, want ErrLateChange for the change after the hijack", errs)
-	}
-	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "before-hijack" {
-		t.Fatalf("value = %q, want before-hijack", got)
 	}
 }
 
@@ -419,38 +373,60 @@ func TestWrappedWriterAndCopy(t *testing.T) {
 	}
 }
 
-func TestPanicDoesNotCommit(t *testing.T) {
-	f := newFixture(t)
-	e := newEngine(t)
-	e.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
+func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
+	recovery := gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
 		c.String(http.StatusInternalServerError, "recovered")
-	}), ginsession.Middleware(f.Manager))
-	e.GET("/panic", func(c *gin.Context) {
-		sess, _ := ginsession.Get(c)
-		sess.Set("k", "half-done")
-		panic("boom")
 	})
-	resp := sessiontest.Get(t, serve(t, e)+"/panic")
-	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
-		t.Fatalf("got %d %q", resp.StatusCode, body)
-	}
-	if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
-		t.Fatalf("a panicking handler's session was committed: Set-Cookie %q", sc)
-	}
-	if _, sets, _ := f.Count.Calls(); sets != 0 {
-		t.Fatalf("%d store writes after a panic, want 0", sets)
+	for name, order := range map[string]func(m *session.Manager) []gin.HandlerFunc{
+		"RecoveryOutside": func(m *session.Manager) []gin.HandlerFunc {
+			return []gin.HandlerFunc{recovery, ginsession.Middleware(m)}
+		},
+		"RecoveryInside": func(m *session.Manager) []gin.HandlerFunc {
+			return []gin.HandlerFunc{ginsession.Middleware(m), recovery}
+		},
+		"DefaultRecoveryInside": func(m *session.Manager) []gin.HandlerFunc {
+			return []gin.HandlerFunc{ginsession.Middleware(m), gin.RecoveryWithWriter(io.Discard)}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			e := newEngine(t)
+			e.Use(order(f.Manager)...)
+			e.GET("/set", func(c *gin.Context) {
+				sess, _ := ginsession.Get(c)
+				sess.Set("k", "before")
+			})
+			e.GET("/panic", func(c *gin.Context) {
+				sess, _ := ginsession.Get(c)
+				sess.Set("k", "half-done")
+				panic("boom")
+			})
+			e.GET("/value", valueRoute)
+			url := serve(t, e)
+
+			// A new session: nothing stored, no cookie.
+			resp := sessiontest.Get(t, url+"/panic")
+			body := sessiontest.ReadBody(t, resp)
+			require.Equal(t, http.StatusInternalServerError, resp.StatusCode, body)
+			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
+			_, sets, _ := f.Count.Calls()
+			require.Zero(t, sets, "store writes after a panic")
+
+			// An existing session keeps its value.
+			resp = sessiontest.Get(t, url+"/set")
+			sessiontest.ReadBody(t, resp)
+			cookie := sessiontest.SessionCookie(t, resp)
+			resp = sessiontest.Get(t, url+"/panic", cookie)
+			sessiontest.ReadBody(t, resp)
+			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)),
+				"a panicking handler's half-done change was saved")
+		})
 	}
 }
 
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
 // through the real router.
 func FuzzCookie(f *testing.F) {
-	e := newEngine(f)
-	e.Use(ginsession.Middleware(newFixture(f).Manager))
-	kitRoutes(e)
-	sessiontest.FuzzCookieHeader(f, func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, r)
-		return rec.Result()
-	})
+	sessiontest.FuzzCookieHeader(f, inProcess(kitEngine(f, newFixture(f).Manager)))
 }

@@ -26,6 +26,7 @@ require (
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/net v0.51.0 // indirect
@@ -37,6 +38,7 @@ require (
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/stretchr/testify v1.12.1
 )
 
 replace github.com/sessionkit/sessionkit/core => ../../core

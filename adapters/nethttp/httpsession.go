@@ -25,8 +25,10 @@ type config struct {
 // saved when the response headers were about to be written (the store is
 // down): f gets the underlying ResponseWriter, so the handler's status and
 // body are replaced, and the error, which wraps session.ErrStore. The
-// default logs the error with the Manager's logger and answers 500
-// "Internal Server Error" as plain text, without detail. A nil f keeps the
+// header f gets has already lost the handler's body and caching headers
+// and says Cache-Control: no-store (session.ErrorHeader). The default logs
+// the error with the Manager's logger and answers session.ErrorStatus (500)
+// with session.ErrorBody as plain text, without detail. A nil f keeps the
 // default.
 func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(c *config) {
@@ -37,10 +39,10 @@ func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error))
 }
 
 // WithClientIP sets how the client IP used by the session fingerprint is
-// found. The default is the host part of r.RemoteAddr, which a client
-// cannot forge. Behind a reverse proxy, pass a function that trusts the
-// proxy's header only when the request comes from that proxy. A nil f keeps
-// the default.
+// found. The default is the IP of r.RemoteAddr, which a client cannot
+// forge, in the form of session.RemoteIP. Behind a reverse proxy, pass a
+// function that trusts the proxy's header only when the request comes from
+// that proxy. A nil f keeps the default.
 func WithClientIP(f func(r *http.Request) string) Option {
 	return func(c *config) {
 		if f != nil {
@@ -81,16 +83,11 @@ func defaultError(w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := r.Context().Value(ctxKey{}).(*state); ok {
 		st.Manager().Logger().ErrorContext(st.parent, "sessionkit: the session could not be saved; answering 500", "err", err)
 	}
-	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+	w.WriteHeader(session.ErrorStatus) // the header is session.ErrorHeader's already
+	_, _ = io.WriteString(w, session.ErrorBody)
 }
 
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func remoteIP(r *http.Request) string { return session.RemoteIP(r.RemoteAddr) }
 
 type handler struct {
 	cfg  *config
@@ -100,12 +97,14 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &state{cfg: h.cfg, parent: r.Context()}
 	st.w.st, st.w.rw = st, w
+	st.w.keepEncoding = len(w.Header()["Content-Encoding"]) > 0 // an outer middleware's: see session.ErrorHeader
 	st.Init(h.cfg.m, st)
 	st.r = r.WithContext(st)
 	h.next.ServeHTTP(&st.w, st.r)
-	if !st.w.committed {
-		st.w.commit() // nothing was written: net/http sends the headers now
-	} else {
+	switch {
+	case !st.w.committed:
+		st.w.commit(http.StatusOK) // nothing was written: net/http sends the headers now
+	case !st.w.abandoned:
 		_ = st.Commit() // the core logs changes made too late
 	}
 }
@@ -165,19 +164,28 @@ func (s *state) SetHeader(name, value string) { s.w.rw.Header().Set(name, value)
 // are about to go out, and then gets out of the way: the body is never
 // buffered.
 type responseWriter struct {
-	st        *state
-	rw        http.ResponseWriter
-	committed bool
-	err       error // the commit failed: the error response went out instead
+	st           *state
+	rw           http.ResponseWriter
+	keepEncoding bool // Content-Encoding was set before the handler ran
+	committed    bool
+	abandoned    bool  // a recovery middleware answered a panic: nothing was committed
+	err          error // the commit failed: the error response went out instead
 }
 
-// commit commits the session before the first header write and reports
-// whether the handler's output may go on.
-func (w *responseWriter) commit() bool {
+// commit commits the session before the first header write, of status
+// code, and reports whether the handler's output may go on. A 5xx written
+// while a panic unwinds is a recovery middleware inside this one
+// answering: the panicking handler's changes are not committed.
+func (w *responseWriter) commit(code int) bool {
 	if !w.committed {
 		w.committed = true
+		if code >= 500 && session.Panicking() {
+			w.abandoned = true
+			return true
+		}
 		if err := w.st.Commit(); err != nil {
 			w.err = fmt.Errorf("httpsession: response replaced by an error, the session could not be saved: %w", err)
+			session.ErrorHeader(w.rw.Header(), w.keepEncoding)
 			w.st.cfg.onError(w.rw, w.st.r, err)
 		}
 	}
@@ -195,14 +203,14 @@ func (w *responseWriter) WriteHeader(code int) {
 		}
 		return
 	}
-	if w.commit() {
+	if w.commit(code) {
 		w.rw.WriteHeader(code)
 	}
 }
 
 // Write implements http.ResponseWriter.
 func (w *responseWriter) Write(p []byte) (int, error) {
-	if !w.commit() {
+	if !w.commit(http.StatusOK) {
 		return 0, w.err
 	}
 	return w.rw.Write(p)
@@ -210,7 +218,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 
 // ReadFrom implements io.ReaderFrom, keeping the server's sendfile path.
 func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !w.commit() {
+	if !w.commit(http.StatusOK) {
 		return 0, w.err
 	}
 	if rf, ok := w.rw.(io.ReaderFrom); ok {
@@ -225,7 +233,7 @@ func (w *responseWriter) Flush() { _ = w.FlushError() }
 // FlushError flushes like Flush and reports failure; http.ResponseController
 // prefers it.
 func (w *responseWriter) FlushError() error {
-	if !w.commit() {
+	if !w.commit(http.StatusOK) {
 		return w.err
 	}
 	return http.NewResponseController(w.rw).Flush()
@@ -234,7 +242,7 @@ func (w *responseWriter) FlushError() error {
 // Hijack implements http.Hijacker. The session is committed first; its
 // Set-Cookie is left in Header for the new owner of the connection to send.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.commit() {
+	if !w.commit(http.StatusSwitchingProtocols) {
 		return nil, nil, w.err
 	}
 	return http.NewResponseController(w.rw).Hijack()

@@ -1,22 +1,24 @@
 package httpsession_test
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	httpsession "github.com/sessionkit/sessionkit/adapters/nethttp"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/require"
 )
 
 // kitMux mounts the conformance kit's routes on a ServeMux.
@@ -28,7 +30,7 @@ func kitMux() *http.ServeMux {
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			return
 		}
-		status, body := sessiontest.Do(sess, r.PathValue("op"), r.URL.Query())
+		status, body := sessiontest.Do(sess, r.PathValue("op"), r.URL.Query(), w.Header().Set)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		io.WriteString(w, body)
@@ -38,12 +40,57 @@ func kitMux() *http.ServeMux {
 	mux.HandleFunc("GET /untouched", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	})
+	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			return
+		}
+		sessiontest.Do(sess, "set", r.URL.Query(), w.Header().Set)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		// Both ways to flush: the headers-only flush through
+		// http.ResponseController (and Unwrap, for the deadline), the
+		// others through http.Flusher.
+		rc := http.NewResponseController(w)
+		sessiontest.StreamBody(sess, r.URL.Query(), func(part string) error {
+			if part == "" {
+				if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+					return fmt.Errorf("SetWriteDeadline through Unwrap: %w", err)
+				}
+				return rc.Flush()
+			}
+			if _, err := io.WriteString(w, part); err != nil {
+				return err
+			}
+			w.(http.Flusher).Flush()
+			return nil
+		})
+	})
+	mux.HandleFunc("GET /hijack", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			return
+		}
+		sessiontest.Do(sess, "set", r.URL.Query(), w.Header().Set)
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return // the middleware answered 500
+		}
+		defer conn.Close()
+		sessiontest.Hijacked(sess, brw, w.Header())
+	})
 	return mux
 }
 
 func TestConformance(t *testing.T) {
-	sessiontest.TestAdapter(t, func(t *testing.T, m *session.Manager) string {
-		return serve(t, httpsession.Middleware(m)(kitMux()))
+	sessiontest.TestAdapter(t, sessiontest.Adapter{
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) {
+			serveOn(t, ln, httpsession.Middleware(m)(kitMux()))
+		},
+		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
+			return inProcess(httpsession.Middleware(m)(kitMux()))
+		},
 	})
 }
 
@@ -53,6 +100,24 @@ func serve(t *testing.T, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// serveOn runs h on ln until the test ends.
+func serveOn(t *testing.T, ln net.Listener, h http.Handler) {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+}
+
+// inProcess returns h as a function serving one request in process.
+func inProcess(h http.Handler) func(*http.Request) *http.Response {
+	return func(r *http.Request) *http.Response {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Result()
+	}
 }
 
 // served wraps h so that done receives once the middleware has returned.
@@ -85,122 +150,6 @@ func valueRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	io.WriteString(w, "missing")
-}
-
-func TestStreaming(t *testing.T) {
-	for name, flush := range map[string]func(w http.ResponseWriter) error{
-		"Flusher": func(w http.ResponseWriter) error { w.(http.Flusher).Flush(); return nil },
-		"ResponseController": func(w http.ResponseWriter) error {
-			rc := http.NewResponseController(w)
-			if err := rc.SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
-				return fmt.Errorf("SetWriteDeadline through Unwrap: %w", err)
-			}
-			return rc.Flush()
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			f := sessiontest.NewFixture(t)
-			proceed := make(chan struct{})
-			var (
-				mu       sync.Mutex
-				finished bool
-				flushErr error
-			)
-			mux := http.NewServeMux()
-			mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
-				sess, _ := httpsession.Get(r)
-				sess.Set("k", "streamed")
-				w.Header().Set("Content-Type", "text/event-stream")
-				err := flush(w) // headers only, as event streams start
-				io.WriteString(w, "first;")
-				if err == nil {
-					err = flush(w)
-				}
-				mu.Lock()
-				flushErr = err
-				mu.Unlock()
-				select {
-				case <-proceed:
-				case <-time.After(10 * time.Second):
-				}
-				io.WriteString(w, "second")
-				mu.Lock()
-				finished = true
-				mu.Unlock()
-			})
-			mux.HandleFunc("GET /value", valueRoute)
-			url := serve(t, httpsession.Middleware(f.Manager)(mux))
-
-			release := sync.OnceFunc(func() { close(proceed) })
-			defer release()
-			resp := sessiontest.Get(t, url+"/stream")
-			defer resp.Body.Close()
-			mu.Lock()
-			early, err := !finished, flushErr
-			mu.Unlock()
-			if !early {
-				t.Fatal("the response headers arrived only after the handler returned: the body was buffered")
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			cookie := sessiontest.SessionCookie(t, resp) // the cookie came with the first flushed bytes
-			first := make([]byte, len("first;"))
-			if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first;" {
-				t.Fatalf("first part = %q, %v", first, err)
-			}
-			release()
-			if rest := sessiontest.ReadBody(t, resp); rest != "second" {
-				t.Fatalf("second part = %q", rest)
-			}
-			if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "streamed" {
-				t.Fatalf("value after streaming = %q, want streamed", got)
-			}
-		})
-	}
-}
-
-func TestHijack(t *testing.T) {
-	f := sessiontest.NewFixture(t)
-	lateDone := make(chan struct{}, 1)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hijack", func(w http.ResponseWriter, r *http.Request) {
-		sess, _ := httpsession.Get(r)
-		sess.Set("k", "before-hijack")
-		_, setsBefore, _ := f.Count.Calls()
-		conn, brw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			t.Errorf("Hijack: %v", err)
-			return
-		}
-		defer conn.Close()
-		_, setsAfter, _ := f.Count.Calls()
-		body := fmt.Sprintf("sets during hijack: %d", setsAfter-setsBefore)
-		// The new owner of the connection sends the Set-Cookie itself.
-		fmt.Fprintf(brw, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n", len(body))
-		w.Header().Write(brw)
-		fmt.Fprintf(brw, "\r\n%s", body)
-		brw.Flush()
-		sess.Set("late", 1) // after the commit: reported, not saved
-		lateDone <- struct{}{}
-	})
-	mux.HandleFunc("GET /value", valueRoute)
-	h, done := served(httpsession.Middleware(f.Manager)(mux))
-	url := serve(t, h)
-
-	resp := sessiontest.Get(t, url+"/hijack")
-	if body := sessiontest.ReadBody(t, resp); body != "sets during hijack: 1" {
-		t.Fatalf("hijacked response %q: the session was not committed before the connection was handed over", body)
-	}
-	cookie := sessiontest.SessionCookie(t, resp)
-	wait(t, lateDone)
-	wait(t, done)
-	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "before-hijack" {
-		t.Fatalf("value = %q, want before-hijack", got)
-	}
-	if !strings.Contains(f.Log.String(), "late") {
-		t.Fatalf("a change after the hijack was not reported; log: %s", f.Log)
-	}
 }
 
 func TestLateChangeIsLogged(t *testing.T) {
@@ -426,10 +375,165 @@ func TestReadFromAndInformational(t *testing.T) {
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
 // through the real router.
 func FuzzCookie(f *testing.F) {
-	h := httpsession.Middleware(sessiontest.NewFixture(f).Manager)(kitMux())
-	sessiontest.FuzzCookieHeader(f, func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Result()
+	sessiontest.FuzzCookieHeader(f, inProcess(httpsession.Middleware(sessiontest.NewFixture(f).Manager)(kitMux())))
+}
+
+// recoverer is recovery middleware in the style of chi's Recoverer: it
+// answers a panic with a 500 from its deferred call.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if rec := recover(); rec != nil {
+				w.WriteHeader(http.StatusInternalServerError)
+				io.WriteString(w, "recovered")
+			}
+		}()
+		next.ServeHTTP(w, r)
 	})
+}
+
+func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
+	for name, wrap := range map[string]func(m *session.Manager, mux http.Handler) http.Handler{
+		"RecovererOutside": func(m *session.Manager, mux http.Handler) http.Handler {
+			return recoverer(httpsession.Middleware(m)(mux))
+		},
+		"RecovererInside": func(m *session.Manager, mux http.Handler) http.Handler {
+			return httpsession.Middleware(m)(recoverer(mux))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := sessiontest.NewFixture(t)
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /set", func(w http.ResponseWriter, r *http.Request) {
+				sess, _ := httpsession.Get(r)
+				sess.Set("k", "before")
+			})
+			mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) {
+				sess, _ := httpsession.Get(r)
+				sess.Set("k", "half-done")
+				panic("handler bug")
+			})
+			mux.HandleFunc("GET /value", valueRoute)
+			url := serve(t, wrap(f.Manager, mux))
+
+			// A new session: nothing stored, no cookie.
+			resp := sessiontest.Get(t, url+"/panic")
+			if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
+				t.Fatalf("got %d %q", resp.StatusCode, body)
+			}
+			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
+			_, sets, _ := f.Count.Calls()
+			require.Zero(t, sets, "store writes after a panic")
+
+			// An existing session keeps its value.
+			resp = sessiontest.Get(t, url+"/set")
+			sessiontest.ReadBody(t, resp)
+			cookie := sessiontest.SessionCookie(t, resp)
+			resp = sessiontest.Get(t, url+"/panic", cookie)
+			sessiontest.ReadBody(t, resp)
+			require.Equal(t, 500, resp.StatusCode)
+			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)),
+				"a panicking handler's half-done change was saved")
+		})
+	}
+}
+
+func TestTimeoutHandlerInsideTheMiddlewareKeepsALogin(t *testing.T) {
+	f := sessiontest.NewFixture(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /anon", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		sess.Set("k", "anonymous")
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
+		sess.Regenerate()
+		sess.Set("k", "ann")
+		io.WriteString(w, "welcome") // into http.TimeoutHandler's buffer
+		if r.URL.Query().Has("slow") {
+			<-r.Context().Done() // until the TimeoutHandler gives up on us
+		}
+	})
+	mux.HandleFunc("GET /value", valueRoute)
+	// The documented order: the buffering wrapper inside the middleware.
+	url := serve(t, httpsession.Middleware(f.Manager)(http.TimeoutHandler(mux, 300*time.Millisecond, "timed out")))
+
+	for _, path := range []string{"/login", "/login?slow=1"} {
+		t.Run(path, func(t *testing.T) {
+			resp := sessiontest.Get(t, url+"/anon")
+			sessiontest.ReadBody(t, resp)
+			anon := sessiontest.SessionCookie(t, resp)
+
+			resp = sessiontest.Get(t, url+path, anon)
+			body := sessiontest.ReadBody(t, resp)
+			if path == "/login" {
+				require.Equal(t, "welcome", body)
+			} else {
+				require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+				require.Equal(t, "timed out", body)
+			}
+			// Whichever answer the wrapper gave, it carries the new ID.
+			login := sessiontest.SessionCookie(t, resp)
+			require.NotEqual(t, anon.Value, login.Value, "Regenerate issued no new ID")
+			require.Equal(t, "ann", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", login)))
+			require.Equal(t, "missing", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)),
+				"the pre-login ID still works")
+		})
+	}
+}
+
+// gzipOuter is compression middleware that, like gin-contrib/gzip, sets
+// Content-Encoding before the handler runs and compresses whatever passes.
+func gzipOuter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		gz := gzip.NewWriter(w)
+		defer gz.Close()
+		next.ServeHTTP(gzipWriter{w, gz}, r)
+	})
+}
+
+type gzipWriter struct {
+	http.ResponseWriter
+	gz *gzip.Writer
+}
+
+func (w gzipWriter) Write(p []byte) (int, error) { return w.gz.Write(p) }
+
+func TestCommitFailureDropsOnlyTheHandlersContentEncoding(t *testing.T) {
+	failing := func(precompressed bool) http.Handler {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
+			sess, _ := httpsession.Get(r) // a new session: no store call yet
+			sess.Set("k", "v")
+			if precompressed { // a handler serving a pre-gzipped asset
+				w.Header().Set("Content-Encoding", "gzip")
+				gz := gzip.NewWriter(w)
+				io.WriteString(gz, "asset")
+				gz.Close()
+				return
+			}
+			io.WriteString(w, "page")
+		})
+		return mux
+	}
+	for name, h := range map[string]func(m *session.Manager) http.Handler{
+		"HandlersEncoding": func(m *session.Manager) http.Handler { return httpsession.Middleware(m)(failing(true)) },
+		"OuterEncoding":    func(m *session.Manager) http.Handler { return gzipOuter(httpsession.Middleware(m)(failing(false))) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := sessiontest.NewFixture(t)
+			f.Fail.SetDown(true)
+			// The client asks for gzip itself and decodes what says gzip.
+			resp := sessiontest.Get(t, serve(t, h(f.Manager))+"/fail")
+			body := sessiontest.ReadBody(t, resp)
+			require.Equal(t, session.ErrorStatus, resp.StatusCode)
+			require.Equal(t, session.ErrorBody, body)
+			require.Equal(t, name == "OuterEncoding", resp.Uncompressed, "the error body's Content-Encoding")
+		})
+	}
 }

@@ -16,19 +16,41 @@ import (
 )
 
 // Do performs the kit operation op on s with the query parameters q and
-// returns the status and plain-text body the adapter must answer with.
-// Adapters mount it, through their real router, as
+// returns the status and plain-text body the adapter must answer with;
+// header, if not nil, sets a response header (w.Header().Set, c.Set,
+// ...), and Do calls it only before it returns. Adapters mount it, and the
+// kit's other routes, through their real router, as
 //
 //	GET and POST /kit/{op}   load the session with the adapter's accessor; on
 //	                         an error take the framework's error path, else
-//	                         answer Do(sess, op, query) as text/plain
+//	                         answer Do(sess, op, query, header) as text/plain
 //	GET /untouched           answer 200 "ok" without touching the session
+//	GET /stream              load the session (on an error take the error
+//	                         path), Do(sess, "set", query, header), then
+//	                         answer 200 text/plain with StreamBody
+//	GET /hijack              load the session, Do(sess, "set", query,
+//	                         header), answer 101 with Upgrade: sessiontest
+//	                         and take over the connection the framework's
+//	                         way, then run Hijacked on it; if the framework
+//	                         refuses the hijack, return (the adapter has
+//	                         answered)
 //
 // The operations: get?k=K (200 value or 404), set?k=K&v=V, del?k=K,
 // incr?k=K, regenerate, destroy, destroy-set?k=K&v=V (log out, then set),
 // flash-add?v=V, flash-get, new (is the session new: "true" or "false").
-func Do(s *session.Session, op string, q url.Values) (status int, body string) {
+// With cacheable=1 in q, Do also sets headers that let a cache keep the
+// response (Cache-Control, ETag, Last-Modified, Expires, ...) and answers
+// "cacheable page".
+func Do(s *session.Session, op string, q url.Values, header func(key, value string)) (status int, body string) {
 	k, v := q.Get("k"), q.Get("v")
+	if q.Get("cacheable") == "1" && header != nil {
+		defer func() {
+			for _, h := range cacheableHeaders {
+				header(h[0], h[1])
+			}
+			body = "cacheable page"
+		}()
+	}
 	switch op {
 	case "get":
 		val, ok := s.Get(k), s.Has(k)
@@ -65,18 +87,35 @@ func Do(s *session.Session, op string, q url.Values) (status int, body string) {
 	return http.StatusOK, "ok"
 }
 
-// StartFunc starts the adapter's real router, with the kit's routes (see
-// Do) using m, on a loopback listener, and returns its base URL such as
-// "http://127.0.0.1:43210". It must stop the server with t.Cleanup. The
-// router must trust no proxy.
-type StartFunc func(t *testing.T, m *session.Manager) (baseURL string)
+// Adapter is what TestAdapter needs from an adapter's tests: its real
+// router, with the kit's routes (see Do) using a given Manager, served over
+// real HTTP and, for client addresses that cannot be dialled on loopback,
+// in process. The router must trust no proxy.
+type Adapter struct {
+	// Serve serves the router on ln, a loopback listener the kit opened
+	// (on 127.0.0.1 or on ::1), until the test ends: it must stop the
+	// server with t.Cleanup.
+	Serve func(t *testing.T, m *session.Manager, ln net.Listener)
+
+	// InProcess returns the router as a function that serves one request
+	// in process (httptest.NewRecorder and ServeHTTP, or fasthttp's
+	// RequestCtx.Init) and returns the response. The router must see
+	// r.RemoteAddr as the address of the client's connection.
+	InProcess func(t *testing.T, m *session.Manager) func(r *http.Request) *http.Response
+}
 
 // TestAdapter proves an adapter's behaviour through its real router over
 // real HTTP: cookie flags, persistence, laziness, regenerate, destroy,
-// fingerprint binding, hostile cookies, concurrent requests on one session
-// and the error path when the store is down.
-func TestAdapter(t *testing.T, start StartFunc) {
+// fingerprint binding (IPv4, IPv6, IPv4-mapped and zoned client
+// addresses), hostile cookies, concurrent requests on one session,
+// streaming, hijacking, and the error path when the store is down.
+func TestAdapter(t *testing.T, a Adapter) {
 	t.Helper()
+	// start serves the router on 127.0.0.1 and returns its base URL.
+	start := func(t *testing.T, m *session.Manager) string {
+		t.Helper()
+		return serveOn(t, a, m, "127.0.0.1")
+	}
 	newManager := func(t *testing.T, opts ...session.Option) (*session.Manager, *CountingStore, *FailingStore) {
 		t.Helper()
 		mem := session.NewMemoryStore(session.MemoryOptions{})
@@ -339,6 +378,11 @@ func TestAdapter(t *testing.T, start StartFunc) {
 		fail.SetDown(false)
 		c.do(t, "GET", "/kit/get?k=a", nil).want(t, 200, "1")
 	})
+
+	testClientIPForms(t, a)
+	testStreaming(t, start)
+	testHijack(t, start)
+	testErrorResponse(t, start)
 }
 
 // client is a minimal HTTP client that keeps cookies itself, so Secure
@@ -368,6 +412,7 @@ func (c *client) fromIP(ip string) {
 type result struct {
 	status     int
 	body       string
+	header     http.Header
 	setCookies []string
 	parsed     []*http.Cookie
 }
@@ -401,7 +446,7 @@ func (c *client) doRaw(t *testing.T, method, path, cookieHeader string, h http.H
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	r := &result{status: resp.StatusCode, body: string(b), setCookies: resp.Header.Values("Set-Cookie"), parsed: resp.Cookies()}
+	r := &result{status: resp.StatusCode, body: string(b), header: resp.Header, setCookies: resp.Header.Values("Set-Cookie"), parsed: resp.Cookies()}
 	c.mu.Lock()
 	for _, ck := range r.parsed {
 		if ck.MaxAge < 0 {

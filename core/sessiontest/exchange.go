@@ -8,8 +8,8 @@
 //		sessiontest.TestStore(t, func(t *testing.T) session.Store { return newTestStore(t) })
 //	}
 //
-// An adapter module mounts the kit's routes on its real router and runs
-// TestAdapter over real HTTP; see Handler and TestAdapter.
+// An adapter module mounts the kit's routes (see Do) on its real router and
+// runs TestAdapter, over real HTTP and in process; see Adapter.
 package sessiontest
 
 import (
