@@ -1,7 +1,10 @@
 package session
 
 import (
+	"context"
+	"errors"
 	"net"
+	"net/http"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -71,3 +74,29 @@ func Panicking() bool {
 // adapter whose framework gives a request no context that ends (fasthttp)
 // applies a default bound of its own when this is zero.
 func (m *Manager) StoreTimeout() time.Duration { return m.storeTimeout }
+
+// ResponseLost reports whether a buffering wrapper outside a net/http-shaped
+// adapter (http.TimeoutHandler) threw away the response the session was
+// committed into: the request's context ctx ended by its deadline before
+// the handler returned, and w, the writer the adapter wrapped, refuses even
+// an empty write with http.ErrHandlerTimeout. A writer that sends straight
+// to the client accepts it and writes nothing. Adapters call it after the
+// handler returns, and call Handle.Abandon when it reports true, so that a
+// login whose cookie never reached the client does not lock it out.
+//
+// The wrapper answers from its own goroutine as the deadline passes, which
+// may not have run yet; while the handler has not returned it can decide
+// nothing else, so ResponseLost gives it up to 50 ms. Only requests that
+// ran into their deadline pay for that.
+func ResponseLost(ctx context.Context, w http.ResponseWriter) bool {
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return false
+	}
+	for range 50 {
+		if _, err := w.Write(nil); errors.Is(err, http.ErrHandlerTimeout) {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
+}

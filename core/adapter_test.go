@@ -1,9 +1,11 @@
 package session_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,4 +86,25 @@ func TestErrorHeaderKeepsAnOuterEncoding(t *testing.T) {
 	assert.Equal(t, "gzip", h.Get("Content-Encoding"), "an outer gzip middleware encodes the error body too")
 	session.ErrorHeader(h, false)
 	assert.Empty(t, h.Values("Content-Encoding"), "the handler's encoding describes the dropped body")
+}
+
+func TestResponseLostOnlyWhenAWrapperTimedOut(t *testing.T) {
+	live := context.Background()
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	rec := httptest.NewRecorder()
+	assert.False(t, session.ResponseLost(live, rec), "a live request")
+	assert.False(t, session.ResponseLost(expired, rec), "a writer that still accepts writes")
+	assert.Empty(t, rec.Body.String(), "the probe writes nothing")
+
+	var timedOut http.ResponseWriter
+	h := http.TimeoutHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		timedOut = w
+		assert.True(t, session.ResponseLost(r.Context(), w), "http.TimeoutHandler answered 503")
+	}), 10*time.Millisecond, "timed out")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.NotNil(t, timedOut)
 }

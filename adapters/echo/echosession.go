@@ -104,6 +104,7 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 					x.abandoned = true // panicking: commit nothing
 				}
 			}()
+			ctx := c.Request().Context()
 			err := next(c)
 			returned = true
 			if x.failed != nil {
@@ -112,7 +113,11 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 			if x.abandoned {
 				return err // a recovery middleware inside this one answered a panic
 			}
-			if cerr := x.Commit(); cerr != nil {
+			cerr := x.Commit()
+			if x.wroteHeader && session.ResponseLost(ctx, x.w) {
+				_ = x.Abandon() // an outer http.TimeoutHandler answered instead
+			}
+			if cerr != nil {
 				if errors.Is(cerr, session.ErrLateChange) {
 					if err != nil {
 						return err // the core has logged the late change

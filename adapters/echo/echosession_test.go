@@ -330,3 +330,59 @@ func FuzzCookie(f *testing.F) {
 	f.Cleanup(func() { m.Close() })
 	sessiontest.FuzzCookieHeader(f, inProcess(newEcho(m)))
 }
+
+// TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin: with
+// http.TimeoutHandler around the whole Echo, a slow login commits into the
+// wrapper's buffer and the wrapper answers 503 without the new cookie. The
+// move is undone, so the client's pre-login session still works.
+func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
+	f := sessiontest.NewFixture(t)
+	e := newEcho(f.Manager)
+	e.GET("/anon", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		return sess.Set("k", "anonymous")
+	})
+	e.GET("/login", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Regenerate()
+		sess.Set("k", "ann")
+		c.Response().WriteHeader(http.StatusOK) // the commit, into the wrapper's buffer
+		<-c.Request().Context().Done()
+		return nil
+	})
+	e.GET("/value", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		if v := sess.Get("k"); v != nil {
+			return c.String(http.StatusOK, v.(string))
+		}
+		return c.String(http.StatusOK, "missing")
+	})
+	url := serveHandler(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
+
+	resp := sessiontest.Get(t, url+"/anon")
+	sessiontest.ReadBody(t, resp)
+	anon := sessiontest.SessionCookie(t, resp)
+	resp = sessiontest.Get(t, url+"/login", anon)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Empty(t, resp.Header.Values("Set-Cookie"))
+	sessiontest.ReadBody(t, resp)
+	require.Eventually(t, func() bool {
+		return sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)) == "anonymous"
+	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
+}
+
+// serveHandler runs h on a loopback listener until the test ends.
+func serveHandler(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

@@ -35,8 +35,13 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 			st.w.commit() // nothing was written: gin sends the headers after the chain
 		} else if st.w.abandoned {
 			return // a recovery middleware inside this one answered a panic
-		} else if err := st.Commit(); err != nil {
-			_ = c.Error(err) // a change made too late; the core logs it too
+		} else {
+			if err := st.Commit(); err != nil {
+				_ = c.Error(err) // a change made too late; the core logs it too
+			}
+			if session.ResponseLost(st.parent, w) {
+				_ = st.Abandon() // an outer http.TimeoutHandler answered instead
+			}
 		}
 	}
 }

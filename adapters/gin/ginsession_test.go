@@ -430,3 +430,40 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 func FuzzCookie(f *testing.F) {
 	sessiontest.FuzzCookieHeader(f, inProcess(kitEngine(f, newFixture(f).Manager)))
 }
+
+// TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin: with
+// http.TimeoutHandler around the whole engine, a slow login commits into
+// the wrapper's buffer and the wrapper answers 503 without the new cookie.
+// The move is undone, so the client's pre-login session still works.
+func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
+	f := sessiontest.NewFixture(t)
+	e := newEngine(t)
+	e.Use(ginsession.Middleware(f.Manager))
+	e.GET("/anon", func(c *gin.Context) {
+		sess, _ := ginsession.Get(c)
+		sess.Set("k", "anonymous")
+	})
+	e.GET("/login", func(c *gin.Context) {
+		sess, err := ginsession.Get(c)
+		if err != nil {
+			return
+		}
+		sess.Regenerate()
+		sess.Set("k", "ann")
+		c.Writer.WriteHeaderNow() // the commit, into the wrapper's buffer
+		<-c.Request.Context().Done()
+	})
+	e.GET("/value", valueRoute)
+	url := serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
+
+	resp := sessiontest.Get(t, url+"/anon")
+	sessiontest.ReadBody(t, resp)
+	anon := sessiontest.SessionCookie(t, resp)
+	resp = sessiontest.Get(t, url+"/login", anon)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Empty(t, resp.Header.Values("Set-Cookie"))
+	sessiontest.ReadBody(t, resp)
+	require.Eventually(t, func() bool {
+		return sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)) == "anonymous"
+	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
+}

@@ -53,10 +53,11 @@
 // The session is then committed when the wrapper writes its final answer,
 // whichever it is, and the cookie goes out with it; a handler that timed
 // out gets the session as it stood when the 503 was written, and its later
-// changes are reported as late. Outside, the wrapper would receive the
-// commit's cookie in a buffer it may throw away: a login whose Regenerate
-// had deleted the old record would then reach the client as a 503 without
-// the new cookie, logged out.
+// changes are reported as late. Outside, the wrapper receives the
+// commit's cookie in a buffer it may throw away: when http.TimeoutHandler
+// answers 503 instead, the middleware undoes a Regenerate's move
+// (Handle.Abandon), so the client keeps its pre-login session, but the
+// login is lost.
 //
 // The client IP in the session fingerprint is the IP of r.RemoteAddr
 // (session.RemoteIP: IPv4-mapped addresses as IPv4, IPv6 zones kept),

@@ -106,6 +106,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.w.commit(http.StatusOK) // nothing was written: net/http sends the headers now
 	case !st.w.abandoned:
 		_ = st.Commit() // the core logs changes made too late
+		if session.ResponseLost(st.parent, w) {
+			_ = st.Abandon() // an outer http.TimeoutHandler answered instead
+		}
 	}
 }
 

@@ -537,3 +537,41 @@ func TestCommitFailureDropsOnlyTheHandlersContentEncoding(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin: in the wrong order,
+// http.TimeoutHandler outside the middleware, a slow login commits into
+// the wrapper's buffer and the wrapper then answers 503 without the new
+// cookie. The move is undone: the client's pre-login session still works,
+// and the login simply did not happen.
+func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
+	f := sessiontest.NewFixture(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /anon", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		sess.Set("k", "anonymous")
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			return
+		}
+		sess.Regenerate()
+		sess.Set("k", "ann")
+		w.WriteHeader(http.StatusOK) // the commit, into the wrapper's buffer
+		<-r.Context().Done()         // until the TimeoutHandler gives up on us
+	})
+	mux.HandleFunc("GET /value", valueRoute)
+	url := serve(t, http.TimeoutHandler(httpsession.Middleware(f.Manager)(mux), 300*time.Millisecond, "timed out"))
+
+	resp := sessiontest.Get(t, url+"/anon")
+	sessiontest.ReadBody(t, resp)
+	anon := sessiontest.SessionCookie(t, resp)
+	resp = sessiontest.Get(t, url+"/login", anon)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Empty(t, resp.Header.Values("Set-Cookie"), "the wrapper's 503 carries no cookie")
+	sessiontest.ReadBody(t, resp)
+	require.Eventually(t, func() bool {
+		return sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)) == "anonymous"
+	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
+}
