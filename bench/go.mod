@@ -3,12 +3,6 @@ module github.com/sessionkit/sessionkit/bench
 go 1.26.0
 
 require (
-	github.com/sessionkit/sessionkit/adapters/echo v0.0.0
-	github.com/sessionkit/sessionkit/adapters/fiber v0.0.0
-	github.com/sessionkit/sessionkit/adapters/gin v0.0.0
-	github.com/sessionkit/sessionkit/adapters/nethttp v0.0.0
-	github.com/sessionkit/sessionkit/core v0.0.0
-	github.com/sessionkit/sessionkit/stores/redis v0.0.0
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/boj/redistore v1.4.1
@@ -21,6 +15,12 @@ require (
 	github.com/labstack/echo-contrib v0.50.1
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/sessionkit/sessionkit/adapters/echo v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/adapters/fiber v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/adapters/gin v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/adapters/nethttp v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/stores/redis v0.0.0-00010101000000-000000000000
 	github.com/valyala/fasthttp v1.51.0
 )
 

@@ -97,14 +97,13 @@ func TestResponseLostOnlyWhenAWrapperTimedOut(t *testing.T) {
 	assert.False(t, session.ResponseLost(expired, rec), "a writer that still accepts writes")
 	assert.Empty(t, rec.Body.String(), "the probe writes nothing")
 
-	var timedOut http.ResponseWriter
+	lost := make(chan bool, 1)
 	h := http.TimeoutHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
-		timedOut = w
-		assert.True(t, session.ResponseLost(r.Context(), w), "http.TimeoutHandler answered 503")
+		lost <- session.ResponseLost(r.Context(), w)
 	}), 10*time.Millisecond, "timed out")
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.NotNil(t, timedOut)
+	assert.True(t, <-lost, "http.TimeoutHandler answered 503")
 }

@@ -7,6 +7,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // FuzzCookie feeds arbitrary cookie values (one or two of them) to a
@@ -20,7 +21,7 @@ func FuzzCookie(f *testing.F) {
 	f.Add(strings.Repeat("é", 22), "")
 	f.Add(strings.Repeat("x", 9000), "y")
 	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
-	count := sessiontest.NewCountingStore(mem)
+	count := testenv.NewCountingStore(mem)
 	m, err := session.NewManager(session.WithStore(count))
 	if err != nil {
 		f.Fatal(err)

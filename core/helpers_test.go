@@ -13,6 +13,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // clock is a manual clock for tests that move time.
@@ -40,8 +41,8 @@ type env struct {
 	t     *testing.T
 	m     *session.Manager
 	mem   *session.MemoryStore
-	count *sessiontest.CountingStore
-	fail  *sessiontest.FailingStore
+	count *testenv.CountingStore
+	fail  *testenv.FailingStore
 	clock *clock
 	log   *bytes.Buffer
 }
@@ -50,8 +51,8 @@ func newEnv(t *testing.T, opts ...session.Option) *env {
 	t.Helper()
 	e := &env{t: t, clock: newClock(), log: new(bytes.Buffer)}
 	e.mem = session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1, MaxAge: 48 * time.Hour})
-	e.fail = sessiontest.NewFailingStore(e.mem)
-	e.count = sessiontest.NewCountingStore(e.fail)
+	e.fail = testenv.NewFailingStore(e.mem)
+	e.count = testenv.NewCountingStore(e.fail)
 	logger := slog.New(slog.NewTextHandler(e.log, nil))
 	m, err := session.NewManager(append([]session.Option{session.WithStore(e.count), session.WithLogger(logger)}, opts...)...)
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 func TestNewManagerRejectsInvalidConfigurations(t *testing.T) {
@@ -623,7 +624,7 @@ func TestStoreErrors(t *testing.T) {
 	s, err := h.Session()
 	assert.Nil(t, s)
 	require.ErrorIs(t, err, session.ErrStore)
-	require.ErrorIs(t, err, sessiontest.ErrDown)
+	require.ErrorIs(t, err, testenv.ErrDown)
 	_, err2 := h.Session()
 	assert.Equal(t, err, err2, "the failure sticks for the request")
 	assert.NoError(t, h.Commit(), "nothing to commit: no session was handed out")
@@ -729,14 +730,14 @@ type keyFails struct {
 
 func (k *keyFails) SetVersion(ctx context.Context, key string, d []byte, exp time.Time, v uint64) (uint64, error) {
 	if key == k.key {
-		return 0, sessiontest.ErrDown
+		return 0, testenv.ErrDown
 	}
 	return k.MemoryStore.SetVersion(ctx, key, d, exp, v)
 }
 
 func (k *keyFails) Delete(ctx context.Context, key string) error {
 	if key == k.key {
-		return sessiontest.ErrDown
+		return testenv.ErrDown
 	}
 	return k.MemoryStore.Delete(ctx, key)
 }

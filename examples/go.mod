@@ -10,7 +10,8 @@ require (
 	github.com/sessionkit/sessionkit/adapters/fiber v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/adapters/gin v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/adapters/nethttp v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/core v0.0.0
+	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/postgres v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/redis v0.0.0-00010101000000-000000000000
 )
@@ -64,14 +65,4 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
-)
-
-replace (
-	github.com/sessionkit/sessionkit/adapters/echo => ../adapters/echo
-	github.com/sessionkit/sessionkit/adapters/fiber => ../adapters/fiber
-	github.com/sessionkit/sessionkit/adapters/gin => ../adapters/gin
-	github.com/sessionkit/sessionkit/adapters/nethttp => ../adapters/nethttp
-	github.com/sessionkit/sessionkit/core => ../core
-	github.com/sessionkit/sessionkit/stores/postgres => ../stores/postgres
-	github.com/sessionkit/sessionkit/stores/redis => ../stores/redis
 )

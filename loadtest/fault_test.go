@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // Fault-test timing: load before the fault, the outage, the load after.
@@ -188,7 +188,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 			t.Parallel()
 			// Every write reaches the append-only file before it is
 			// acknowledged, so a kill loses nothing acknowledged.
-			srv := sessiontest.StartRedisServer(t, "--appendonly", "yes", "--appendfsync", "always")
+			srv := testenv.StartRedisServer(t, "--appendonly", "yes", "--appendfsync", "always")
 			d := startDemo(t, fw, "-store", "redis://"+srv.Addr()+"/0", "-lifetime", storeLifetime)
 			o, res := faultLoad(t, d, 2*time.Second, srv.Kill, srv.Restart)
 			t.Logf("%s, redis-server killed and restarted: %s; %s", fw, o, res)
@@ -205,7 +205,7 @@ func TestRedisKilledUnderLoad(t *testing.T) {
 func TestPostgresCutUnderLoad(t *testing.T) {
 	for _, fw := range []string{"nethttp", "fiber"} {
 		t.Run(fw, func(t *testing.T) {
-			p := sessiontest.StartProxy(t, pgAddr)
+			p := testenv.StartProxy(t, pgAddr)
 			url, _ := pgSchema(t, p.Addr())
 			d := startDemo(t, fw, "-store", url, "-lifetime", storeLifetime)
 			o, res := faultLoad(t, d, time.Second, p.Cut, p.Restore)

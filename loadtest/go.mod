@@ -6,6 +6,7 @@ require (
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/postgres v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/redis v0.0.0-00010101000000-000000000000
 )
@@ -19,10 +20,4 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
-)
-
-replace (
-	github.com/sessionkit/sessionkit/core => ../core
-	github.com/sessionkit/sessionkit/stores/postgres => ../stores/postgres
-	github.com/sessionkit/sessionkit/stores/redis => ../stores/redis
 )

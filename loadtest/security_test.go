@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
 )
@@ -303,7 +303,7 @@ func TestStoreHoldsNoSessionID(t *testing.T) {
 func TestErrorBodiesHoldNoSessionID(t *testing.T) {
 	for _, fw := range Frameworks {
 		t.Run(fw, func(t *testing.T) {
-			p := sessiontest.StartProxy(t, redisAddr)
+			p := testenv.StartProxy(t, redisAddr)
 			// No go-redis retries: each 500 comes at once.
 			d := startDemo(t, fw, "-store", fmt.Sprintf("redis://%s/%d?max_retries=-1", p.Addr(), redisDB), "-lifetime", storeLifetime)
 			id := newSession(t, d.URL)

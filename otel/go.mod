@@ -7,6 +7,7 @@ require (
 	github.com/prometheus/otlptranslator v1.0.0
 	github.com/sessionkit/sessionkit/adapters/nethttp v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/exporters/prometheus v0.69.0

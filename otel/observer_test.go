@@ -22,6 +22,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	otelsession "github.com/sessionkit/sessionkit/otel"
 )
 
@@ -114,7 +115,7 @@ func TestStoreErrorsAreClassifiedByKind(t *testing.T) {
 	t.Run("other", func(t *testing.T) {
 		mem := session.NewMemoryStore(session.MemoryOptions{})
 		t.Cleanup(func() { mem.Close() })
-		fail := sessiontest.NewFailingStore(mem)
+		fail := testenv.NewFailingStore(mem)
 		r := newRig(t, session.WithStore(fail))
 		c := &client{}
 		r.request(c, func(s *session.Session) { s.Incr("views", 1) })
@@ -250,7 +251,7 @@ func (p plainStore) Delete(ctx context.Context, key string) error { return p.s.D
 func TestStoreCallsAreClientSpansUnderTheRequestsSpan(t *testing.T) {
 	mem := session.NewMemoryStore(session.MemoryOptions{})
 	t.Cleanup(func() { mem.Close() })
-	seen := &ctxStore{FailingStore: sessiontest.NewFailingStore(mem)}
+	seen := &ctxStore{FailingStore: testenv.NewFailingStore(mem)}
 	r := newRig(t, session.WithStore(seen))
 	tracer := r.tp.Tracer("test")
 
@@ -297,7 +298,7 @@ func TestStoreCallsAreClientSpansUnderTheRequestsSpan(t *testing.T) {
 	require.Len(t, stubs, 1)
 	assert.Equal(t, "sessionkit.store get", stubs[0].Name)
 	assert.Equal(t, codes.Error, stubs[0].Status.Code)
-	assert.Equal(t, sessiontest.ErrDown.Error(), stubs[0].Status.Description)
+	assert.Equal(t, testenv.ErrDown.Error(), stubs[0].Status.Description)
 	assert.Subset(t, stubs[0].Attributes, []attribute.KeyValue{
 		otelsession.AttrOutcome.String("error"), otelsession.AttrErrorType.String("other"),
 	})
@@ -305,7 +306,7 @@ func TestStoreCallsAreClientSpansUnderTheRequestsSpan(t *testing.T) {
 
 // ctxStore remembers the span context of the last write it got.
 type ctxStore struct {
-	*sessiontest.FailingStore
+	*testenv.FailingStore
 	mu sync.Mutex
 	sc trace.SpanContext
 }

@@ -20,6 +20,12 @@ if [ -x scripts/redis-cluster.sh ]; then
 fi
 
 fail=0
+# Every module must build and vet outside the workspace, as users get it.
+if scripts/gomod.sh check; then
+  echo "ok   modules build outside the workspace"
+else
+  echo "FAIL scripts/gomod.sh check"; fail=1
+fi
 unformatted=$(gofmt -l $(git ls-files -co --exclude-standard '*.go'))
 if [ -n "$unformatted" ]; then
   echo "FAIL gofmt: these files need gofmt -w:"; echo "$unformatted"; fail=1

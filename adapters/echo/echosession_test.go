@@ -16,6 +16,7 @@ import (
 	echosession "github.com/sessionkit/sessionkit/adapters/echo"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -105,12 +106,12 @@ func TestAdapter(t *testing.T) {
 // fixture is the kit's Fixture (insecure cookies, for plain HTTP) plus
 // the errors that reach the HTTPErrorHandler.
 type fixture struct {
-	*sessiontest.Fixture
+	*testenv.Fixture
 	errs chan error // errors that reached e.HTTPErrorHandler
 }
 
 func newFixture(t *testing.T) *fixture {
-	return &fixture{Fixture: sessiontest.NewFixture(t, session.WithCookieSecure(false)), errs: make(chan error, 16)}
+	return &fixture{Fixture: testenv.NewFixture(t, session.WithCookieSecure(false)), errs: make(chan error, 16)}
 }
 
 // echo returns an Echo with the middleware whose error handler records
@@ -153,9 +154,9 @@ func TestLateChange(t *testing.T) {
 		return nil
 	})
 	base := serve(t, e)
-	resp := sessiontest.Get(t, base+"/late")
-	ck := sessiontest.SessionCookie(t, resp)
-	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != http.StatusOK || body != "written" {
+	resp := testenv.Get(t, base+"/late")
+	ck := testenv.SessionCookie(t, resp)
+	if body := testenv.ReadBody(t, resp); resp.StatusCode != http.StatusOK || body != "written" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 	if err := f.nextErr(t); !errors.Is(err, session.ErrLateChange) {
@@ -164,11 +165,11 @@ func TestLateChange(t *testing.T) {
 	if log := f.Log.String(); !strings.Contains(log, "after the response headers were sent") || !strings.Contains(log, "late") {
 		t.Fatalf("late change not logged: %q", log)
 	}
-	if body := sessiontest.ReadBody(t, sessiontest.Get(t, base+"/kit/get?k=early", ck)); body != "1" {
+	if body := testenv.ReadBody(t, testenv.Get(t, base+"/kit/get?k=early", ck)); body != "1" {
 		t.Fatalf("early = %q", body)
 	}
-	if r := sessiontest.Get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
-		t.Fatalf("the late change was saved: %d %q", r.StatusCode, sessiontest.ReadBody(t, r))
+	if r := testenv.Get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("the late change was saved: %d %q", r.StatusCode, testenv.ReadBody(t, r))
 	}
 }
 
@@ -217,10 +218,10 @@ func TestCommitFailure(t *testing.T) {
 	base := serve(t, e)
 	f.Fail.SetDown(true)
 	for _, path := range []string{"/write", "/silent", "/stream"} {
-		resp := sessiontest.Get(t, base+path)
-		body := sessiontest.ReadBody(t, resp)
+		resp := testenv.Get(t, base+path)
+		body := testenv.ReadBody(t, resp)
 		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "secret") ||
-			strings.Contains(body, sessiontest.ErrDown.Error()) {
+			strings.Contains(body, testenv.ErrDown.Error()) {
 			t.Fatalf("%s: got %d %q, want a 500 without the handler's body or detail", path, resp.StatusCode, body)
 		}
 		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 || resp.Header.Get("Etag") != "" {
@@ -300,21 +301,21 @@ func TestPanicCommitsNothingWhateverTheRecoverOrder(t *testing.T) {
 			base := serve(t, e)
 
 			// A new session: nothing stored, no cookie.
-			resp := sessiontest.Get(t, base+"/panic")
-			sessiontest.ReadBody(t, resp)
+			resp := testenv.Get(t, base+"/panic")
+			testenv.ReadBody(t, resp)
 			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
 			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
 			_, sets, _ := f.Count.Calls()
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = sessiontest.Get(t, base+"/set")
-			sessiontest.ReadBody(t, resp)
-			cookie := sessiontest.SessionCookie(t, resp)
-			resp = sessiontest.Get(t, base+"/panic", cookie)
-			sessiontest.ReadBody(t, resp)
+			resp = testenv.Get(t, base+"/set")
+			testenv.ReadBody(t, resp)
+			cookie := testenv.SessionCookie(t, resp)
+			resp = testenv.Get(t, base+"/panic", cookie)
+			testenv.ReadBody(t, resp)
 			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
-			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, base+"/value", cookie)),
+			require.Equal(t, "before", testenv.ReadBody(t, testenv.Get(t, base+"/value", cookie)),
 				"a panicking handler's half-done change was saved")
 		})
 	}
@@ -336,7 +337,7 @@ func FuzzCookie(f *testing.F) {
 // wrapper's buffer and the wrapper answers 503 without the new cookie. The
 // move is undone, so the client's pre-login session still works.
 func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
-	f := sessiontest.NewFixture(t)
+	f := testenv.NewFixture(t)
 	e := newEcho(f.Manager)
 	e.GET("/anon", func(c echo.Context) error {
 		sess, err := echosession.Get(c)
@@ -368,15 +369,15 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 	})
 	url := serveHandler(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
 
-	resp := sessiontest.Get(t, url+"/anon")
-	sessiontest.ReadBody(t, resp)
-	anon := sessiontest.SessionCookie(t, resp)
-	resp = sessiontest.Get(t, url+"/login", anon)
+	resp := testenv.Get(t, url+"/anon")
+	testenv.ReadBody(t, resp)
+	anon := testenv.SessionCookie(t, resp)
+	resp = testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"))
-	sessiontest.ReadBody(t, resp)
+	testenv.ReadBody(t, resp)
 	require.Eventually(t, func() bool {
-		return sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)) == "anonymous"
+		return testenv.ReadBody(t, testenv.Get(t, url+"/value", anon)) == "anonymous"
 	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
 }
 

@@ -4,7 +4,8 @@ go 1.26
 
 require (
 	github.com/labstack/echo/v4 v4.16.0
-	github.com/sessionkit/sessionkit/core v0.0.0
+	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -21,5 +22,3 @@ require (
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )
-
-replace github.com/sessionkit/sessionkit/core => ../../core

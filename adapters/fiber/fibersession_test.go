@@ -20,6 +20,7 @@ import (
 	fibersession "github.com/sessionkit/sessionkit/adapters/fiber"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/stretchr/testify/require"
 	"github.com/valyala/fasthttp"
 )
@@ -168,13 +169,13 @@ func TestAdapter(t *testing.T) {
 // fixture is the kit's Fixture (insecure cookies, for plain HTTP) plus an
 // app whose ErrorHandler records errors.
 type fixture struct {
-	*sessiontest.Fixture
+	*testenv.Fixture
 	errs chan error
 	app  *fiber.App
 }
 
 func newFixture(t *testing.T, onError ...fiber.ErrorHandler) *fixture {
-	f := &fixture{Fixture: sessiontest.NewFixture(t, session.WithCookieSecure(false)), errs: make(chan error, 16)}
+	f := &fixture{Fixture: testenv.NewFixture(t, session.WithCookieSecure(false)), errs: make(chan error, 16)}
 	f.app = newApp(f.Manager, f.errs, onError...)
 	return f
 }
@@ -243,8 +244,8 @@ func testCommitFailure(t *testing.T, f *fixture) {
 	base := serve(t, f.app)
 	f.Fail.SetDown(true)
 	for _, path := range []string{"/send", "/stream", "/sized"} {
-		resp := sessiontest.Get(t, base+path)
-		body := sessiontest.ReadBody(t, resp)
+		resp := testenv.Get(t, base+path)
+		body := testenv.ReadBody(t, resp)
 		if resp.StatusCode != http.StatusInternalServerError || body != "Internal Server Error" {
 			t.Fatalf("%s: got %d %q, want 500 \"Internal Server Error\"", path, resp.StatusCode, body)
 		}
@@ -255,12 +256,12 @@ func testCommitFailure(t *testing.T, f *fixture) {
 		}
 		err := f.nextErr(t)
 		var fe *fiber.Error
-		if !errors.Is(err, session.ErrStore) || !errors.Is(err, sessiontest.ErrDown) ||
+		if !errors.Is(err, session.ErrStore) || !errors.Is(err, testenv.ErrDown) ||
 			!errors.As(err, &fe) || fe.Code != fiber.StatusInternalServerError {
 			t.Fatalf("%s: ErrorHandler got %v, want ErrStore as a fiber 500", path, err)
 		}
 	}
-	f.Log.WaitFor(t, "answering 500", sessiontest.ErrDown.Error())
+	f.Log.WaitFor(t, "answering 500", testenv.ErrDown.Error())
 	f.Fail.SetDown(false)
 	if n, err := f.Mem.Len(t.Context()); n != 0 || err != nil {
 		t.Fatalf("the store holds %d sessions (%v)", n, err)
@@ -280,7 +281,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := sessiontest.ReadBody(t, resp)
+	body := testenv.ReadBody(t, resp)
 	if !errors.Is(got, session.ErrNoMiddleware) || resp.StatusCode != http.StatusInternalServerError ||
 		!strings.Contains(body, "no session middleware") {
 		t.Fatalf("Get without the middleware: %v; response %d %q", got, resp.StatusCode, body)
@@ -328,20 +329,20 @@ func panicApp(m *session.Manager, recoverFirst bool) *fiber.App {
 func TestPanicCommitsNothingWithRecoverOutside(t *testing.T) {
 	f := newFixture(t)
 	base := serve(t, panicApp(f.Manager, true))
-	resp := sessiontest.Get(t, base+"/panic")
-	sessiontest.ReadBody(t, resp)
+	resp := testenv.Get(t, base+"/panic")
+	testenv.ReadBody(t, resp)
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
 	_, sets, _ := f.Count.Calls()
 	require.Zero(t, sets, "store writes after a panic")
 
-	resp = sessiontest.Get(t, base+"/set")
-	sessiontest.ReadBody(t, resp)
-	cookie := sessiontest.SessionCookie(t, resp)
-	resp = sessiontest.Get(t, base+"/panic", cookie)
-	sessiontest.ReadBody(t, resp)
+	resp = testenv.Get(t, base+"/set")
+	testenv.ReadBody(t, resp)
+	cookie := testenv.SessionCookie(t, resp)
+	resp = testenv.Get(t, base+"/panic", cookie)
+	testenv.ReadBody(t, resp)
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
-	require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, base+"/value", cookie)),
+	require.Equal(t, "before", testenv.ReadBody(t, testenv.Get(t, base+"/value", cookie)),
 		"a panicking handler's half-done change was saved")
 }
 
@@ -353,11 +354,11 @@ func TestPanicCommitsNothingWithRecoverOutside(t *testing.T) {
 func TestPanicBehindAnInnerRecoverIsCommitted(t *testing.T) {
 	f := newFixture(t)
 	base := serve(t, panicApp(f.Manager, false))
-	resp := sessiontest.Get(t, base+"/panic")
-	sessiontest.ReadBody(t, resp)
+	resp := testenv.Get(t, base+"/panic")
+	testenv.ReadBody(t, resp)
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
-	cookie := sessiontest.SessionCookie(t, resp)
-	require.Equal(t, "half-done", sessiontest.ReadBody(t, sessiontest.Get(t, base+"/value", cookie)))
+	cookie := testenv.SessionCookie(t, resp)
+	require.Equal(t, "half-done", testenv.ReadBody(t, testenv.Get(t, base+"/value", cookie)))
 }
 
 // stallStore stalls every Get until the call's context ends, or for at
@@ -430,12 +431,12 @@ func TestStalledStoreIsCancelledWithoutAStoreTimeout(t *testing.T) {
 			})
 			base := serve(t, app)
 
-			resp := sessiontest.Get(t, base+"/") // a new session: Set, no Get
-			sessiontest.ReadBody(t, resp)
-			cookie := sessiontest.SessionCookie(t, resp)
+			resp := testenv.Get(t, base+"/") // a new session: Set, no Get
+			testenv.ReadBody(t, resp)
+			cookie := testenv.SessionCookie(t, resp)
 			began := time.Now()
-			resp = sessiontest.Get(t, base+"/", cookie) // the load stalls
-			sessiontest.ReadBody(t, resp)
+			resp = testenv.Get(t, base+"/", cookie) // the load stalls
+			testenv.ReadBody(t, resp)
 			took := time.Since(began)
 			st := <-store.calls
 			require.True(t, st.cancelled, "the stalled store call was never cancelled (bound %v)", st.bound)
@@ -514,10 +515,10 @@ func TestEachStoreCallGetsALiveBound(t *testing.T) {
 	m, err := session.NewManager(session.WithStore(store), session.WithCookieSecure(false))
 	require.NoError(t, err)
 	base := serve(t, newApp(m, nil))
-	resp := sessiontest.Get(t, base+"/kit/incr?k=n") // a new session: one Set
-	require.Equal(t, "1", sessiontest.ReadBody(t, resp))
-	resp = sessiontest.Get(t, base+"/kit/incr?k=n", sessiontest.SessionCookie(t, resp)) // Get, then Set
-	require.Equal(t, "2", sessiontest.ReadBody(t, resp))
+	resp := testenv.Get(t, base+"/kit/incr?k=n") // a new session: one Set
+	require.Equal(t, "1", testenv.ReadBody(t, resp))
+	resp = testenv.Get(t, base+"/kit/incr?k=n", testenv.SessionCookie(t, resp)) // Get, then Set
+	require.Equal(t, "2", testenv.ReadBody(t, resp))
 	for range 3 {
 		require.NoError(t, <-store.calls)
 	}

@@ -4,7 +4,8 @@ go 1.26
 
 require (
 	github.com/gofiber/fiber/v2 v2.52.15
-	github.com/sessionkit/sessionkit/core v0.0.0
+	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	github.com/valyala/fasthttp v1.51.0
 )
@@ -22,5 +23,3 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sys v0.28.0 // indirect
 )
-
-replace github.com/sessionkit/sessionkit/core => ../../core

@@ -6,7 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 	ginsession "github.com/sessionkit/sessionkit/adapters/gin"
 	session "github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 func benchEngine(b *testing.B, m *session.Manager) *gin.Engine {
@@ -35,22 +35,22 @@ func benchEngine(b *testing.B, m *session.Manager) *gin.Engine {
 	return e
 }
 
-func BenchmarkBare(b *testing.B) { sessiontest.BenchHandler(b, benchEngine(b, nil), "/untouched", "") }
+func BenchmarkBare(b *testing.B) { testenv.BenchHandler(b, benchEngine(b, nil), "/untouched", "") }
 
 func BenchmarkUntouched(b *testing.B) {
 	m, _ := session.NewManager()
 	defer m.Close()
-	sessiontest.BenchHandler(b, benchEngine(b, m), "/untouched", "/write")
+	testenv.BenchHandler(b, benchEngine(b, m), "/untouched", "/write")
 }
 
 func BenchmarkRead(b *testing.B) {
 	m, _ := session.NewManager()
 	defer m.Close()
-	sessiontest.BenchHandler(b, benchEngine(b, m), "/read", "/write")
+	testenv.BenchHandler(b, benchEngine(b, m), "/read", "/write")
 }
 
 func BenchmarkWrite(b *testing.B) {
 	m, _ := session.NewManager()
 	defer m.Close()
-	sessiontest.BenchHandler(b, benchEngine(b, m), "/write", "/write")
+	testenv.BenchHandler(b, benchEngine(b, m), "/write", "/write")
 }

@@ -15,6 +15,7 @@ import (
 	ginsession "github.com/sessionkit/sessionkit/adapters/gin"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -127,13 +128,13 @@ func inProcess(h http.Handler) func(*http.Request) *http.Response {
 
 // fixture is the kit's Fixture plus the c.Errors of each request.
 type fixture struct {
-	*sessiontest.Fixture
+	*testenv.Fixture
 	errs chan []error // c.Errors of each request, once the chain is done
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	return &fixture{Fixture: sessiontest.NewFixture(t), errs: make(chan []error, 16)}
+	return &fixture{Fixture: testenv.NewFixture(t), errs: make(chan []error, 16)}
 }
 
 // engine returns an engine whose first middleware reports c.Errors to
@@ -202,12 +203,12 @@ func TestStream(t *testing.T) {
 		})
 	})
 	url := serve(t, e)
-	resp := sessiontest.Get(t, url+"/events")
-	body := sessiontest.ReadBody(t, resp)
+	resp := testenv.Get(t, url+"/events")
+	body := testenv.ReadBody(t, resp)
 	if strings.Count(body, "event:tick") != 3 {
 		t.Fatalf("body = %q", body)
 	}
-	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "events" {
+	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "events" {
 		t.Fatalf("value = %q", got)
 	}
 }
@@ -222,8 +223,8 @@ func TestLateChange(t *testing.T) {
 		sess.Set("tardy", "x")
 	})
 	url := serve(t, e)
-	resp := sessiontest.Get(t, url+"/late")
-	if body := sessiontest.ReadBody(t, resp); body != "body first" {
+	resp := testenv.Get(t, url+"/late")
+	if body := testenv.ReadBody(t, resp); body != "body first" {
 		t.Fatalf("body = %q", body)
 	}
 	errs := f.nextErrs(t)
@@ -233,7 +234,7 @@ func TestLateChange(t *testing.T) {
 	if !strings.Contains(f.Log.String(), "tardy") {
 		t.Fatalf("the core did not log the late change: %s", f.Log)
 	}
-	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "early" {
+	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "early" {
 		t.Fatalf("value = %q, want early", got)
 	}
 	f.nextErrs(t)
@@ -277,8 +278,8 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 				writeErr <- respond(c)
 			})
 			url := serve(t, e)
-			resp := sessiontest.Get(t, url+"/fail")
-			body := sessiontest.ReadBody(t, resp)
+			resp := testenv.Get(t, url+"/fail")
+			body := testenv.ReadBody(t, resp)
 			if resp.StatusCode != 500 || body != "Internal Server Error\n" {
 				t.Fatalf("got %d %q, want 500 Internal Server Error", resp.StatusCode, body)
 			}
@@ -312,8 +313,8 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		}
 		f.errs <- errs
 	})
-	resp := sessiontest.Get(t, serve(t, e)+"/bare")
-	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
+	resp := testenv.Get(t, serve(t, e)+"/bare")
+	if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
 		t.Fatalf("got %d %q, want 500", resp.StatusCode, body)
 	}
 	if errs := f.nextErrs(t); !hasErr(errs, session.ErrNoMiddleware) {
@@ -361,14 +362,14 @@ func TestWrappedWriterAndCopy(t *testing.T) {
 		c.String(http.StatusOK, "same session in copy: %s", <-done)
 	})
 	url := serve(t, e)
-	resp := sessiontest.Get(t, url+"/g/copy")
-	if body := sessiontest.ReadBody(t, resp); body != "same session in copy: true" {
+	resp := testenv.Get(t, url+"/g/copy")
+	if body := testenv.ReadBody(t, resp); body != "same session in copy: true" {
 		t.Fatalf("body = %q", body)
 	}
 	if errs := f.nextErrs(t); len(errs) != 0 {
 		t.Fatalf("c.Errors = %v", errs)
 	}
-	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "outer" {
+	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "outer" {
 		t.Fatalf("value = %q", got)
 	}
 }
@@ -405,21 +406,21 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 			url := serve(t, e)
 
 			// A new session: nothing stored, no cookie.
-			resp := sessiontest.Get(t, url+"/panic")
-			body := sessiontest.ReadBody(t, resp)
+			resp := testenv.Get(t, url+"/panic")
+			body := testenv.ReadBody(t, resp)
 			require.Equal(t, http.StatusInternalServerError, resp.StatusCode, body)
 			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
 			_, sets, _ := f.Count.Calls()
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = sessiontest.Get(t, url+"/set")
-			sessiontest.ReadBody(t, resp)
-			cookie := sessiontest.SessionCookie(t, resp)
-			resp = sessiontest.Get(t, url+"/panic", cookie)
-			sessiontest.ReadBody(t, resp)
+			resp = testenv.Get(t, url+"/set")
+			testenv.ReadBody(t, resp)
+			cookie := testenv.SessionCookie(t, resp)
+			resp = testenv.Get(t, url+"/panic", cookie)
+			testenv.ReadBody(t, resp)
 			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
-			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)),
+			require.Equal(t, "before", testenv.ReadBody(t, testenv.Get(t, url+"/value", cookie)),
 				"a panicking handler's half-done change was saved")
 		})
 	}
@@ -436,7 +437,7 @@ func FuzzCookie(f *testing.F) {
 // the wrapper's buffer and the wrapper answers 503 without the new cookie.
 // The move is undone, so the client's pre-login session still works.
 func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
-	f := sessiontest.NewFixture(t)
+	f := testenv.NewFixture(t)
 	e := newEngine(t)
 	e.Use(ginsession.Middleware(f.Manager))
 	e.GET("/anon", func(c *gin.Context) {
@@ -456,14 +457,14 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 	e.GET("/value", valueRoute)
 	url := serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
 
-	resp := sessiontest.Get(t, url+"/anon")
-	sessiontest.ReadBody(t, resp)
-	anon := sessiontest.SessionCookie(t, resp)
-	resp = sessiontest.Get(t, url+"/login", anon)
+	resp := testenv.Get(t, url+"/anon")
+	testenv.ReadBody(t, resp)
+	anon := testenv.SessionCookie(t, resp)
+	resp = testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"))
-	sessiontest.ReadBody(t, resp)
+	testenv.ReadBody(t, resp)
 	require.Eventually(t, func() bool {
-		return sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)) == "anonymous"
+		return testenv.ReadBody(t, testenv.Get(t, url+"/value", anon)) == "anonymous"
 	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
 }

@@ -38,7 +38,6 @@ require (
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 )
-
-replace github.com/sessionkit/sessionkit/core => ../../core

@@ -8,7 +8,7 @@ import (
 
 	httpsession "github.com/sessionkit/sessionkit/adapters/nethttp"
 	session "github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 func benchMux() *http.ServeMux {
@@ -38,22 +38,22 @@ func benchMux() *http.ServeMux {
 	return mux
 }
 
-func BenchmarkBare(b *testing.B) { sessiontest.BenchHandler(b, benchMux(), "/untouched", "") }
+func BenchmarkBare(b *testing.B) { testenv.BenchHandler(b, benchMux(), "/untouched", "") }
 
 func BenchmarkUntouched(b *testing.B) {
 	m, _ := session.NewManager()
 	defer m.Close()
-	sessiontest.BenchHandler(b, httpsession.Middleware(m)(benchMux()), "/untouched", "/write")
+	testenv.BenchHandler(b, httpsession.Middleware(m)(benchMux()), "/untouched", "/write")
 }
 
 func BenchmarkRead(b *testing.B) {
 	m, _ := session.NewManager()
 	defer m.Close()
-	sessiontest.BenchHandler(b, httpsession.Middleware(m)(benchMux()), "/read", "/write")
+	testenv.BenchHandler(b, httpsession.Middleware(m)(benchMux()), "/read", "/write")
 }
 
 func BenchmarkWrite(b *testing.B) {
 	m, _ := session.NewManager()
 	defer m.Close()
-	sessiontest.BenchHandler(b, httpsession.Middleware(m)(benchMux()), "/write", "/write")
+	testenv.BenchHandler(b, httpsession.Middleware(m)(benchMux()), "/write", "/write")
 }

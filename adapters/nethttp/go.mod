@@ -2,11 +2,12 @@ module github.com/sessionkit/sessionkit/adapters/nethttp
 
 go 1.26
 
-require github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+require (
+	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
+)
 
 require (
 	github.com/stretchr/testify v1.12.1
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
-
-replace github.com/sessionkit/sessionkit/core => ../../core

@@ -18,6 +18,7 @@ import (
 	httpsession "github.com/sessionkit/sessionkit/adapters/nethttp"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -153,7 +154,7 @@ func valueRoute(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestLateChangeIsLogged(t *testing.T) {
-	f := sessiontest.NewFixture(t)
+	f := testenv.NewFixture(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /late", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := httpsession.Get(r)
@@ -165,8 +166,8 @@ func TestLateChangeIsLogged(t *testing.T) {
 	h, done := served(httpsession.Middleware(f.Manager)(mux))
 	url := serve(t, h)
 
-	resp := sessiontest.Get(t, url+"/late")
-	if body := sessiontest.ReadBody(t, resp); body != "body first" {
+	resp := testenv.Get(t, url+"/late")
+	if body := testenv.ReadBody(t, resp); body != "body first" {
 		t.Fatalf("body = %q", body)
 	}
 	wait(t, done)
@@ -177,8 +178,8 @@ func TestLateChangeIsLogged(t *testing.T) {
 	if !strings.Contains(log, "tardy") {
 		t.Fatalf("the late key is not named in the log: %s", log)
 	}
-	cookie := sessiontest.SessionCookie(t, resp)
-	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)); got != "early" {
+	cookie := testenv.SessionCookie(t, resp)
+	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", cookie)); got != "early" {
 		t.Fatalf("value = %q, want early", got)
 	}
 }
@@ -200,7 +201,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 			})}, 503, "try later\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := sessiontest.NewFixture(t)
+			f := testenv.NewFixture(t)
 			f.Fail.SetDown(true)
 			writeErr := make(chan error, 1)
 			mux := http.NewServeMux()
@@ -218,8 +219,8 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 				writeErr <- err
 			})
 			url := serve(t, httpsession.Middleware(f.Manager, tc.opts...)(mux))
-			resp := sessiontest.Get(t, url+"/fail")
-			body := sessiontest.ReadBody(t, resp)
+			resp := testenv.Get(t, url+"/fail")
+			body := testenv.ReadBody(t, resp)
 			if resp.StatusCode != tc.wantStatus || body != tc.wantBody {
 				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
 			}
@@ -252,14 +253,14 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		}
 		io.WriteString(w, fmt.Sprint("unexpected: ", err))
 	})
-	resp := sessiontest.Get(t, serve(t, mux)+"/bare")
-	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "no middleware\n" {
+	resp := testenv.Get(t, serve(t, mux)+"/bare")
+	if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 || body != "no middleware\n" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 }
 
 func TestServeMuxPatterns(t *testing.T) {
-	f := sessiontest.NewFixture(t)
+	f := testenv.NewFixture(t)
 	items := func(w http.ResponseWriter, r *http.Request) {
 		sess, err := httpsession.Get(r)
 		if err != nil {
@@ -280,27 +281,27 @@ func TestServeMuxPatterns(t *testing.T) {
 	for name, h := range map[string]http.Handler{"AroundMux": httpsession.Middleware(f.Manager)(outer), "PerRoute": inner} {
 		t.Run(name, func(t *testing.T) {
 			url := serve(t, h)
-			resp := sessiontest.Get(t, url+"/items/42")
-			if body := sessiontest.ReadBody(t, resp); body != "item-42=1" {
+			resp := testenv.Get(t, url+"/items/42")
+			if body := testenv.ReadBody(t, resp); body != "item-42=1" {
 				t.Fatalf("body = %q", body)
 			}
-			cookie := sessiontest.SessionCookie(t, resp)
-			if body := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/items/42", cookie)); body != "item-42=2" {
+			cookie := testenv.SessionCookie(t, resp)
+			if body := testenv.ReadBody(t, testenv.Get(t, url+"/items/42", cookie)); body != "item-42=2" {
 				t.Fatalf("body = %q", body)
 			}
-			if body := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/items/7", cookie)); body != "item-7=1" {
+			if body := testenv.ReadBody(t, testenv.Get(t, url+"/items/7", cookie)); body != "item-7=1" {
 				t.Fatalf("body = %q", body)
 			}
 		})
 	}
-	resp := sessiontest.Get(t, serve(t, inner)+"/open")
-	if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 {
+	resp := testenv.Get(t, serve(t, inner)+"/open")
+	if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 {
 		t.Fatalf("a route outside the middleware: %d %q, want 500", resp.StatusCode, body)
 	}
 }
 
 func TestWithClientIP(t *testing.T) {
-	f := sessiontest.NewFixture(t)
+	f := testenv.NewFixture(t)
 	// As behind a trusted proxy that reports the client in X-Client-Ip.
 	mw := httpsession.Middleware(f.Manager, httpsession.WithClientIP(func(r *http.Request) string {
 		return r.Header.Get("X-Client-Ip")
@@ -325,18 +326,18 @@ func TestWithClientIP(t *testing.T) {
 		return resp
 	}
 	resp := do("/set", "198.51.100.1")
-	sessiontest.ReadBody(t, resp)
-	cookie := sessiontest.SessionCookie(t, resp)
-	if got := sessiontest.ReadBody(t, do("/value", "198.51.100.2", cookie)); got != "missing" {
+	testenv.ReadBody(t, resp)
+	cookie := testenv.SessionCookie(t, resp)
+	if got := testenv.ReadBody(t, do("/value", "198.51.100.2", cookie)); got != "missing" {
 		t.Fatalf("another client IP read the session: %q", got)
 	}
-	if got := sessiontest.ReadBody(t, do("/value", "198.51.100.1", cookie)); got != "from-a" {
+	if got := testenv.ReadBody(t, do("/value", "198.51.100.1", cookie)); got != "from-a" {
 		t.Fatalf("the same client IP: %q, want from-a", got)
 	}
 }
 
 func TestReadFromAndInformational(t *testing.T) {
-	f := sessiontest.NewFixture(t)
+	f := testenv.NewFixture(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := httpsession.Get(r)
@@ -364,10 +365,10 @@ func TestReadFromAndInformational(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body := sessiontest.ReadBody(t, resp); body != "payload" || len(got1xx) != 1 || got1xx[0] != 103 {
+	if body := testenv.ReadBody(t, resp); body != "payload" || len(got1xx) != 1 || got1xx[0] != 103 {
 		t.Fatalf("body %q, 1xx %v", body, got1xx)
 	}
-	if got := sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", sessiontest.SessionCookie(t, resp))); got != "after-103" {
+	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "after-103" {
 		t.Fatalf("value = %q: a change after a 103 was not saved", got)
 	}
 }
@@ -375,7 +376,7 @@ func TestReadFromAndInformational(t *testing.T) {
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
 // through the real router.
 func FuzzCookie(f *testing.F) {
-	sessiontest.FuzzCookieHeader(f, inProcess(httpsession.Middleware(sessiontest.NewFixture(f).Manager)(kitMux())))
+	sessiontest.FuzzCookieHeader(f, inProcess(httpsession.Middleware(testenv.NewFixture(f).Manager)(kitMux())))
 }
 
 // recoverer is recovery middleware in the style of chi's Recoverer: it
@@ -402,7 +403,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := sessiontest.NewFixture(t)
+			f := testenv.NewFixture(t)
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /set", func(w http.ResponseWriter, r *http.Request) {
 				sess, _ := httpsession.Get(r)
@@ -417,8 +418,8 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 			url := serve(t, wrap(f.Manager, mux))
 
 			// A new session: nothing stored, no cookie.
-			resp := sessiontest.Get(t, url+"/panic")
-			if body := sessiontest.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
+			resp := testenv.Get(t, url+"/panic")
+			if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
 				t.Fatalf("got %d %q", resp.StatusCode, body)
 			}
 			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
@@ -426,20 +427,20 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = sessiontest.Get(t, url+"/set")
-			sessiontest.ReadBody(t, resp)
-			cookie := sessiontest.SessionCookie(t, resp)
-			resp = sessiontest.Get(t, url+"/panic", cookie)
-			sessiontest.ReadBody(t, resp)
+			resp = testenv.Get(t, url+"/set")
+			testenv.ReadBody(t, resp)
+			cookie := testenv.SessionCookie(t, resp)
+			resp = testenv.Get(t, url+"/panic", cookie)
+			testenv.ReadBody(t, resp)
 			require.Equal(t, 500, resp.StatusCode)
-			require.Equal(t, "before", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", cookie)),
+			require.Equal(t, "before", testenv.ReadBody(t, testenv.Get(t, url+"/value", cookie)),
 				"a panicking handler's half-done change was saved")
 		})
 	}
 }
 
 func TestTimeoutHandlerInsideTheMiddlewareKeepsALogin(t *testing.T) {
-	f := sessiontest.NewFixture(t)
+	f := testenv.NewFixture(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /anon", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := httpsession.Get(r)
@@ -464,12 +465,12 @@ func TestTimeoutHandlerInsideTheMiddlewareKeepsALogin(t *testing.T) {
 
 	for _, path := range []string{"/login", "/login?slow=1"} {
 		t.Run(path, func(t *testing.T) {
-			resp := sessiontest.Get(t, url+"/anon")
-			sessiontest.ReadBody(t, resp)
-			anon := sessiontest.SessionCookie(t, resp)
+			resp := testenv.Get(t, url+"/anon")
+			testenv.ReadBody(t, resp)
+			anon := testenv.SessionCookie(t, resp)
 
-			resp = sessiontest.Get(t, url+path, anon)
-			body := sessiontest.ReadBody(t, resp)
+			resp = testenv.Get(t, url+path, anon)
+			body := testenv.ReadBody(t, resp)
 			if path == "/login" {
 				require.Equal(t, "welcome", body)
 			} else {
@@ -477,10 +478,10 @@ func TestTimeoutHandlerInsideTheMiddlewareKeepsALogin(t *testing.T) {
 				require.Equal(t, "timed out", body)
 			}
 			// Whichever answer the wrapper gave, it carries the new ID.
-			login := sessiontest.SessionCookie(t, resp)
+			login := testenv.SessionCookie(t, resp)
 			require.NotEqual(t, anon.Value, login.Value, "Regenerate issued no new ID")
-			require.Equal(t, "ann", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", login)))
-			require.Equal(t, "missing", sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)),
+			require.Equal(t, "ann", testenv.ReadBody(t, testenv.Get(t, url+"/value", login)))
+			require.Equal(t, "missing", testenv.ReadBody(t, testenv.Get(t, url+"/value", anon)),
 				"the pre-login ID still works")
 		})
 	}
@@ -526,11 +527,11 @@ func TestCommitFailureDropsOnlyTheHandlersContentEncoding(t *testing.T) {
 		"OuterEncoding":    func(m *session.Manager) http.Handler { return gzipOuter(httpsession.Middleware(m)(failing(false))) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := sessiontest.NewFixture(t)
+			f := testenv.NewFixture(t)
 			f.Fail.SetDown(true)
 			// The client asks for gzip itself and decodes what says gzip.
-			resp := sessiontest.Get(t, serve(t, h(f.Manager))+"/fail")
-			body := sessiontest.ReadBody(t, resp)
+			resp := testenv.Get(t, serve(t, h(f.Manager))+"/fail")
+			body := testenv.ReadBody(t, resp)
 			require.Equal(t, session.ErrorStatus, resp.StatusCode)
 			require.Equal(t, session.ErrorBody, body)
 			require.Equal(t, name == "OuterEncoding", resp.Uncompressed, "the error body's Content-Encoding")
@@ -544,7 +545,7 @@ func TestCommitFailureDropsOnlyTheHandlersContentEncoding(t *testing.T) {
 // cookie. The move is undone: the client's pre-login session still works,
 // and the login simply did not happen.
 func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
-	f := sessiontest.NewFixture(t)
+	f := testenv.NewFixture(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /anon", func(w http.ResponseWriter, r *http.Request) {
 		sess, _ := httpsession.Get(r)
@@ -564,14 +565,14 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 	mux.HandleFunc("GET /value", valueRoute)
 	url := serve(t, http.TimeoutHandler(httpsession.Middleware(f.Manager)(mux), 300*time.Millisecond, "timed out"))
 
-	resp := sessiontest.Get(t, url+"/anon")
-	sessiontest.ReadBody(t, resp)
-	anon := sessiontest.SessionCookie(t, resp)
-	resp = sessiontest.Get(t, url+"/login", anon)
+	resp := testenv.Get(t, url+"/anon")
+	testenv.ReadBody(t, resp)
+	anon := testenv.SessionCookie(t, resp)
+	resp = testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"), "the wrapper's 503 carries no cookie")
-	sessiontest.ReadBody(t, resp)
+	testenv.ReadBody(t, resp)
 	require.Eventually(t, func() bool {
-		return sessiontest.ReadBody(t, sessiontest.Get(t, url+"/value", anon)) == "anonymous"
+		return testenv.ReadBody(t, testenv.Get(t, url+"/value", anon)) == "anonymous"
 	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // Do performs the kit operation op on s with the query parameters q and
@@ -116,12 +117,12 @@ func TestAdapter(t *testing.T, a Adapter) {
 		t.Helper()
 		return serveOn(t, a, m, "127.0.0.1")
 	}
-	newManager := func(t *testing.T, opts ...session.Option) (*session.Manager, *CountingStore, *FailingStore) {
+	newManager := func(t *testing.T, opts ...session.Option) (*session.Manager, *testenv.CountingStore, *testenv.FailingStore) {
 		t.Helper()
 		mem := session.NewMemoryStore(session.MemoryOptions{})
 		t.Cleanup(func() { mem.Close() })
-		fail := NewFailingStore(mem)
-		count := NewCountingStore(fail)
+		fail := testenv.NewFailingStore(mem)
+		count := testenv.NewCountingStore(fail)
 		m, err := session.NewManager(append([]session.Option{session.WithStore(count)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
@@ -364,7 +365,7 @@ func TestAdapter(t *testing.T, a Adapter) {
 			if r.status != http.StatusInternalServerError {
 				t.Fatalf("%s with the store down: status %d %q, want 500", path, r.status, r.body)
 			}
-			if strings.Contains(r.body, c.cookies["sid"]) || strings.Contains(r.body, ErrDown.Error()) {
+			if strings.Contains(r.body, c.cookies["sid"]) || strings.Contains(r.body, testenv.ErrDown.Error()) {
 				t.Fatalf("error body leaks internals: %q", r.body)
 			}
 			r.noCookie(t)

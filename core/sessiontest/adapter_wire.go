@@ -16,7 +16,11 @@ import (
 	"time"
 
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
+
+// wireWait bounds every wait of the wire cases.
+const wireWait = 10 * time.Second
 
 // The adapter suite's cases about what reaches the wire: client addresses
 // of every form, streamed bodies, hijacked connections and the error
@@ -71,7 +75,7 @@ func waitGate(name string) {
 	if ch, ok := gates.Load(name); ok {
 		select {
 		case <-ch.(chan struct{}):
-		case <-time.After(faultWait):
+		case <-time.After(wireWait):
 		}
 	}
 }
@@ -163,7 +167,7 @@ func (r *ipRecorder) last() string {
 func testClientIPForms(t *testing.T, a Adapter) {
 	t.Run("ClientIPv6Loopback", func(t *testing.T) {
 		rec := &ipRecorder{}
-		f := NewFixture(t, session.WithFingerprint(rec.fingerprint))
+		f := testenv.NewFixture(t, session.WithFingerprint(rec.fingerprint))
 		c := newClient(t, serveOn(t, a, f.Manager, "::1"))
 		c.do(t, "POST", "/kit/set?k=a&v=1", nil).want(t, 200, "ok")
 		if got := rec.last(); got != "::1" {
@@ -186,26 +190,26 @@ func testClientIPForms(t *testing.T, a Adapter) {
 			{"192.0.2.1:1234", "192.0.2.1", nil, []string{"192.0.2.10:1234"}},
 		} {
 			rec := &ipRecorder{}
-			f := NewFixture(t, session.WithFingerprint(rec.fingerprint))
+			f := testenv.NewFixture(t, session.WithFingerprint(rec.fingerprint))
 			serve := a.InProcess(t, f.Manager)
 			resp := inProcess(t, serve, "POST", "/kit/set?k=a&v=1", tc.from, "")
-			body := ReadBody(t, resp)
+			body := testenv.ReadBody(t, resp)
 			if resp.StatusCode != 200 || body != "ok" {
 				t.Fatalf("from %s: got %d %q, want 200 ok", tc.from, resp.StatusCode, body)
 			}
 			if got := rec.last(); got != tc.want {
 				t.Errorf("a client at %s has client IP %q, want %q", tc.from, got, tc.want)
 			}
-			cookie := SessionCookie(t, resp).Value
+			cookie := testenv.SessionCookie(t, resp).Value
 			for _, from := range append([]string{tc.from}, tc.same...) {
 				resp := inProcess(t, serve, "GET", "/kit/get?k=a", from, cookie)
-				if body := ReadBody(t, resp); resp.StatusCode != 200 || body != "1" {
+				if body := testenv.ReadBody(t, resp); resp.StatusCode != 200 || body != "1" {
 					t.Errorf("session of %s read from %s: got %d %q, want 200 1", tc.from, from, resp.StatusCode, body)
 				}
 			}
 			for _, from := range tc.other {
 				resp := inProcess(t, serve, "GET", "/kit/get?k=a", from, cookie)
-				if body := ReadBody(t, resp); resp.StatusCode != 404 {
+				if body := testenv.ReadBody(t, resp); resp.StatusCode != 404 {
 					t.Errorf("session of %s replayed from %s: got %d %q, want 404: the clients share a fingerprint",
 						tc.from, from, resp.StatusCode, body)
 				}
@@ -238,7 +242,7 @@ func inProcess(t *testing.T, serve func(*http.Request) *http.Response, method, p
 func testStreaming(t *testing.T, start func(*testing.T, *session.Manager) string) {
 	for name, head := range map[string]string{"StreamingHeadersFirst": "&head=1", "StreamingBodyFirst": ""} {
 		t.Run(name, func(t *testing.T) {
-			f := NewFixture(t)
+			f := testenv.NewFixture(t)
 			c := newClient(t, start(t, f.Manager))
 			gate, open := newGate(t)
 			resp := c.open(t, "/stream?k=s&v=streamed&gate="+gate+head)
@@ -253,7 +257,7 @@ func testStreaming(t *testing.T, start func(*testing.T, *session.Manager) string
 				t.Fatalf("first part = %q, %v: the body was buffered", first, err)
 			}
 			open()
-			if rest := ReadBody(t, resp); rest != "second" {
+			if rest := testenv.ReadBody(t, resp); rest != "second" {
 				t.Fatalf("second part = %q, want second", rest)
 			}
 			c.cookies[session.DefaultCookieName] = ck.Value
@@ -264,7 +268,7 @@ func testStreaming(t *testing.T, start func(*testing.T, *session.Manager) string
 	}
 
 	t.Run("StreamingStoreDown", func(t *testing.T) {
-		f := NewFixture(t)
+		f := testenv.NewFixture(t)
 		base := start(t, f.Manager)
 		f.Fail.SetDown(true)
 		for _, head := range []string{"&head=1", ""} {
@@ -284,7 +288,7 @@ func testStreaming(t *testing.T, start func(*testing.T, *session.Manager) string
 // not saved; with the store down, the hijack is refused with a 500.
 func testHijack(t *testing.T, start func(*testing.T, *session.Manager) string) {
 	t.Run("HijackCommitsFirst", func(t *testing.T) {
-		f := NewFixture(t)
+		f := testenv.NewFixture(t)
 		c := newClient(t, start(t, f.Manager))
 		conn, br, resp := c.upgrade(t, "/hijack?k=h&v=upgraded")
 		if resp.StatusCode != http.StatusSwitchingProtocols {
@@ -310,7 +314,7 @@ func testHijack(t *testing.T, start func(*testing.T, *session.Manager) string) {
 	})
 
 	t.Run("HijackStoreDown", func(t *testing.T) {
-		f := NewFixture(t)
+		f := testenv.NewFixture(t)
 		c := newClient(t, start(t, f.Manager))
 		f.Fail.SetDown(true)
 		conn, br, resp := c.upgrade(t, "/hijack?k=h&v=upgraded")
@@ -336,12 +340,12 @@ func testHijack(t *testing.T, start func(*testing.T, *session.Manager) string) {
 // when the headers are about to go out.
 func testErrorResponse(t *testing.T, start func(*testing.T, *session.Manager) string) {
 	t.Run("CommitFailureAnswersUncacheable500", func(t *testing.T) {
-		f := NewFixture(t)
+		f := testenv.NewFixture(t)
 		c := newClient(t, start(t, f.Manager))
 		f.Fail.SetDown(true)
 		r := c.do(t, "POST", "/kit/set?k=a&v=1&cacheable=1", nil) // a new session: only the commit calls the store
 		if r.status != http.StatusInternalServerError || strings.Contains(r.body, "cacheable page") ||
-			strings.Contains(r.body, ErrDown.Error()) {
+			strings.Contains(r.body, testenv.ErrDown.Error()) {
 			t.Fatalf("commit with the store down: %d %q, want a 500 without the handler's body or detail", r.status, r.body)
 		}
 		r.noCookie(t)
@@ -384,12 +388,12 @@ func (c *client) upgrade(t *testing.T, path string) (net.Conn, *bufio.Reader, *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := net.DialTimeout("tcp", u.Host, faultWait)
+	conn, err := net.DialTimeout("tcp", u.Host, wireWait)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	if err := conn.SetDeadline(time.Now().Add(faultWait)); err != nil {
+	if err := conn.SetDeadline(time.Now().Add(wireWait)); err != nil {
 		t.Fatal(err)
 	}
 	req, err := http.NewRequest("GET", c.base+path, nil)

@@ -1,37 +1,64 @@
 package sessiontest_test
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"testing"
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
-// Counting store calls and failing a store on demand, as the kit's own
-// tests do: a session is saved, the store goes down, and the next load
-// fails with an error wrapping session.ErrStore.
-func Example() {
-	mem := session.NewMemoryStore(session.MemoryOptions{})
-	defer mem.Close()
-	fail := sessiontest.NewFailingStore(mem)
-	count := sessiontest.NewCountingStore(fail)
-	m, _ := session.NewManager(session.WithStore(count))
+// A store module proves its store keeps the contract, against its real
+// server, with one test function. TestStore also races requests through a
+// real Manager on the store: concurrent writers, Regenerate against a
+// logout, revocation, flashes shown once, the owner index.
+func ExampleTestStore() {
+	// In the store module's store_test.go:
+	_ = func(t *testing.T) {
+		sessiontest.TestStore(t, func(t *testing.T) session.Store {
+			s := session.NewMemoryStore(session.MemoryOptions{}) // your store, on a fresh key space
+			t.Cleanup(func() { s.Close() })
+			return s
+		})
+	}
+}
 
-	x := &sessiontest.Exchange{IP: "192.0.2.1"}
-	h := m.Begin(x)
-	s, _ := h.Session()
-	s.Set("user", "ann")
-	_ = h.Commit()
-	gets, sets, _ := count.Calls()
-	fmt.Println("gets:", gets, "sets:", sets, "cookie set:", x.LastCookie() != nil)
+// An adapter describes each request to the core with a session.Exchange;
+// sessiontest.Exchange is one without a framework, for driving a Manager
+// directly: an adapter under construction, or a test of code that takes a
+// *session.Session.
+func ExampleExchange() {
+	m, err := session.NewManager()
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
 
-	fail.SetDown(true)
-	again := &sessiontest.Exchange{IP: "192.0.2.1",
-		CookieMap: map[string][]string{x.LastCookie().Name: {x.LastCookie().Value}}}
-	_, err := m.Begin(again).Session()
-	fmt.Println("store error:", errors.Is(err, session.ErrStore))
+	x := &sessiontest.Exchange{IP: "192.0.2.1", Headers: map[string]string{"User-Agent": "example"}}
+	var h session.Handle
+	h.Init(m, x)
+	s, err := h.Session()
+	if err != nil {
+		panic(err)
+	}
+	if err := s.Set("user", "ann"); err != nil {
+		panic(err)
+	}
+	if err := h.Commit(); err != nil { // as an adapter does before the headers go out
+		panic(err)
+	}
+	c := x.LastCookie()
+	fmt.Println(c.Name, session.ValidID(c.Value), c.HttpOnly, c.Secure)
+
+	// The next request carries the cookie back.
+	next := &sessiontest.Exchange{IP: "192.0.2.1", Headers: x.Headers, Ctx: context.Background(),
+		CookieMap: map[string][]string{c.Name: {c.Value}}}
+	var h2 session.Handle
+	h2.Init(m, next)
+	s2, _ := h2.Session()
+	fmt.Println(s2.Get("user"))
 	// Output:
-	// gets: 0 sets: 1 cookie set: true
-	// store error: true
+	// sid true true true
+	// ann
 }

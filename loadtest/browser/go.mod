@@ -5,9 +5,7 @@ go 1.26.0
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
-	github.com/sessionkit/sessionkit/core v0.0.0
+	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
 )
 
 require github.com/go-json-experiment/json v0.0.0-20260214004413-d219187c3433 // indirect
-
-replace github.com/sessionkit/sessionkit/core => ../../core

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 )
 
@@ -166,10 +166,10 @@ func dsnVia(tb testing.TB, addr string) string {
 	return u.String()
 }
 
-// newProxy starts a sessiontest.Proxy in front of the PostgreSQL server
+// newProxy starts a testenv.Proxy in front of the PostgreSQL server
 // of the test URL, which a test can cut, black-hole and restore on the
 // same port.
-func newProxy(tb testing.TB) *sessiontest.Proxy {
+func newProxy(tb testing.TB) *testenv.Proxy {
 	tb.Helper()
 	u, err := url.Parse(pgURL())
 	if err != nil {
@@ -179,7 +179,7 @@ func newProxy(tb testing.TB) *sessiontest.Proxy {
 	if u.Port() == "" {
 		upstream = net.JoinHostPort(u.Hostname(), "5432")
 	}
-	return sessiontest.StartProxy(tb, upstream)
+	return testenv.StartProxy(tb, upstream)
 }
 
 // setVersion is SetVersion for tests that only look at the error.

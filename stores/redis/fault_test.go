@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // TestServerDownAndBack runs a Manager on a store whose redis-server this
@@ -18,7 +18,7 @@ import (
 // that the same store and client recover by themselves.
 func TestServerDownAndBack(t *testing.T) {
 	logTo(t)
-	srv := sessiontest.StartRedisServer(t)
+	srv := testenv.StartRedisServer(t)
 	c := redis.NewClient(&redis.Options{
 		Addr:                  srv.Addr(),
 		DialTimeout:           200 * time.Millisecond,
@@ -138,7 +138,7 @@ func TestServerDownAndBack(t *testing.T) {
 // write succeeds, at the cost of one more command, once.
 func TestScriptNotCached(t *testing.T) {
 	ctx := context.Background()
-	srv := sessiontest.StartRedisServer(t)
+	srv := testenv.StartRedisServer(t)
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	must(t, c.Ping(ctx).Err())

@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,7 +36,7 @@ func startCluster(t *testing.T) *testCluster {
 	}
 	tc := new(testCluster)
 	for range 3 {
-		srv := sessiontest.StartRedisServer(t, "--cluster-enabled", "yes",
+		srv := testenv.StartRedisServer(t, "--cluster-enabled", "yes",
 			"--cluster-port", strconv.Itoa(freePort(t)), "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "5000")
 		tc.addrs = append(tc.addrs, srv.Addr())

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // waitFor polls cond every 100 ms until it returns "" (done) or d has
@@ -41,8 +42,8 @@ func waitFor(tb testing.TB, d time.Duration, what string, cond func(ctx context.
 // writing.
 func TestSentinel(t *testing.T) {
 	logTo(t)
-	master := sessiontest.StartRedisServer(t)
-	replica := sessiontest.StartRedisServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port()))
+	master := testenv.StartRedisServer(t)
+	replica := testenv.StartRedisServer(t, "--replicaof", "127.0.0.1", strconv.Itoa(master.Port()))
 	rc := redis.NewClient(&redis.Options{Addr: replica.Addr()})
 	t.Cleanup(func() { rc.Close() })
 	waitFor(t, 15*time.Second, "replica in sync", func(ctx context.Context) string {
@@ -62,7 +63,7 @@ func TestSentinel(t *testing.T) {
 		"sentinel failover-timeout mymaster 10000\n", master.Port()), 0o600)
 	must(t, err)
 	// A Sentinel rewrites its configuration file, which goes first.
-	sentinel := sessiontest.StartRedisServer(t, conf, "--sentinel")
+	sentinel := testenv.StartRedisServer(t, conf, "--sentinel")
 	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr()})
 	t.Cleanup(func() { sc.Close() })
 	waitFor(t, 15*time.Second, "Sentinel sees the replica", func(ctx context.Context) string {

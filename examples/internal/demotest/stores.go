@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 )
 
@@ -48,7 +48,7 @@ func check(t *testing.T, d *Demo) {
 // that the failure is logged, that /healthz is unaffected, and that the
 // session is back once the proxy is.
 func StoreDown(t *testing.T, framework string, build demo.BuildFunc) {
-	p := sessiontest.StartProxy(t, "127.0.0.1:6379")
+	p := testenv.StartProxy(t, "127.0.0.1:6379")
 	d := Start(t, framework, build, "-store", "redis://"+p.Addr()+"/11?max_retries=-1", "-lifetime", StoreLifetime)
 	c := NewClient(t, d.URL)
 	c.Get("/api/session").Want(200, ctJSON, StateJSON(1, ""))

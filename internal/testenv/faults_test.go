@@ -1,4 +1,4 @@
-package sessiontest_test
+package testenv_test
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // echoServer starts a TCP server on a loopback port that sends back
@@ -121,7 +121,7 @@ func refused(t *testing.T, addr string) {
 }
 
 func TestProxy(t *testing.T) {
-	p := sessiontest.StartProxy(t, echoServer(t))
+	p := testenv.StartProxy(t, echoServer(t))
 	addr := p.Addr()
 
 	before := dial(t, addr)
@@ -174,7 +174,7 @@ func TestProxyTargetDown(t *testing.T) {
 	}
 	target := ln.Addr().String()
 	ln.Close()
-	p := sessiontest.StartProxy(t, target)
+	p := testenv.StartProxy(t, target)
 	closed(t, dial(t, p.Addr()))
 }
 
@@ -182,7 +182,7 @@ func TestProxyTargetDown(t *testing.T) {
 // clients dial and echo through it (for the race detector), then checks
 // that it forwards at the end.
 func TestProxyUnderTraffic(t *testing.T) {
-	p := sessiontest.StartProxy(t, echoServer(t))
+	p := testenv.StartProxy(t, echoServer(t))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range 4 {
@@ -258,7 +258,7 @@ func redisDo(t *testing.T, addr, cmd string) string {
 }
 
 func TestRedisServer(t *testing.T) {
-	r := sessiontest.StartRedisServer(t)
+	r := testenv.StartRedisServer(t)
 	addr := r.Addr()
 	if addr != "127.0.0.1:"+strconv.Itoa(r.Port()) {
 		t.Fatalf("Addr %s does not match Port %d", addr, r.Port())
@@ -298,7 +298,7 @@ func TestRedisServer(t *testing.T) {
 // (an append-only file that survives a kill, in the same directory) and
 // that a configuration file goes first.
 func TestRedisServerArgs(t *testing.T) {
-	r := sessiontest.StartRedisServer(t, "--appendonly", "yes", "--appendfsync", "always")
+	r := testenv.StartRedisServer(t, "--appendonly", "yes", "--appendfsync", "always")
 	if got := redisDo(t, r.Addr(), "SET k v"); got != "+OK" {
 		t.Fatalf("SET = %q", got)
 	}
@@ -312,7 +312,7 @@ func TestRedisServerArgs(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("databases 4\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := sessiontest.StartRedisServer(t, conf)
+	c := testenv.StartRedisServer(t, conf)
 	if got := redisDo(t, c.Addr(), "SELECT 3"); got != "+OK" {
 		t.Fatalf("SELECT 3 with 4 databases = %q", got)
 	}

@@ -1,4 +1,4 @@
-package sessiontest
+package testenv
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 )
 
 // ErrDown is what a FailingStore returns while it is failing.
-var ErrDown = errors.New("sessiontest: store is down")
+var ErrDown = errors.New("testenv: store is down")
 
 // CountingStore wraps a VersionedStore and counts the calls made to it.
 type CountingStore struct {

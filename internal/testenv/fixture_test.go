@@ -1,4 +1,4 @@
-package sessiontest_test
+package testenv_test
 
 import (
 	"errors"
@@ -12,11 +12,12 @@ import (
 	"testing"
 
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 )
 
 func TestLogBuffer(t *testing.T) {
-	var l sessiontest.LogBuffer
+	var l testenv.LogBuffer
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() { fmt.Fprintf(&l, "line %d;", i) })
@@ -32,7 +33,7 @@ func TestLogBuffer(t *testing.T) {
 }
 
 func TestFixture(t *testing.T) {
-	f := sessiontest.NewFixture(t, session.WithCookieSecure(true))
+	f := testenv.NewFixture(t, session.WithCookieSecure(true))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := &sessiontest.Exchange{IP: "192.0.2.1"}
 		for _, c := range r.CookiesNamed(f.Manager.CookieName()) {
@@ -58,10 +59,10 @@ func TestFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body := sessiontest.ReadBody(t, resp); body != "saved" {
+	if body := testenv.ReadBody(t, resp); body != "saved" {
 		t.Fatalf("body %q, want %q", body, "saved")
 	}
-	c := sessiontest.SessionCookie(t, resp)
+	c := testenv.SessionCookie(t, resp)
 	if !c.Secure {
 		t.Fatal("the option given to NewFixture was not applied: cookie not Secure")
 	}
@@ -84,7 +85,7 @@ func TestSessionCookieMissing(t *testing.T) {
 		"other=" + strings.Repeat("a", 43),
 		session.DefaultCookieName + "=not-a-valid-id",
 	}}}
-	msg := fatalOf(func(tb testing.TB) { sessiontest.SessionCookie(tb, resp) })
+	msg := fatalOf(func(tb testing.TB) { testenv.SessionCookie(tb, resp) })
 	if !strings.Contains(msg, "no valid") {
 		t.Fatalf("SessionCookie without a valid cookie: fatal %q", msg)
 	}
