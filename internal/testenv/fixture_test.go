@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	session "github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 func TestLogBuffer(t *testing.T) {

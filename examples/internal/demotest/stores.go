@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // StoreLifetime is the -lifetime the tests give demos on Redis and
