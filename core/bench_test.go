@@ -23,7 +23,7 @@ func benchManager(b *testing.B) (*session.Manager, *session.MemoryStore) {
 
 // seed stores a session holding n=42 and returns its cookie value.
 func seed(b *testing.B, m *session.Manager, x *sessiontest.Exchange) string {
-	h := m.Begin(x)
+	h := begin(m, x)
 	s, _ := h.Session()
 	s.Set("n", 42)
 	if err := h.Commit(); err != nil {
@@ -42,7 +42,7 @@ func BenchmarkUntouched(b *testing.B) {
 	x := benchExchange()
 	b.ReportAllocs()
 	for b.Loop() {
-		h := m.Begin(x)
+		h := begin(m, x)
 		if err := h.Commit(); err != nil {
 			b.Fatal(err)
 		}
@@ -55,7 +55,7 @@ func BenchmarkLoadReadCommit(b *testing.B) {
 	x.CookieMap = map[string][]string{"sid": {seed(b, m, benchExchange())}}
 	b.ReportAllocs()
 	for b.Loop() {
-		h := m.Begin(x)
+		h := begin(m, x)
 		s, err := h.Session()
 		if err != nil {
 			b.Fatal(err)
@@ -76,7 +76,7 @@ func BenchmarkLoadWriteCommit(b *testing.B) {
 	want := 43
 	b.ReportAllocs()
 	for b.Loop() {
-		h := m.Begin(x)
+		h := begin(m, x)
 		s, err := h.Session()
 		if err != nil {
 			b.Fatal(err)
@@ -98,7 +98,7 @@ func BenchmarkNewSession(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		x := benchExchange()
-		h := m.Begin(x)
+		h := begin(m, x)
 		s, _ := h.Session()
 		s.Set("n", 1)
 		if err := h.Commit(); err != nil {
@@ -115,7 +115,7 @@ func BenchmarkParallelReadHotSession(b *testing.B) {
 		x := benchExchange()
 		x.CookieMap = map[string][]string{"sid": {cookie}}
 		for pb.Next() {
-			h := m.Begin(x)
+			h := begin(m, x)
 			s, err := h.Session()
 			if err != nil || s.Get("n") != 42 {
 				b.Fatal("wrong value", err)
@@ -133,7 +133,7 @@ func BenchmarkParallelWriteDistinctSessions(b *testing.B) {
 		x.CookieMap = map[string][]string{"sid": {seed(b, m, benchExchange())}}
 		want := 43
 		for pb.Next() {
-			h := m.Begin(x)
+			h := begin(m, x)
 			s, err := h.Session()
 			if err != nil {
 				b.Fatal(err)

@@ -20,7 +20,7 @@ func Example() {
 
 	// First request: no cookie. The handler logs the user in.
 	x := &sessiontest.Exchange{IP: "192.0.2.1", Headers: map[string]string{"User-Agent": "example"}}
-	h := m.Begin(x)
+	h := begin(m, x)
 	s, err := h.Session()
 	if err != nil {
 		panic(err) // an adapter sends this down the framework's error path
@@ -36,7 +36,7 @@ func Example() {
 	// Second request from the same client carries the cookie back.
 	x2 := &sessiontest.Exchange{IP: "192.0.2.1", Headers: x.Headers,
 		CookieMap: map[string][]string{c.Name: {c.Value}}}
-	h2 := m.Begin(x2)
+	h2 := begin(m, x2)
 	s2, _ := h2.Session()
 	user, _ := session.GetAs[string](s2, "user")
 	fmt.Println("user:", user, "new:", s2.IsNew())
@@ -46,7 +46,7 @@ func Example() {
 	// The same cookie from another client finds nothing.
 	x3 := &sessiontest.Exchange{IP: "203.0.113.9", Headers: x.Headers,
 		CookieMap: map[string][]string{c.Name: {c.Value}}}
-	s3, _ := m.Begin(x3).Session()
+	s3, _ := begin(m, x3).Session()
 	fmt.Println("stolen cookie new:", s3.IsNew())
 	// Output:
 	// cookie: sid HttpOnly: true Secure: true SameSite=Lax: true

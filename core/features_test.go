@@ -20,7 +20,7 @@ func TestTokenHeaderCarriesTheSession(t *testing.T) {
 		if token != "" {
 			x.Headers[hdr] = token
 		}
-		h := e.m.Begin(x)
+		h := begin(e.m, x)
 		s, err := h.Session()
 		require.NoError(t, err)
 		fn(s)
@@ -43,7 +43,7 @@ func TestTokenHeaderCarriesTheSession(t *testing.T) {
 	})
 	cookieOnly := &sessiontest.Exchange{IP: "192.0.2.10", Headers: map[string]string{"User-Agent": "app/1"},
 		CookieMap: map[string][]string{session.DefaultCookieName: {token}}}
-	s, err := e.m.Begin(cookieOnly).Session()
+	s, err := begin(e.m, cookieOnly).Session()
 	require.NoError(t, err)
 	assert.True(t, s.IsNew(), "a cookie carrying the token is ignored in token mode")
 

@@ -33,7 +33,7 @@ func FuzzCookie(f *testing.F) {
 		}
 		x := &sessiontest.Exchange{IP: "192.0.2.1", CookieMap: map[string][]string{"sid": vals}}
 		before := count.Total()
-		h := m.Begin(x)
+		h := begin(m, x)
 		s, err := h.Session()
 		if err != nil {
 			t.Fatalf("load failed: %v", err)

@@ -24,11 +24,11 @@ const maxCASAttempts = 64
 const moveMarkerTTL = 5 * time.Minute
 
 // A Handle links one request to its Manager: it loads the session lazily
-// and commits it once. Adapters create one per request with Manager.Begin
-// (or embed a Handle in their own per-request value and call Init, which
-// saves an allocation), call Commit just before the response headers are
-// written, and call Commit again after the handler returns, to commit an
-// untouched response and to learn of changes made too late.
+// and commits it once. Adapters embed a Handle in their per-request value
+// and call Init (one allocation per request, all told), call Commit just
+// before the response headers are written, and call Commit again after the
+// handler returns, to commit an untouched response and to learn of changes
+// made too late.
 //
 // A Handle is safe for concurrent use by the goroutines serving its
 // request. It must not be used after the request ends.
@@ -43,15 +43,8 @@ type Handle struct {
 	sess      *Session // allocated on first use: untouched requests stay small
 }
 
-// Begin returns a Handle for one request described by x.
-func (m *Manager) Begin(x Exchange) *Handle {
-	h := new(Handle)
-	h.Init(m, x)
-	return h
-}
-
 // Init prepares h, which must be new or zero, for one request described by
-// x. It is Begin for adapters that embed a Handle.
+// x.
 func (h *Handle) Init(m *Manager, x Exchange) {
 	h.m, h.x = m, x
 }

@@ -80,7 +80,7 @@ func (c *client) exchange() *sessiontest.Exchange {
 func (e *env) request(c *client, fn func(s *session.Session)) *sessiontest.Exchange {
 	e.t.Helper()
 	x := c.exchange()
-	h := e.m.Begin(x)
+	h := begin(e.m, x)
 	if fn != nil {
 		s, err := h.Session()
 		require.NoError(e.t, err)
@@ -107,3 +107,10 @@ func (e *env) storeLen() int {
 func newClient() *client { return &client{ip: "192.0.2.10", ua: "test-agent/1.0"} }
 
 func cookieOf(x *sessiontest.Exchange) *http.Cookie { return x.LastCookie() }
+
+// begin starts a request described by x, as an adapter does.
+func begin(m *session.Manager, x session.Exchange) *session.Handle {
+	h := new(session.Handle)
+	h.Init(m, x)
+	return h
+}

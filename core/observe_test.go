@@ -57,7 +57,7 @@ func TestObserverSeesStoreCallsAndEvents(t *testing.T) {
 	assert.Equal(t, []session.Event{session.EventLoadedNew, session.EventCreated, session.EventCommitted}, events)
 
 	// A conflict: another request writes between this one's load and commit.
-	h := e.m.Begin(c.exchange())
+	h := begin(e.m, c.exchange())
 	s, err := h.Session()
 	require.NoError(t, err)
 	e.request(c, func(s *session.Session) { s.Incr("b", 1) })
@@ -74,10 +74,10 @@ func TestObserverSeesStoreCallsAndEvents(t *testing.T) {
 	assert.Equal(t, []session.Event{session.EventLoaded, session.EventDestroyed}, events)
 
 	e.fail.SetDown(true)
-	_, err = e.m.Begin(c.exchange()).Session()
+	_, err = begin(e.m, c.exchange()).Session()
 	require.NoError(t, err, "no cookie any more: nothing to load")
 	c.cookie = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	_, err = e.m.Begin(c.exchange()).Session()
+	_, err = begin(e.m, c.exchange()).Session()
 	require.Error(t, err)
 	calls, events = rec.take()
 	assert.Equal(t, []string{"get!"}, calls)

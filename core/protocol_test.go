@@ -20,7 +20,7 @@ func TestAbandonedLoginKeepsTheOldSession(t *testing.T) {
 	old := c.cookie
 
 	x := c.exchange()
-	h := e.m.Begin(x)
+	h := begin(e.m, x)
 	s, err := h.Session()
 	require.NoError(t, err)
 	s.Regenerate()
@@ -46,12 +46,12 @@ func TestAbandonAfterALogoutRestoresNothing(t *testing.T) {
 	c := newClient()
 	e.request(c, func(s *session.Session) { require.NoError(t, s.Set("user", "ann")) })
 	old := c.cookie
-	logout := e.m.Begin(c.exchange())
+	logout := begin(e.m, c.exchange())
 	ls, err := logout.Session()
 	require.NoError(t, err)
 
 	x := c.exchange()
-	h := e.m.Begin(x)
+	h := begin(e.m, x)
 	s, err := h.Session()
 	require.NoError(t, err)
 	s.Regenerate()
@@ -71,7 +71,7 @@ func TestAbandonWithoutAMoveChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	c := newClient()
 	x := c.exchange()
-	h := e.m.Begin(x)
+	h := begin(e.m, x)
 	s, err := h.Session()
 	require.NoError(t, err)
 	require.NoError(t, s.Set("a", 1))
@@ -92,7 +92,7 @@ func TestLifetimeLongerThanFourHoursIsHonoured(t *testing.T) {
 
 	c := newClient()
 	x := c.exchange()
-	h := m.Begin(x)
+	h := begin(m, x)
 	s, err := h.Session()
 	require.NoError(t, err)
 	require.NoError(t, s.Set("user", "ann"))
@@ -100,11 +100,11 @@ func TestLifetimeLongerThanFourHoursIsHonoured(t *testing.T) {
 	c.cookie = x.LastCookie().Value
 
 	clk.Advance(7 * time.Hour)
-	s, err = m.Begin(c.exchange()).Session()
+	s, err = begin(m, c.exchange()).Session()
 	require.NoError(t, err)
 	assert.Equal(t, "ann", s.Get("user"), "alive 7 h into an 8 h lifetime")
 	clk.Advance(90 * time.Minute)
-	s, err = m.Begin(c.exchange()).Session()
+	s, err = begin(m, c.exchange()).Session()
 	require.NoError(t, err)
 	assert.True(t, s.IsNew(), "gone after 8 h")
 }

@@ -62,7 +62,7 @@ func TestDefaults(t *testing.T) {
 	assert.NotNil(t, m.Logger())
 
 	x := &sessiontest.Exchange{IP: "192.0.2.1"}
-	h := m.Begin(x)
+	h := begin(m, x)
 	assert.Same(t, m, h.Manager())
 	s, err := h.Session()
 	require.NoError(t, err)
@@ -86,7 +86,7 @@ func TestIDs(t *testing.T) {
 	for range 20000 {
 		x := &sessiontest.Exchange{}
 		m, _ := session.NewManager(session.WithStore(session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})))
-		s, err := m.Begin(x).Session()
+		s, err := begin(m, x).Session()
 		require.NoError(t, err)
 		id := s.ID()
 		require.True(t, session.ValidID(id), id)
@@ -331,7 +331,7 @@ func TestHostileCookies(t *testing.T) {
 		x := &sessiontest.Exchange{IP: c.ip, Headers: map[string]string{"User-Agent": c.ua},
 			CookieMap: map[string][]string{"sid": vals}}
 		before := e.count.Total()
-		s, err := e.m.Begin(x).Session()
+		s, err := begin(e.m, x).Session()
 		require.NoError(t, err, name)
 		assert.True(t, s.IsNew(), name)
 		assert.Equal(t, before, e.count.Total(), "%s: no store call for a malformed or ambiguous cookie", name)
@@ -339,7 +339,7 @@ func TestHostileCookies(t *testing.T) {
 	// The same value twice is not ambiguous.
 	x := &sessiontest.Exchange{IP: c.ip, Headers: map[string]string{"User-Agent": c.ua},
 		CookieMap: map[string][]string{"sid": {valid, valid}}}
-	s, err := e.m.Begin(x).Session()
+	s, err := begin(e.m, x).Session()
 	require.NoError(t, err)
 	assert.Equal(t, "ann", s.Get("user"))
 }
@@ -401,7 +401,7 @@ func TestLifetimeEnforcedWhateverTheStore(t *testing.T) {
 	c := newClient()
 	run := func(fn func(*session.Session)) {
 		x := c.exchange()
-		h := m.Begin(x)
+		h := begin(m, x)
 		s, err := h.Session()
 		require.NoError(t, err)
 		fn(s)
@@ -443,7 +443,7 @@ func TestConcurrentRequestsMergeTheirOwnChanges(t *testing.T) {
 	})
 	// Three requests load the same version, then commit in turn.
 	begin := func() (*session.Handle, *session.Session) {
-		h := e.m.Begin(c.exchange())
+		h := begin(e.m, c.exchange())
 		s, err := h.Session()
 		require.NoError(t, err)
 		return h, s
@@ -490,7 +490,7 @@ func TestConcurrentCommitNeverResurrectsALogout(t *testing.T) {
 	e := newEnv(t)
 	c := newClient()
 	e.request(c, func(s *session.Session) { s.Set("user", "ann") })
-	h1 := e.m.Begin(c.exchange())
+	h1 := begin(e.m, c.exchange())
 	s1, err := h1.Session()
 	require.NoError(t, err)
 	e.request(&client{ip: c.ip, ua: c.ua, cookie: c.cookie}, func(s *session.Session) { s.Destroy() })
@@ -509,7 +509,7 @@ func TestManyConcurrentWritersLoseNothing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h := e.m.Begin(c.exchange())
+			h := begin(e.m, c.exchange())
 			s, err := h.Session()
 			if !assert.NoError(t, err) {
 				return
@@ -538,7 +538,7 @@ func TestStoreWithoutVersionsWorks(t *testing.T) {
 	c := newClient()
 	for i := range 3 {
 		x := c.exchange()
-		h := m.Begin(x)
+		h := begin(m, x)
 		s, err := h.Session()
 		require.NoError(t, err)
 		n, _ := session.GetAs[int](s, "n")
@@ -567,12 +567,12 @@ func TestEndlessConflictIsAnError(t *testing.T) {
 	require.NoError(t, err)
 	c := newClient()
 	x := c.exchange()
-	h := m.Begin(x)
+	h := begin(m, x)
 	s, _ := h.Session()
 	s.Set("a", 1)
 	require.NoError(t, h.Commit())
 	c.cookie = x.LastCookie().Value
-	h = m.Begin(c.exchange())
+	h = begin(m, c.exchange())
 	s, err = h.Session()
 	require.NoError(t, err)
 	s.Set("a", 2)
@@ -585,7 +585,7 @@ func TestLateChangesAreReportedNotSaved(t *testing.T) {
 	e := newEnv(t)
 	c := newClient()
 	e.request(c, func(s *session.Session) { s.Set("a", 1) })
-	h := e.m.Begin(c.exchange())
+	h := begin(e.m, c.exchange())
 	s, err := h.Session()
 	require.NoError(t, err)
 	require.NoError(t, h.Commit()) // the headers went out
@@ -604,7 +604,7 @@ func TestLateChangesAreReportedNotSaved(t *testing.T) {
 	e.request(c, func(s *session.Session) { assert.Equal(t, 1, s.Get("a")) })
 
 	// A session first loaded after the commit is read-only too.
-	h = e.m.Begin(c.exchange())
+	h = begin(e.m, c.exchange())
 	require.NoError(t, h.Commit())
 	s, err = h.Session()
 	require.NoError(t, err)
@@ -620,7 +620,7 @@ func TestStoreErrors(t *testing.T) {
 	e.request(c, func(s *session.Session) { s.Set("a", 1) })
 	e.fail.SetDown(true)
 
-	h := e.m.Begin(c.exchange())
+	h := begin(e.m, c.exchange())
 	s, err := h.Session()
 	assert.Nil(t, s)
 	require.ErrorIs(t, err, session.ErrStore)
@@ -631,7 +631,7 @@ func TestStoreErrors(t *testing.T) {
 
 	// A new session whose save fails.
 	x := newClient().exchange()
-	h = e.m.Begin(x)
+	h = begin(e.m, x)
 	s, err = h.Session()
 	require.NoError(t, err)
 	s.Set("a", 1)
@@ -643,7 +643,7 @@ func TestStoreErrors(t *testing.T) {
 	// Delete failing after regenerate.
 	e.fail.SetDown(false)
 	x = c.exchange()
-	h = e.m.Begin(x)
+	h = begin(e.m, x)
 	s, err = h.Session()
 	require.NoError(t, err)
 	s.Regenerate()
@@ -661,14 +661,14 @@ func TestCorruptRecordIsAnError(t *testing.T) {
 	e.request(c, func(s *session.Session) { s.Set("a", 1) })
 	key := session.FingerprintIDIPUserAgent(c.cookie, c.exchange())
 	require.NoError(t, e.mem.Set(context.Background(), key, []byte("SK\x01\x00"), e.clock.Now().Add(time.Hour)))
-	_, err := e.m.Begin(c.exchange()).Session()
+	_, err := begin(e.m, c.exchange()).Session()
 	require.ErrorIs(t, err, session.ErrCorrupt)
 }
 
 func TestConcurrentUseWithinOneRequest(t *testing.T) {
 	e := newEnv(t)
 	c := newClient()
-	h := e.m.Begin(c.exchange())
+	h := begin(e.m, c.exchange())
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
@@ -707,7 +707,7 @@ func TestJSONCodecManager(t *testing.T) {
 func TestEncodeFailureIsAnError(t *testing.T) {
 	e := newEnv(t)
 	x := newClient().exchange()
-	h := e.m.Begin(x)
+	h := begin(e.m, x)
 	s, err := h.Session()
 	require.NoError(t, err)
 	err = s.Set("f", func() {}) // no codec encodes a func
@@ -749,7 +749,7 @@ func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 	require.NoError(t, err)
 	c := newClient()
 	x := c.exchange()
-	h := m.Begin(x)
+	h := begin(m, x)
 	s, _ := h.Session()
 	s.Set("user", "ann")
 	require.NoError(t, h.Commit())
@@ -757,7 +757,7 @@ func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 	store.key = session.FingerprintIDIPUserAgent(c.cookie, x)
 
 	x = c.exchange()
-	h = m.Begin(x)
+	h = begin(m, x)
 	s, err = h.Session()
 	require.NoError(t, err)
 	s.Regenerate()
@@ -766,7 +766,7 @@ func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 	assert.Equal(t, 1, session.RawLen(mem), "the copy under the new ID is removed again")
 
 	x = c.exchange()
-	h = m.Begin(x)
+	h = begin(m, x)
 	s, _ = h.Session()
 	s.Destroy()
 	require.ErrorIs(t, h.Commit(), session.ErrStore)
@@ -779,7 +779,7 @@ func TestConflictRetriesStopAtTheRequestDeadline(t *testing.T) {
 	require.NoError(t, err)
 	c := newClient()
 	x := c.exchange()
-	h := m.Begin(x)
+	h := begin(m, x)
 	s, _ := h.Session()
 	s.Set("a", 1)
 	require.NoError(t, h.Commit())
@@ -789,7 +789,7 @@ func TestConflictRetriesStopAtTheRequestDeadline(t *testing.T) {
 	defer cancel()
 	x = c.exchange()
 	x.Ctx = ctx
-	h = m.Begin(x)
+	h = begin(m, x)
 	s, err = h.Session()
 	require.NoError(t, err)
 	s.Set("a", 2)
@@ -823,7 +823,7 @@ func TestStoreTimeoutBoundsAStalledStore(t *testing.T) {
 	require.NoError(t, err)
 
 	x := newClient().exchange()
-	h := m.Begin(x)
+	h := begin(m, x)
 	s, err := h.Session()
 	require.NoError(t, err)
 	s.Set("a", 1)
@@ -834,6 +834,6 @@ func TestStoreTimeoutBoundsAStalledStore(t *testing.T) {
 	assert.Less(t, time.Since(start), 5*time.Second)
 
 	c := &client{ip: "192.0.2.1", ua: "ua", cookie: strings.Repeat("A", 43)}
-	_, err = m.Begin(c.exchange()).Session()
+	_, err = begin(m, c.exchange()).Session()
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }

@@ -172,7 +172,7 @@ func TestSessionIDsInProcess(t *testing.T) {
 	x := testExchange{ip: "127.0.0.1", ua: DefaultUserAgent}
 	ids := make([]string, 100_000)
 	for i := range ids {
-		s, err := m.Begin(x).Session()
+		s, err := testenv.Begin(m, x).Session()
 		if err != nil {
 			t.Fatal(err)
 		}

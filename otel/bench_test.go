@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	otelsession "github.com/sessionkit/sessionkit/otel"
 )
 
@@ -96,7 +97,7 @@ func BenchmarkRequest(b *testing.B) {
 			b.Cleanup(func() { m.Close() })
 			c := &client{}
 			x := c.exchange()
-			h := m.Begin(x)
+			h := testenv.Begin(m, x)
 			s, err := h.Session()
 			require.NoError(b, err)
 			s.Incr("views", 1)
@@ -104,7 +105,7 @@ func BenchmarkRequest(b *testing.B) {
 			c.keep(x)
 			b.ReportAllocs()
 			for b.Loop() {
-				h := m.Begin(c.exchange())
+				h := testenv.Begin(m, c.exchange())
 				s, err := h.Session()
 				if err != nil {
 					b.Fatal(err)

@@ -18,6 +18,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	otelsession "github.com/sessionkit/sessionkit/otel"
 )
 
@@ -84,7 +85,7 @@ func (c *client) keep(x *sessiontest.Exchange) {
 func (r *rig) request(c *client, fn func(s *session.Session)) {
 	r.t.Helper()
 	x := c.exchange()
-	h := r.m.Begin(x)
+	h := testenv.Begin(r.m, x)
 	s, err := h.Session()
 	require.NoError(r.t, err)
 	fn(s)

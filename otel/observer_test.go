@@ -65,7 +65,7 @@ func TestConflictsCountCompareAndSwapRetries(t *testing.T) {
 	// loads and commits, then the first commits, loses the
 	// compare-and-swap, re-reads and merges.
 	x := c.exchange()
-	h := r.m.Begin(x)
+	h := testenv.Begin(r.m, x)
 	s, err := h.Session()
 	require.NoError(t, err)
 	r.request(c, func(s *session.Session) { s.Incr("views", 1) })
@@ -89,7 +89,7 @@ func TestConcurrentWritersCountEveryRetry(t *testing.T) {
 	for range n {
 		wg.Go(func() {
 			x := c.exchange()
-			h := r.m.Begin(x)
+			h := testenv.Begin(r.m, x)
 			s, err := h.Session()
 			assert.NoError(t, err)
 			<-start // every request has loaded before any commits
@@ -122,12 +122,12 @@ func TestStoreErrorsAreClassifiedByKind(t *testing.T) {
 
 		// The load fails.
 		fail.SetDown(true)
-		_, err := r.m.Begin(c.exchange()).Session()
+		_, err := testenv.Begin(r.m, c.exchange()).Session()
 		require.ErrorIs(t, err, session.ErrStore)
 
 		// The load succeeds and the commit fails.
 		fail.SetDown(false)
-		h := r.m.Begin(c.exchange())
+		h := testenv.Begin(r.m, c.exchange())
 		s, err := h.Session()
 		require.NoError(t, err)
 		s.Incr("views", 1)
@@ -161,7 +161,7 @@ func TestStoreErrorsAreClassifiedByKind(t *testing.T) {
 			r.request(c, func(s *session.Session) { s.Incr("views", 1) })
 			st.stall(tc.stall, tc.err)
 			began := time.Now()
-			_, err := r.m.Begin(c.exchange()).Session()
+			_, err := testenv.Begin(r.m, c.exchange()).Session()
 			require.ErrorIs(t, err, session.ErrStore)
 			if tc.stall {
 				require.GreaterOrEqual(t, time.Since(began), storeTimeout)
@@ -189,7 +189,7 @@ func TestStoreErrorsAreClassifiedByKind(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		c.ctx = ctx
 		time.AfterFunc(storeTimeout, cancel)
-		_, err := r.m.Begin(c.exchange()).Session()
+		_, err := testenv.Begin(r.m, c.exchange()).Session()
 		require.ErrorIs(t, err, context.Canceled)
 
 		f := r.counts()
@@ -292,7 +292,7 @@ func TestStoreCallsAreClientSpansUnderTheRequestsSpan(t *testing.T) {
 
 	// A failure sets the span's error status, with the store's error.
 	seen.SetDown(true)
-	_, err := r.m.Begin(c.exchange()).Session()
+	_, err := testenv.Begin(r.m, c.exchange()).Session()
 	require.Error(t, err)
 	stubs = r.spans.GetSpans()
 	require.Len(t, stubs, 1)
@@ -358,7 +358,7 @@ func TestNewDefaultsToTheGlobalProviders(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	x := &sessiontest.Exchange{}
-	h := m.Begin(x)
+	h := testenv.Begin(m, x)
 	s, err := h.Session()
 	require.NoError(t, err)
 	s.Incr("views", 1)
@@ -410,7 +410,7 @@ func TestCorruptRecordsAreCountedApart(t *testing.T) {
 	r.request(c, func(s *session.Session) { s.Incr("views", 1) })
 	key := session.FingerprintIDIPUserAgent(c.cookie, c.exchange())
 	require.NoError(t, mem.Set(context.Background(), key, []byte("not a record"), time.Now().Add(time.Hour)))
-	_, err := r.m.Begin(c.exchange()).Session()
+	_, err := testenv.Begin(r.m, c.exchange()).Session()
 	require.ErrorIs(t, err, session.ErrCorrupt)
 	got := r.counts()
 	assert.Equal(t, float64(1), got[otelsession.MetricCorrupt+"{manager=login}"])

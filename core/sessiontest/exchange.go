@@ -1,21 +1,11 @@
-// Package sessiontest is the conformance kit of sessionkit: tests that any
-// Store implementation and any framework adapter run to prove they keep the
-// contract of package session, plus small helpers for writing such tests.
-//
-// A store module runs TestStore against its real server:
-//
-//	func TestConformance(t *testing.T) {
-//		sessiontest.TestStore(t, func(t *testing.T) session.Store { return newTestStore(t) })
-//	}
-//
-// An adapter module mounts the kit's routes (see Do) on its real router and
-// runs TestAdapter, over real HTTP and in process; see Adapter.
 package sessiontest
 
 import (
 	"context"
 	"net/http"
 	"sync"
+
+	session "github.com/sessionkit/sessionkit/core"
 )
 
 // Exchange is a session.Exchange for tests that do not need a framework. The
@@ -73,4 +63,11 @@ func (x *Exchange) LastCookie() *http.Cookie {
 		return nil
 	}
 	return x.Set[len(x.Set)-1]
+}
+
+// begin starts a request described by x, as an adapter does.
+func begin(m *session.Manager, x session.Exchange) *session.Handle {
+	h := new(session.Handle)
+	h.Init(m, x)
+	return h
 }

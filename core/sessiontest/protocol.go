@@ -488,7 +488,7 @@ func (e *kitEnv) loadAs(cookie, ua, ip string) *kitReq {
 	e.t.Helper()
 	x := e.exchange(cookie)
 	x.IP, x.Headers = ip, map[string]string{"User-Agent": ua}
-	h := e.m.Begin(x)
+	h := begin(e.m, x)
 	s, err := h.Session()
 	if err != nil {
 		e.t.Fatalf("load: %v", err)
@@ -546,7 +546,7 @@ func (e *kitEnv) exchange(cookie string) *Exchange {
 func (e *kitEnv) load(cookie string) *kitReq {
 	e.t.Helper()
 	x := e.exchange(cookie)
-	h := e.m.Begin(x)
+	h := begin(e.m, x)
 	s, err := h.Session()
 	if err != nil {
 		e.t.Fatalf("load: %v", err)
@@ -595,7 +595,7 @@ func (e *kitEnv) race(n int, fn func(i int, r *kitReq)) {
 		go func() {
 			defer wg.Done()
 			x := e.exchange(e.cookie)
-			h := e.m.Begin(x)
+			h := begin(e.m, x)
 			s, err := h.Session()
 			loaded.Done()
 			if err != nil {

@@ -267,7 +267,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) session.Store) {
 			t.Fatal(err)
 		}
 		x := &Exchange{IP: "192.0.2.1", Headers: map[string]string{"User-Agent": "kit"}}
-		h := m.Begin(x)
+		h := begin(m, x)
 		sess, err := h.Session()
 		if err != nil {
 			t.Fatal(err)
@@ -282,7 +282,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) session.Store) {
 			t.Fatal("no cookie set for a new session with values")
 		}
 		x2 := &Exchange{IP: x.IP, Headers: x.Headers, CookieMap: map[string][]string{c.Name: {c.Value}}}
-		h2 := m.Begin(x2)
+		h2 := begin(m, x2)
 		sess2, err := h2.Session()
 		if err != nil {
 			t.Fatal(err)
@@ -305,7 +305,7 @@ func TestStore(t *testing.T, newStore func(t *testing.T) session.Store) {
 		key := session.FingerprintIDIPUserAgent(c.Value, x2)
 		mustSet(t, s, key, "\x00garbage\xff", in(time.Minute))
 		x3 := &Exchange{IP: x.IP, Headers: x.Headers, CookieMap: x2.CookieMap}
-		if _, err := m.Begin(x3).Session(); !errors.Is(err, session.ErrCorrupt) {
+		if _, err := begin(m, x3).Session(); !errors.Is(err, session.ErrCorrupt) {
 			t.Fatalf("loading corrupt data: error = %v, want ErrCorrupt", err)
 		}
 		if got, _ := s.Get(ctx, key); string(got) != "\x00garbage\xff" {

@@ -130,3 +130,11 @@ func Get(t testing.TB, url string, cookies ...*http.Cookie) *http.Response {
 	}
 	return resp
 }
+
+// Begin starts a request described by x on m, as an adapter does, for
+// tests that drive a Manager without a framework.
+func Begin(m *session.Manager, x session.Exchange) *session.Handle {
+	h := new(session.Handle)
+	h.Init(m, x)
+	return h
+}

@@ -39,7 +39,7 @@ func TestFixture(t *testing.T) {
 		for _, c := range r.CookiesNamed(f.Manager.CookieName()) {
 			x.CookieMap = map[string][]string{c.Name: {c.Value}}
 		}
-		h := f.Manager.Begin(x)
+		h := testenv.Begin(f.Manager, x)
 		s, err := h.Session()
 		if err != nil {
 			http.Error(w, "store down", http.StatusInternalServerError)
@@ -72,7 +72,7 @@ func TestFixture(t *testing.T) {
 
 	f.Fail.SetDown(true)
 	x := &sessiontest.Exchange{IP: "192.0.2.1", CookieMap: map[string][]string{c.Name: {c.Value}}}
-	if _, err := f.Manager.Begin(x).Session(); !errors.Is(err, session.ErrStore) {
+	if _, err := testenv.Begin(f.Manager, x).Session(); !errors.Is(err, session.ErrStore) {
 		t.Fatalf("with Fail down: err %v, want session.ErrStore", err)
 	}
 

@@ -6,6 +6,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 )
 
@@ -34,7 +35,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	}
 	e := &benchEnv{m: m, tr: tr, headers: map[string]string{"User-Agent": "bench"}}
 	x := e.exchange()
-	h := m.Begin(x)
+	h := testenv.Begin(m, x)
 	sess, err := h.Session()
 	if err != nil {
 		b.Fatal(err)
@@ -55,7 +56,7 @@ func (e *benchEnv) exchange() *sessiontest.Exchange {
 // request runs one request on the stored session; write makes it change a
 // value, so its commit writes.
 func (e *benchEnv) request(b *testing.B, write bool, n int) {
-	h := e.m.Begin(e.exchange())
+	h := testenv.Begin(e.m, e.exchange())
 	sess, err := h.Session()
 	if err != nil {
 		b.Fatal(err)
@@ -118,7 +119,7 @@ func BenchmarkCommitNew(b *testing.B) {
 	e := newBenchEnv(b)
 	start := e.tr.n.Load()
 	for b.Loop() {
-		h := e.m.Begin(&sessiontest.Exchange{IP: "192.0.2.1", Headers: e.headers})
+		h := testenv.Begin(e.m, &sessiontest.Exchange{IP: "192.0.2.1", Headers: e.headers})
 		sess, err := h.Session()
 		if err != nil {
 			b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 )
 
@@ -37,7 +38,7 @@ func Example() {
 	// An adapter does this for every request; a sessiontest.Exchange
 	// stands in for the HTTP request here.
 	login := &sessiontest.Exchange{IP: "203.0.113.5", Headers: map[string]string{"User-Agent": "example"}}
-	h := m.Begin(login)
+	h := testenv.Begin(m, login)
 	sess, err := h.Session()
 	if err != nil {
 		fmt.Println(err)
@@ -53,7 +54,7 @@ func Example() {
 	// The next request from the same client brings the cookie back.
 	next := &sessiontest.Exchange{IP: login.IP, Headers: login.Headers,
 		CookieMap: map[string][]string{cookie.Name: {cookie.Value}}}
-	sess, err = m.Begin(next).Session() // one SELECT
+	sess, err = testenv.Begin(m, next).Session() // one SELECT
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 )
 
@@ -330,7 +331,7 @@ func TestManagerConcurrentWriters(t *testing.T) {
 	}
 	headers := map[string]string{"User-Agent": "pgstore-test"}
 	x := &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers}
-	h := m.Begin(x)
+	h := testenv.Begin(m, x)
 	sess, err := h.Session()
 	if err != nil {
 		t.Fatal(err)
@@ -347,7 +348,7 @@ func TestManagerConcurrentWriters(t *testing.T) {
 		wg.Go(func() {
 			for r := range rounds {
 				x := &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers, CookieMap: cookies}
-				h := m.Begin(x)
+				h := testenv.Begin(m, x)
 				sess, err := h.Session()
 				if err != nil {
 					errs <- err
@@ -370,7 +371,7 @@ func TestManagerConcurrentWriters(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	sess, err = m.Begin(&sessiontest.Exchange{IP: "192.0.2.7", Headers: headers, CookieMap: cookies}).Session()
+	sess, err = testenv.Begin(m, &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers, CookieMap: cookies}).Session()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +412,7 @@ func TestManagerCorruptRow(t *testing.T) {
 			" ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data", key, data); err != nil {
 			t.Fatal(err)
 		}
-		_, err := m.Begin(x).Session()
+		_, err := testenv.Begin(m, x).Session()
 		if !errors.Is(err, session.ErrCorrupt) {
 			t.Fatalf("loading %q: error = %v, want ErrCorrupt", data, err)
 		}
@@ -444,10 +445,10 @@ func TestUnreachable(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		x := &sessiontest.Exchange{Ctx: ctx, IP: "192.0.2.9", CookieMap: map[string][]string{m.CookieName(): {id}}}
-		_, loadErr = m.Begin(x).Session()
+		_, loadErr = testenv.Begin(m, x).Session()
 		// A new session with a value: the commit must write.
 		x2 := &sessiontest.Exchange{Ctx: ctx, IP: "192.0.2.9"}
-		h := m.Begin(x2)
+		h := testenv.Begin(m, x2)
 		if sess, err := h.Session(); err != nil {
 			t.Fatalf("a cookie-less request touched the store: %v", err)
 		} else {
@@ -508,7 +509,7 @@ func TestRecovery(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		x := &sessiontest.Exchange{Ctx: ctx, IP: "192.0.2.10", Headers: ua, CookieMap: cookies}
-		h := m.Begin(x)
+		h := testenv.Begin(m, x)
 		sess, err := h.Session()
 		if err != nil {
 			return x, err
@@ -600,7 +601,7 @@ func TestManagerDestroyMatching(t *testing.T) {
 	}
 	login := func(user, ip string) map[string][]string {
 		x := &sessiontest.Exchange{IP: ip}
-		h := m.Begin(x)
+		h := testenv.Begin(m, x)
 		sess, err := h.Session()
 		if err != nil {
 			t.Fatal(err)
@@ -621,7 +622,7 @@ func TestManagerDestroyMatching(t *testing.T) {
 		cookies map[string][]string
 		alive   bool
 	}{{"192.0.2.1", ann1, false}, {"192.0.2.2", ann2, false}, {"192.0.2.3", bob, true}} {
-		sess, err := m.Begin(&sessiontest.Exchange{IP: c.ip, CookieMap: c.cookies}).Session()
+		sess, err := testenv.Begin(m, &sessiontest.Exchange{IP: c.ip, CookieMap: c.cookies}).Session()
 		if err != nil {
 			t.Fatal(err)
 		}

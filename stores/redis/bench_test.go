@@ -5,6 +5,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 // benchSetup returns a Manager on a fresh store over c, a cookie of a stored
@@ -17,7 +18,7 @@ func benchSetup(b *testing.B, c redis.UniversalClient) (*session.Manager, string
 	}
 	loadScript(b, c)
 	x := client(nil)
-	h := m.Begin(x)
+	h := testenv.Begin(m, x)
 	sess, err := h.Session()
 	if err != nil {
 		b.Fatal(err)
@@ -46,7 +47,7 @@ func BenchmarkLoad(b *testing.B) {
 		b.ReportAllocs()
 		n.Reset()
 		for b.Loop() {
-			h := m.Begin(client(&cookie))
+			h := testenv.Begin(m, client(&cookie))
 			sess, err := h.Session()
 			if err != nil {
 				b.Fatal(err)
@@ -70,7 +71,7 @@ func BenchmarkCommit(b *testing.B) {
 		n.Reset()
 		i := 0
 		for b.Loop() {
-			h := m.Begin(client(&cookie))
+			h := testenv.Begin(m, client(&cookie))
 			sess, err := h.Session()
 			if err != nil {
 				b.Fatal(err)
@@ -92,7 +93,7 @@ func BenchmarkNewSession(b *testing.B) {
 		b.ReportAllocs()
 		n.Reset()
 		for b.Loop() {
-			h := m.Begin(client(nil))
+			h := testenv.Begin(m, client(nil))
 			sess, err := h.Session()
 			if err != nil {
 				b.Fatal(err)
@@ -115,7 +116,7 @@ func BenchmarkLoadParallel(b *testing.B) {
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				h := m.Begin(client(&cookie))
+				h := testenv.Begin(m, client(&cookie))
 				if _, err := h.Session(); err != nil {
 					b.Error(err)
 					return
@@ -133,7 +134,7 @@ func BenchmarkUntouched(b *testing.B) {
 	b.ReportAllocs()
 	n.Reset()
 	for b.Loop() {
-		h := m.Begin(client(&cookie))
+		h := testenv.Begin(m, client(&cookie))
 		if err := h.Commit(); err != nil {
 			b.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
 )
 
@@ -43,7 +44,7 @@ func Example() {
 	}
 
 	first := &request{}
-	h := m.Begin(first)
+	h := testenv.Begin(m, first)
 	sess, err := h.Session()
 	if err != nil {
 		log.Fatal(err)
@@ -54,7 +55,7 @@ func Example() {
 	}
 
 	second := &request{cookie: first.set.Value}
-	h = m.Begin(second)
+	h = testenv.Begin(m, second)
 	sess, err = h.Session() // one command: GET
 	if err != nil {
 		log.Fatal(err)

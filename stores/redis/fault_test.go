@@ -45,7 +45,7 @@ func TestServerDownAndBack(t *testing.T) {
 			}
 		}()
 		within(t, 10*time.Second, "a request while Redis is down", func() {
-			h := m.Begin(x)
+			h := testenv.Begin(m, x)
 			sess, err := h.Session()
 			if err != nil {
 				loadErr = err

@@ -197,7 +197,7 @@ func TestRevocationDuringReshard(t *testing.T) {
 		parallel(n, func(i int) {
 			var ck string
 			x := client(&ck)
-			h := m.Begin(x)
+			h := testenv.Begin(m, x)
 			sess, err := h.Session()
 			if err == nil {
 				err = sess.Set("user", user)

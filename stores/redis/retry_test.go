@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -78,7 +79,7 @@ func TestLostReplyStillCreatesSession(t *testing.T) {
 	m, d := lossyManager(t)
 	var cookie string
 	x := client(&cookie)
-	h := m.Begin(x)
+	h := testenv.Begin(m, x)
 	sess, err := h.Session()
 	require.NoError(t, err)
 	require.NoError(t, sess.Set("user", "ann"))
@@ -88,7 +89,7 @@ func TestLostReplyStillCreatesSession(t *testing.T) {
 	require.NotNil(t, x.LastCookie(), "no cookie for the stored session")
 
 	cookie = x.LastCookie().Value
-	sess, err = m.Begin(client(&cookie)).Session()
+	sess, err = testenv.Begin(m, client(&cookie)).Session()
 	require.NoError(t, err)
 	require.False(t, sess.IsNew(), "the session is not in the store")
 	require.Equal(t, "ann", sess.Get("user"))
@@ -104,7 +105,7 @@ func TestLostReplyIncrementsOnce(t *testing.T) {
 	request := func(f func(*session.Session)) {
 		t.Helper()
 		x := client(&cookie)
-		h := m.Begin(x)
+		h := testenv.Begin(m, x)
 		sess, err := h.Session()
 		require.NoError(t, err)
 		f(sess)

@@ -97,7 +97,7 @@ func TestSentinel(t *testing.T) {
 		must(t, err)
 		var cookie string
 		x := client(&cookie)
-		h := m.Begin(x)
+		h := testenv.Begin(m, x)
 		sess, err := h.Session()
 		must(t, err)
 		sess.Set("user", "ann")
@@ -131,7 +131,7 @@ func TestSentinel(t *testing.T) {
 			n++
 			x := client(&cookie)
 			x.Ctx = ctx
-			h := m.Begin(x)
+			h := testenv.Begin(m, x)
 			sess, err := h.Session()
 			if err != nil {
 				return err.Error()

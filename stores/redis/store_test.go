@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -181,7 +182,7 @@ func TestForeignData(t *testing.T) {
 			must(t, err)
 			id := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 			x := client(&id)
-			if _, err := m.Begin(x).Session(); !errors.Is(err, session.ErrStore) || !errors.Is(err, ErrForeignData) {
+			if _, err := testenv.Begin(m, x).Session(); !errors.Is(err, session.ErrStore) || !errors.Is(err, ErrForeignData) {
 				t.Fatalf("Manager load over foreign data: error = %v, want ErrStore wrapping ErrForeignData", err)
 			}
 
@@ -214,7 +215,7 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient) {
 		t.Helper()
 		n.Reset()
 		x := client(&cookie)
-		h := m.Begin(x)
+		h := testenv.Begin(m, x)
 		if handler != nil {
 			sess, err := h.Session()
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 	"github.com/sessionkit/sessionkit/examples/internal/demotest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 func TestValidateUser(t *testing.T) {
@@ -195,7 +196,7 @@ func newSession(t *testing.T) (*session.Session, func() *session.Session) {
 	}
 	t.Cleanup(func() { m.Close() })
 	x := &sessiontest.Exchange{IP: "192.0.2.1"}
-	h := m.Begin(x)
+	h := testenv.Begin(m, x)
 	s, err := h.Session()
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func newSession(t *testing.T) (*session.Session, func() *session.Session) {
 			t.Fatal("no cookie")
 		}
 		x2 := &sessiontest.Exchange{IP: "192.0.2.1", CookieMap: map[string][]string{c.Name: {c.Value}}}
-		s2, err := m.Begin(x2).Session()
+		s2, err := testenv.Begin(m, x2).Session()
 		if err != nil {
 			t.Fatal(err)
 		}
