@@ -116,13 +116,15 @@ func (h *Handle) load() error {
 	now := m.now()
 	if id := h.requestID(); id != "" {
 		key := m.fingerprint(id, h.x)
-		rec, err := m.get(ctx, key)
+		rec := storedPool.Get().(*stored)
+		defer func() { *rec = stored{}; storedPool.Put(rec) }()
+		err := m.getInto(ctx, key, rec)
 		follower := false
 		for depth := 0; err == nil && rec.MovedTo != "" && rec.GraceUntil.After(now) && depth < maxMoves; depth++ {
 			// Rotated within its grace period: the old ID resolves to the
 			// session under its new key.
 			key, follower = rec.MovedTo, true
-			rec, err = m.get(ctx, key)
+			err = m.getInto(ctx, key, rec)
 		}
 		switch {
 		case err == nil:
@@ -131,9 +133,11 @@ func (h *Handle) load() error {
 			if rec.MovedTo == "" && now.Before(m.deadline(rec.Created, rec.Accessed)) {
 				s.id = strings.Clone(id) // the Exchange's memory may be reused
 				s.key, s.oldKey, s.version, s.oldRaw = key, key, rec.version, rec.raw
-				s.created, s.accessed = rec.Created, rec.Accessed
+				s.created, s.accessed = rec.Created.UnixNano(), rec.Accessed.UnixNano()
 				s.values, s.flashes = rec.Values, rec.Flashes
-				s.meta = Record{Persist: rec.Persist, Owner: rec.Owner, UserAgent: rec.UserAgent, ClientIP: rec.ClientIP}
+				if rec.Persist != PersistDefault || rec.Owner != "" {
+					s.ext = &sessionExt{persist: rec.Persist, owner: rec.Owner, userAgent: rec.UserAgent, clientIP: rec.ClientIP}
+				}
 				s.follower = follower
 				return nil
 			}
@@ -144,7 +148,7 @@ func (h *Handle) load() error {
 		}
 	}
 	s.isNew = true
-	s.created, s.accessed = now, now
+	s.created, s.accessed = now.UnixNano(), now.UnixNano()
 	return nil
 }
 
@@ -175,21 +179,34 @@ type stored struct {
 // store has versions. Its errors wrap ErrNotFound, ErrStore or ErrCorrupt;
 // with ErrCorrupt the version is still set.
 func (m *Manager) get(ctx context.Context, key string) (stored, error) {
-	var (
-		st  stored
-		err error
-	)
+	var st stored
+	err := m.getInto(ctx, key, &st)
+	return st, err
+}
+
+// storedPool recycles the records loads decode into: a stored escapes to
+// the heap (the codec is an interface) and is too big to allocate on
+// every request.
+var storedPool = sync.Pool{New: func() any { return new(stored) }}
+
+// getInto is get into st, which it overwrites.
+func (m *Manager) getInto(ctx context.Context, key string, st *stored) error {
+	var err error
+	*st = stored{}
 	st.raw, st.version, err = m.storeGet(ctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return stored{}, ErrNotFound
+		*st = stored{}
+		return ErrNotFound
 	case err != nil:
-		return stored{}, fmt.Errorf("%w: load: %w", ErrStore, err)
+		*st = stored{}
+		return fmt.Errorf("%w: load: %w", ErrStore, err)
 	}
 	if err := m.codec.Decode(st.raw, &st.Record); err != nil {
-		return stored{version: st.version}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		*st = stored{version: st.version}
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	return st, nil
+	return nil
 }
 
 // Commit writes the session to the store and sets the cookie, if the
@@ -222,9 +239,9 @@ func (h *Handle) Commit() error {
 		}
 		return err
 	}
-	if len(s.late) > 0 {
-		keys := s.late
-		s.late = nil
+	if s.ext != nil && len(s.ext.late) > 0 {
+		keys := s.ext.late
+		s.ext.late = nil
 		h.m.logger.Warn("sessionkit: session changed after the response headers were sent; change not saved",
 			"keys", keys)
 		return fmt.Errorf("%w (keys %v)", ErrLateChange, keys)
@@ -267,7 +284,7 @@ func (h *Handle) save(s *Session) error {
 			s.ownerSet || (m.saveNew && !s.destroyOld)
 	default:
 		write = len(s.ops) > 0 || s.cleared || s.flashAdds > 0 || s.flashPops > 0 || s.touched ||
-			s.persistSet || s.ownerSet || (m.idleTimeout > 0 && now.Sub(s.accessed) >= m.touchEvery)
+			s.persistSet || s.ownerSet || (m.idleTimeout > 0 && now.Sub(time.Unix(0, s.accessed)) >= m.touchEvery)
 	}
 	if write {
 		if s.id == "" {
@@ -279,9 +296,9 @@ func (h *Handle) save(s *Session) error {
 		// The owner index learns of a key before the key holds the
 		// session, so that a revocation never misses a session it lists
 		// too early; a key indexed in vain is pruned when listed.
-		if idx, ok := m.store.(OwnerIndex); ok && s.meta.Owner != "" && (s.ownerSet || s.isNew) {
+		if idx, ok := m.store.(OwnerIndex); ok && s.ext != nil && s.ext.owner != "" && (s.ownerSet || s.isNew) {
 			cctx, done := m.call(ctx, "add_owner")
-			err := idx.AddOwner(cctx, s.meta.Owner, s.key, s.created.Add(m.lifetime))
+			err := idx.AddOwner(cctx, s.ext.owner, s.key, time.Unix(0, s.created).Add(m.lifetime))
 			done(err)
 			if err != nil {
 				return fmt.Errorf("%w: index owner: %w", ErrStore, err)
@@ -304,13 +321,13 @@ func (h *Handle) save(s *Session) error {
 		}
 	}
 	persistent := m.persistent
-	if s.meta.Persist != PersistDefault {
-		persistent = s.meta.Persist == PersistOn
+	if s.ext != nil && s.ext.persist != PersistDefault {
+		persistent = s.ext.persist == PersistOn
 	}
 	switch {
 	case write && !s.follower && (s.isNew || s.persistSet || (persistent && m.idleTimeout > 0)):
 		// A new ID, a new persistence choice, or a deadline that moved.
-		h.issue(s.id, m.deadline(s.created, s.accessed), persistent, now)
+		h.issue(s.id, m.deadline(time.Unix(0, s.created), time.Unix(0, s.accessed)), persistent, now)
 	case s.destroyOld && !write && h.hadCookie:
 		h.issue("", now, false, now)
 	}
@@ -330,8 +347,8 @@ func (h *Handle) issue(id string, deadline time.Time, persistent bool, now time.
 
 // localRecord is the request's view of the session as a record.
 func (s *Session) localRecord(now time.Time) Record {
-	r := s.meta
-	r.Created, r.Accessed, r.Values, r.Flashes = s.created, now, s.values, s.flashes
+	r := s.meta()
+	r.Created, r.Accessed, r.Values, r.Flashes = time.Unix(0, s.created), now, s.values, s.flashes
 	return r
 }
 
@@ -353,16 +370,16 @@ func (s *Session) mergeOnto(latest Record, now time.Time) Record {
 			vals[o.key] = n + o.delta
 		}
 	}
-	flashes := latest.Flashes[min(s.flashPops, len(latest.Flashes)):]
+	flashes := latest.Flashes[min(int(s.flashPops), len(latest.Flashes)):]
 	if s.flashAdds > 0 {
-		flashes = append(slices.Clip(flashes), s.flashes[len(s.flashes)-s.flashAdds:]...)
+		flashes = append(slices.Clip(flashes), s.flashes[len(s.flashes)-int(s.flashAdds):]...)
 	}
 	latest.Accessed, latest.Values, latest.Flashes = now, vals, flashes
 	if s.persistSet {
-		latest.Persist = s.meta.Persist
+		latest.Persist = s.ext.persist
 	}
 	if s.ownerSet {
-		latest.Owner, latest.UserAgent, latest.ClientIP = s.meta.Owner, s.meta.UserAgent, s.meta.ClientIP
+		latest.Owner, latest.UserAgent, latest.ClientIP = s.ext.owner, s.ext.userAgent, s.ext.clientIP
 	}
 	return latest
 }
@@ -370,7 +387,7 @@ func (s *Session) mergeOnto(latest Record, now time.Time) Record {
 // adopt makes rec, just written at version, the request's view.
 func (s *Session) adopt(rec Record, version uint64) {
 	s.version = version
-	s.created, s.accessed = rec.Created, rec.Accessed
+	s.created, s.accessed = rec.Created.UnixNano(), rec.Accessed.UnixNano()
 	s.values, s.flashes = rec.Values, rec.Flashes
 }
 
@@ -408,7 +425,7 @@ func (h *Handle) create(ctx context.Context, s *Session, now time.Time) error {
 		}
 		s.version = ver
 	}
-	s.accessed = now
+	s.accessed = now.UnixNano()
 	m.event(ctx, EventCreated)
 	return nil
 }
@@ -476,7 +493,7 @@ func (h *Handle) move(ctx context.Context, s *Session, now time.Time) (bool, err
 	m := h.m
 	bp := m.getBuf()
 	defer m.putBuf(bp)
-	rec, oldVer, oldRaw, oldDeadline := s.localRecord(now), s.version, s.oldRaw, m.deadline(s.created, s.accessed)
+	rec, oldVer, oldRaw, oldDeadline := s.localRecord(now), s.version, s.oldRaw, m.deadline(time.Unix(0, s.created), time.Unix(0, s.accessed))
 	if m.versioned == nil {
 		data, err := m.encode(bp, &rec)
 		if err != nil {
@@ -524,7 +541,7 @@ func (h *Handle) move(ctx context.Context, s *Session, now time.Time) (bool, err
 		}
 		markerVer, err := m.storeSetVersion(ctx, s.oldKey, mdata, mexp, oldVer)
 		if err == nil {
-			s.undo = &moveUndo{oldRaw: oldRaw, oldExpiry: oldDeadline, markerVer: markerVer}
+			s.more().undo = &moveUndo{oldRaw: oldRaw, oldExpiry: oldDeadline, markerVer: markerVer}
 			s.adopt(rec, newVer)
 			return true, nil
 		}
@@ -568,11 +585,11 @@ func (h *Handle) Abandon() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.undo
-	if u == nil || h.m.versioned == nil {
+	if s.ext == nil || s.ext.undo == nil || h.m.versioned == nil {
 		return nil
 	}
-	s.undo = nil
+	u := s.ext.undo
+	s.ext.undo = nil
 	// The request is usually over by now: do not let its context cancel
 	// the repair.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(h.x.Context()), cmp.Or(h.m.storeTimeout, abandonTimeout))

@@ -26,17 +26,13 @@ type Session struct {
 
 	id      string // "" until a new session needs one
 	key     string // store key of id, "" until computed
-	isNew   bool   // not stored under key yet
 	oldKey  string // the key the session was loaded from, "" for none
 	version uint64 // of the record under oldKey, for compare-and-swap
 	oldRaw  []byte // the record under oldKey as loaded, never modified
-	undo    *moveUndo
 
-	destroyOld bool // Destroy: delete the record under oldKey
-	moveOld    bool // Regenerate: move the record under oldKey to key
-
-	created, accessed time.Time
-	meta              Record // Persist, Owner, UserAgent, ClientIP as loaded
+	// Unix nanoseconds, not time.Time: a Session is allocated on every
+	// request that uses it, and this keeps it in a smaller size class.
+	created, accessed int64
 
 	// The request's view of the session: the loaded record with this
 	// request's operations applied.
@@ -44,27 +40,59 @@ type Session struct {
 	flashes []any
 
 	// This request's operations, for the merge onto the latest record.
-	ops        []keyOp
-	opsBuf     [4]keyOp
+	ops       []keyOp
+	opsBuf    [2]keyOp
+	flashAdds int32 // the last flashAdds entries of flashes were added here
+	flashPops int32 // stored flashes this request took out, oldest first
+
+	ext *sessionExt // allocated only when there is something in it
+
+	isNew      bool // not stored under key yet
+	destroyOld bool // Destroy: delete the record under oldKey
+	moveOld    bool // Regenerate or Rotate: move the record under oldKey to key
 	cleared    bool
-	flashAdds  int // the last flashAdds entries of flashes were added here
-	flashPops  int // stored flashes this request took out, oldest first
 	touched    bool
 	committed  bool
-	late       []string // what changed after the commit
-	regenerate bool     // Regenerate was called (the commit writes)
-	rotate     bool     // Rotate was called: the move leaves a grace period
-	follower   bool     // loaded through a rotated ID's grace period
-	persistSet bool     // SetPersistent was called
-	ownerSet   bool     // SetOwner was called
+	regenerate bool // Regenerate was called (the commit writes)
+	rotate     bool // Rotate was called: the move leaves a grace period
+	follower   bool // loaded through a rotated ID's grace period
+	persistSet bool // SetPersistent was called
+	ownerSet   bool // SetOwner was called
+}
+
+// sessionExt holds what most sessions never need: the owner and cookie
+// persistence of the record, what undoes a committed move, and the changes
+// made too late.
+type sessionExt struct {
+	persist                    Persist
+	owner, userAgent, clientIP string
+	undo                       *moveUndo
+	late                       []string
+}
+
+// more returns s.ext, allocating it; the caller holds s.mu.
+func (s *Session) more() *sessionExt {
+	if s.ext == nil {
+		s.ext = new(sessionExt)
+	}
+	return s.ext
+}
+
+// meta returns the owner and persistence fields of s as a Record; the
+// caller holds s.mu.
+func (s *Session) meta() Record {
+	if s.ext == nil {
+		return Record{}
+	}
+	return Record{Persist: s.ext.persist, Owner: s.ext.owner, UserAgent: s.ext.userAgent, ClientIP: s.ext.clientIP}
 }
 
 // keyOp is what a request did to one key: set it (the value is in
 // Session.values), delete it, or add delta to it.
 type keyOp struct {
 	key   string
-	kind  opKind
 	delta int
+	kind  opKind
 }
 
 type opKind uint8
@@ -112,7 +140,7 @@ func (s *Session) record(key string, kind opKind, delta int) {
 // there was one; the caller holds s.mu.
 func (s *Session) lateChange(what string) bool {
 	if s.committed {
-		s.late = append(s.late, what)
+		s.more().late = append(s.more().late, what)
 	}
 	return s.committed
 }
@@ -142,7 +170,7 @@ func (s *Session) IsNew() bool {
 func (s *Session) CreatedAt() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.created
+	return time.Unix(0, s.created)
 }
 
 // Get returns the value stored under key, or nil.
@@ -288,8 +316,10 @@ func (s *Session) Destroy() {
 	s.values, s.flashes, s.ops = nil, nil, nil
 	s.flashAdds, s.flashPops = 0, 0
 	s.cleared, s.touched = false, false
-	s.meta = Record{}
-	s.created = s.h.m.now()
+	if s.ext != nil {
+		s.ext.persist, s.ext.owner, s.ext.userAgent, s.ext.clientIP = PersistDefault, "", "", ""
+	}
+	s.created = s.h.m.now().UnixNano()
 	s.accessed = s.created
 }
 
@@ -343,9 +373,9 @@ func (s *Session) SetPersistent(on bool) {
 	if s.lateChange("(persistent)") {
 		return
 	}
-	s.meta.Persist = PersistOff
+	s.more().persist = PersistOff
 	if on {
-		s.meta.Persist = PersistOn
+		s.ext.persist = PersistOn
 	}
 	s.persistSet = true
 }
@@ -361,11 +391,11 @@ func (s *Session) SetOwner(owner string) {
 	if s.lateChange("(owner)") {
 		return
 	}
-	s.meta.Owner = owner
-	s.meta.UserAgent, s.meta.ClientIP = "", ""
+	e := s.more()
+	e.owner, e.userAgent, e.clientIP = owner, "", ""
 	if owner != "" {
-		s.meta.UserAgent = truncate(s.h.x.Header("User-Agent"), maxUserAgent)
-		s.meta.ClientIP = truncate(s.h.x.ClientIP(), maxUserAgent)
+		e.userAgent = truncate(s.h.x.Header("User-Agent"), maxUserAgent)
+		e.clientIP = truncate(s.h.x.ClientIP(), maxUserAgent)
 	}
 	s.ownerSet = true
 }
@@ -385,7 +415,10 @@ func truncate(s string, n int) string {
 func (s *Session) Owner() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.meta.Owner
+	if s.ext == nil {
+		return ""
+	}
+	return s.ext.owner
 }
 
 // Handle returns the session's handle: the opaque string Manager.Sessions
@@ -436,7 +469,7 @@ func (s *Session) Flashes() []any {
 	if s.lateChange("(flash)") {
 		return nil
 	}
-	stored := len(s.flashes) - s.flashAdds
+	stored := len(s.flashes) - int(s.flashAdds)
 	out := s.flashes
 	if stored > 0 && s.h.m.versioned != nil && s.oldKey != "" && !s.destroyOld {
 		if taken, ok := s.h.takeFlashes(s); ok {
@@ -444,7 +477,7 @@ func (s *Session) Flashes() []any {
 			stored = 0
 		}
 	}
-	s.flashPops += stored
+	s.flashPops += int32(stored)
 	s.flashes, s.flashAdds = nil, 0
 	return out
 }
