@@ -12,7 +12,7 @@ import (
 )
 
 func benchManager(b *testing.B) (*session.Manager, *session.MemoryStore) {
-	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	mem := newMem(b, session.WithReapInterval(0))
 	b.Cleanup(func() { mem.Close() })
 	m, err := session.NewManager(session.WithStore(mem))
 	if err != nil {
@@ -155,7 +155,7 @@ func BenchmarkMemoryStoreParallel(b *testing.B) {
 	ctx := context.Background()
 	for _, op := range []string{"Get", "Set"} {
 		b.Run(op, func(b *testing.B) {
-			s := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+			s := newMem(b, session.WithReapInterval(0))
 			defer s.Close()
 			const keys = 100000
 			names := make([]string, keys)

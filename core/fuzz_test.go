@@ -20,7 +20,7 @@ func FuzzCookie(f *testing.F) {
 	f.Add("garbage", strings.Repeat("A", 43))
 	f.Add(strings.Repeat("é", 22), "")
 	f.Add(strings.Repeat("x", 9000), "y")
-	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	mem := newMem(f, session.WithReapInterval(0))
 	count := testenv.NewCountingStore(mem)
 	m, err := session.NewManager(session.WithStore(count))
 	if err != nil {

@@ -50,7 +50,7 @@ type env struct {
 func newEnv(t *testing.T, opts ...session.Option) *env {
 	t.Helper()
 	e := &env{t: t, clock: newClock(), log: new(bytes.Buffer)}
-	e.mem = session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1, MaxAge: 48 * time.Hour})
+	e.mem = newMem(t, session.WithReapInterval(0), session.WithMaxAge(48*time.Hour))
 	e.fail = testenv.NewFailingStore(e.mem)
 	e.count = testenv.NewCountingStore(e.fail)
 	logger := slog.New(slog.NewTextHandler(e.log, nil))
@@ -113,4 +113,13 @@ func begin(m *session.Manager, x session.Exchange) *session.Handle {
 	h := new(session.Handle)
 	h.Init(m, x)
 	return h
+}
+
+// newMem returns a MemoryStore with opts, closed when the test ends.
+func newMem(tb testing.TB, opts ...session.MemoryOption) *session.MemoryStore {
+	tb.Helper()
+	s, err := session.NewMemoryStore(opts...)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { s.Close() })
+	return s
 }

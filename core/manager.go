@@ -89,7 +89,7 @@ func NewManager(opts ...Option) (*Manager, error) {
 		}
 	}
 	if m.store == nil {
-		m.store = NewMemoryStore(MemoryOptions{})
+		m.store, _ = NewMemoryStore() // no options: cannot fail
 		m.ownStore = true
 	}
 	m.versioned, _ = m.store.(VersionedStore)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"math/rand/v2"
 	"runtime"
@@ -19,30 +20,52 @@ const DefaultReapInterval = 10 * time.Minute
 // reaper sweep short: with a million sessions a shard holds about 4,000.
 const memShards = 256
 
-// MemoryOptions configures a MemoryStore. The zero value gives the
-// defaults.
-type MemoryOptions struct {
-	// ReapInterval is how often expired records are swept out. The
-	// default is 10 minutes; a negative value turns the sweep off (expired
-	// records are still never returned).
-	ReapInterval time.Duration
+// A MemoryOption configures a MemoryStore in NewMemoryStore.
+type MemoryOption func(*MemoryStore) error
 
-	// MaxAge, when positive, caps how long any record is kept after it
-	// was last written, whatever expiry it was given. Zero, the default,
-	// keeps every record until the expiry the Manager gives it, which
-	// already enforces the session lifetime and idle timeout.
-	MaxAge time.Duration
+// WithReapInterval sets how often expired records are swept out; the
+// default is DefaultReapInterval (10 minutes). Zero turns the sweep off
+// (expired records are still never returned, but stay in memory).
+func WithReapInterval(d time.Duration) MemoryOption {
+	return func(s *MemoryStore) error {
+		if d < 0 {
+			return fmt.Errorf("session: negative reap interval %v", d)
+		}
+		s.reapEvery = d
+		return nil
+	}
+}
 
-	// MaxEntries bounds the number of records, so a flood of cookie-less
-	// requests cannot exhaust memory. Only when the store holds MaxEntries
-	// records does writing a new one evict another: an expired record if a
-	// small random sample finds one, else the sampled record closest to its
-	// expiry (as Redis' allkeys-lru approximates).
-	// Eviction samples one shard (a 256th of the store) at a time, so it is
-	// approximate: the evicted record is among the soonest to expire of
-	// its sample, not of the whole store. Zero, the default, means no
-	// bound.
-	MaxEntries int
+// WithMaxAge caps how long any record is kept after it was last written,
+// whatever expiry it was given. By default there is no cap: records live
+// until the expiry the Manager gives them, which already enforces the
+// session lifetime and idle timeout.
+func WithMaxAge(d time.Duration) MemoryOption {
+	return func(s *MemoryStore) error {
+		if d < 0 {
+			return fmt.Errorf("session: negative max age %v", d)
+		}
+		s.maxAge = d
+		return nil
+	}
+}
+
+// WithMaxEntries bounds the number of records, so a flood of cookie-less
+// requests cannot exhaust memory. Only when the store holds n records does
+// writing a new one evict another: an expired record if a small random
+// sample finds one, else the sampled record closest to its expiry (as
+// Redis' allkeys-lru approximates). Eviction samples one shard (a 256th of
+// the store) at a time, so the evicted record is among the soonest to
+// expire of its sample, not of the whole store. By default there is no
+// bound.
+func WithMaxEntries(n int) MemoryOption {
+	return func(s *MemoryStore) error {
+		if n < 0 {
+			return fmt.Errorf("session: negative max entries %d", n)
+		}
+		s.maxEntries = int64(n)
+		return nil
+	}
 }
 
 // MemoryStore is a VersionedStore that keeps records in this process, for a
@@ -55,6 +78,7 @@ type MemoryStore struct {
 	shards     [memShards]memShard
 	seed       maphash.Seed
 	maxAge     time.Duration
+	reapEvery  time.Duration
 	maxEntries int64        // 0: unbounded
 	count      atomic.Int64 // records held, expired ones included
 	stop       chan struct{}
@@ -79,30 +103,30 @@ type memEntry struct {
 	version uint64
 }
 
-// NewMemoryStore returns a MemoryStore configured by o and starts its
-// sweeper.
-func NewMemoryStore(o MemoryOptions) *MemoryStore {
+// NewMemoryStore returns a MemoryStore configured by opts and starts its
+// sweeper. Invalid options return an error.
+func NewMemoryStore(opts ...MemoryOption) (*MemoryStore, error) {
 	s := &MemoryStore{
-		seed:   maphash.MakeSeed(),
-		maxAge: o.MaxAge,
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		now:    time.Now,
+		seed:      maphash.MakeSeed(),
+		reapEvery: DefaultReapInterval,
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		now:       time.Now,
 	}
-	s.maxEntries = int64(max(o.MaxEntries, 0))
+	for _, o := range opts {
+		if err := o(s); err != nil {
+			return nil, err
+		}
+	}
 	for i := range s.shards {
 		s.shards[i].m = make(map[string]memEntry)
 	}
-	interval := o.ReapInterval
-	if interval == 0 {
-		interval = DefaultReapInterval
-	}
-	if interval > 0 {
-		go s.reapLoop(interval)
+	if s.reapEvery > 0 {
+		go s.reapLoop(s.reapEvery)
 	} else {
 		close(s.done)
 	}
-	return s
+	return s, nil
 }
 
 func (s *MemoryStore) shard(key string) *memShard {

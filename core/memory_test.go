@@ -15,7 +15,7 @@ import (
 
 func TestMemoryStoreConformance(t *testing.T) {
 	sessiontest.TestStore(t, func(t *testing.T) session.Store {
-		s := session.NewMemoryStore(session.MemoryOptions{})
+		s := newMem(t)
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -23,7 +23,7 @@ func TestMemoryStoreConformance(t *testing.T) {
 
 func TestMemoryStoreBoundEvictsSoonestExpiry(t *testing.T) {
 	ctx := context.Background()
-	s := session.NewMemoryStore(session.MemoryOptions{MaxEntries: 1000, ReapInterval: -1})
+	s := newMem(t, session.WithMaxEntries(1000), session.WithReapInterval(0))
 	defer s.Close()
 	now := time.Now()
 	for i := range 20000 {
@@ -54,7 +54,7 @@ func TestMemoryStoreBoundEvictsSoonestExpiry(t *testing.T) {
 func TestMemoryStoreReapAndMaxAge(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	s := session.NewMemoryStore(session.MemoryOptions{MaxAge: time.Hour, ReapInterval: -1})
+	s := newMem(t, session.WithMaxAge(time.Hour), session.WithReapInterval(0))
 	session.SetClock(nil, s, clk.Now)
 	require.NoError(t, s.Set(ctx, "short", []byte("x"), clk.Now().Add(time.Minute)))
 	require.NoError(t, s.Set(ctx, "capped", []byte("x"), clk.Now().Add(100*time.Hour)))
@@ -74,7 +74,7 @@ func TestMemoryStoreReapAndMaxAge(t *testing.T) {
 
 func TestMemoryStoreBackgroundReaper(t *testing.T) {
 	ctx := context.Background()
-	s := session.NewMemoryStore(session.MemoryOptions{ReapInterval: 20 * time.Millisecond})
+	s := newMem(t, session.WithReapInterval(20*time.Millisecond))
 	require.NoError(t, s.Set(ctx, "k", []byte("x"), time.Now().Add(30*time.Millisecond)))
 	require.Equal(t, 1, session.RawLen(s))
 	assert.Eventually(t, func() bool { return session.RawLen(s) == 0 }, 2*time.Second, 10*time.Millisecond,
@@ -87,7 +87,7 @@ func TestManagerCloseClosesOnlyItsOwnStore(t *testing.T) {
 	m, err := session.NewManager()
 	require.NoError(t, err)
 	require.NoError(t, m.Close())
-	own := session.NewMemoryStore(session.MemoryOptions{})
+	own := newMem(t)
 	m, err = session.NewManager(session.WithStore(own))
 	require.NoError(t, err)
 	require.NoError(t, m.Close())
@@ -96,7 +96,7 @@ func TestManagerCloseClosesOnlyItsOwnStore(t *testing.T) {
 
 func TestMemoryStoreBoundIsGlobalNotPerShard(t *testing.T) {
 	ctx := context.Background()
-	s := session.NewMemoryStore(session.MemoryOptions{MaxEntries: 300, ReapInterval: -1})
+	s := newMem(t, session.WithMaxEntries(300), session.WithReapInterval(0))
 	defer s.Close()
 	exp := time.Now().Add(time.Hour)
 	// Below the bound nothing is evicted, however the keys fall in shards.

@@ -85,7 +85,7 @@ func TestIDs(t *testing.T) {
 	seen := make(map[string]bool)
 	for range 20000 {
 		x := &sessiontest.Exchange{}
-		m, _ := session.NewManager(session.WithStore(session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})))
+		m, _ := session.NewManager(session.WithStore(newMem(t, session.WithReapInterval(0))))
 		s, err := begin(m, x).Session()
 		require.NoError(t, err)
 		id := s.ID()
@@ -393,7 +393,7 @@ func (l longExpiryStore) SetVersion(ctx context.Context, k string, d []byte, exp
 
 func TestLifetimeEnforcedWhateverTheStore(t *testing.T) {
 	clk := newClock()
-	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1, MaxAge: 72 * time.Hour})
+	mem := newMem(t, session.WithReapInterval(0), session.WithMaxAge(72*time.Hour))
 	m, err := session.NewManager(session.WithStore(longExpiryStore{mem}), session.WithLifetime(time.Hour),
 		session.WithIdleTimeout(20*time.Minute))
 	require.NoError(t, err)
@@ -532,7 +532,7 @@ func (p plainStore) Set(ctx context.Context, k string, d []byte, exp time.Time) 
 func (p plainStore) Delete(ctx context.Context, k string) error { return p.s.Delete(ctx, k) }
 
 func TestStoreWithoutVersionsWorks(t *testing.T) {
-	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	mem := newMem(t, session.WithReapInterval(0))
 	m, err := session.NewManager(session.WithStore(plainStore{mem}))
 	require.NoError(t, err)
 	c := newClient()
@@ -562,7 +562,7 @@ func (c conflictStore) SetVersion(ctx context.Context, k string, d []byte, exp t
 }
 
 func TestEndlessConflictIsAnError(t *testing.T) {
-	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	mem := newMem(t, session.WithReapInterval(0))
 	m, err := session.NewManager(session.WithStore(conflictStore{mem}))
 	require.NoError(t, err)
 	c := newClient()
@@ -743,7 +743,7 @@ func (k *keyFails) Delete(ctx context.Context, key string) error {
 }
 
 func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
-	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	mem := newMem(t, session.WithReapInterval(0))
 	store := &keyFails{MemoryStore: mem}
 	m, err := session.NewManager(session.WithStore(store))
 	require.NoError(t, err)
@@ -774,7 +774,7 @@ func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 }
 
 func TestConflictRetriesStopAtTheRequestDeadline(t *testing.T) {
-	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	mem := newMem(t, session.WithReapInterval(0))
 	m, err := session.NewManager(session.WithStore(conflictStore{mem}))
 	require.NoError(t, err)
 	c := newClient()
@@ -818,7 +818,7 @@ var _ session.VersionedStore = stallStore{}
 func TestStoreTimeoutBoundsAStalledStore(t *testing.T) {
 	_, err := session.NewManager(session.WithStoreTimeout(-time.Second))
 	require.Error(t, err)
-	mem := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1})
+	mem := newMem(t, session.WithReapInterval(0))
 	m, err := session.NewManager(session.WithStore(stallStore{mem}), session.WithStoreTimeout(20*time.Millisecond))
 	require.NoError(t, err)
 

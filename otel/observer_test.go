@@ -113,7 +113,7 @@ func TestConcurrentWritersCountEveryRetry(t *testing.T) {
 
 func TestStoreErrorsAreClassifiedByKind(t *testing.T) {
 	t.Run("other", func(t *testing.T) {
-		mem := session.NewMemoryStore(session.MemoryOptions{})
+		mem := testenv.MemoryStore(t)
 		t.Cleanup(func() { mem.Close() })
 		fail := testenv.NewFailingStore(mem)
 		r := newRig(t, session.WithStore(fail))
@@ -155,7 +155,7 @@ func TestStoreErrorsAreClassifiedByKind(t *testing.T) {
 		"client's own timeout": {false, netTimeout{}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			st := &stallingStore{VersionedStore: session.NewMemoryStore(session.MemoryOptions{})}
+			st := &stallingStore{VersionedStore: testenv.MemoryStore(t)}
 			r := newRig(t, session.WithStore(st), session.WithStoreTimeout(storeTimeout))
 			c := &client{}
 			r.request(c, func(s *session.Session) { s.Incr("views", 1) })
@@ -180,7 +180,7 @@ func TestStoreErrorsAreClassifiedByKind(t *testing.T) {
 	}
 
 	t.Run("canceled", func(t *testing.T) {
-		st := &stallingStore{VersionedStore: session.NewMemoryStore(session.MemoryOptions{})}
+		st := &stallingStore{VersionedStore: testenv.MemoryStore(t)}
 		r := newRig(t, session.WithStore(st), session.WithStoreTimeout(10*time.Second))
 		c := &client{}
 		r.request(c, func(s *session.Session) { s.Incr("views", 1) })
@@ -224,7 +224,7 @@ func TestEveryStoreCallIsCountedByOp(t *testing.T) {
 
 	// A Store without versions is written with set and delete.
 	plain, err := session.NewManager(session.WithObserver(r.obs),
-		session.WithStore(plainStore{session.NewMemoryStore(session.MemoryOptions{})}))
+		session.WithStore(plainStore{testenv.MemoryStore(t)}))
 	require.NoError(t, err)
 	r.m = plain
 	c = &client{}
@@ -249,7 +249,7 @@ func (p plainStore) Set(ctx context.Context, key string, data []byte, exp time.T
 func (p plainStore) Delete(ctx context.Context, key string) error { return p.s.Delete(ctx, key) }
 
 func TestStoreCallsAreClientSpansUnderTheRequestsSpan(t *testing.T) {
-	mem := session.NewMemoryStore(session.MemoryOptions{})
+	mem := testenv.MemoryStore(t)
 	t.Cleanup(func() { mem.Close() })
 	seen := &ctxStore{FailingStore: testenv.NewFailingStore(mem)}
 	r := newRig(t, session.WithStore(seen))
@@ -403,7 +403,7 @@ func TestANoopTracerProviderStartsNoSpans(t *testing.T) {
 // A record that cannot be decoded counts as a failed load and, apart, as
 // a corrupt record, which store-call metrics cannot show.
 func TestCorruptRecordsAreCountedApart(t *testing.T) {
-	mem := session.NewMemoryStore(session.MemoryOptions{})
+	mem := testenv.MemoryStore(t)
 	t.Cleanup(func() { mem.Close() })
 	r := newRig(t, session.WithStore(mem))
 	c := &client{}

@@ -405,7 +405,7 @@ func TestStalledStoreIsCancelledWithoutAStoreTimeout(t *testing.T) {
 		{name: "UserContextDeadline", userBound: 300 * time.Millisecond, want: 300 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mem := session.NewMemoryStore(session.MemoryOptions{})
+			mem := testenv.MemoryStore(t)
 			t.Cleanup(func() { mem.Close() })
 			store := stallStore{Store: mem, calls: make(chan stall, 4)}
 			m, err := session.NewManager(append([]session.Option{session.WithStore(store),
@@ -509,7 +509,7 @@ func (s doneStore) Set(ctx context.Context, key string, data []byte, expiry time
 // each get a bounded context of their own, alive when the store uses it,
 // even when the store started the first one's timer.
 func TestEachStoreCallGetsALiveBound(t *testing.T) {
-	mem := session.NewMemoryStore(session.MemoryOptions{})
+	mem := testenv.MemoryStore(t)
 	t.Cleanup(func() { mem.Close() })
 	store := doneStore{Store: mem, calls: make(chan error, 8)}
 	m, err := session.NewManager(session.WithStore(store), session.WithCookieSecure(false))

@@ -119,7 +119,10 @@ func TestAdapter(t *testing.T, a Adapter) {
 	}
 	newManager := func(t *testing.T, opts ...session.Option) (*session.Manager, *testenv.CountingStore, *testenv.FailingStore) {
 		t.Helper()
-		mem := session.NewMemoryStore(session.MemoryOptions{})
+		mem, err := session.NewMemoryStore()
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Cleanup(func() { mem.Close() })
 		fail := testenv.NewFailingStore(mem)
 		count := testenv.NewCountingStore(fail)

@@ -17,7 +17,10 @@ func ExampleTestStore() {
 	// In the store module's store_test.go:
 	_ = func(t *testing.T) {
 		sessiontest.TestStore(t, func(t *testing.T) session.Store {
-			s := session.NewMemoryStore(session.MemoryOptions{}) // your store, on a fresh key space
+			s, err := session.NewMemoryStore() // your store, on a fresh key space
+			if err != nil {
+				t.Fatal(err)
+			}
 			t.Cleanup(func() { s.Close() })
 			return s
 		})

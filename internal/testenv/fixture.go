@@ -75,8 +75,7 @@ type Fixture struct {
 // override them.
 func NewFixture(t testing.TB, opts ...session.Option) *Fixture {
 	t.Helper()
-	mem := session.NewMemoryStore(session.MemoryOptions{})
-	t.Cleanup(func() { mem.Close() })
+	mem := MemoryStore(t)
 	f := &Fixture{Mem: mem, Fail: NewFailingStore(mem), Log: &LogBuffer{}}
 	f.Count = NewCountingStore(f.Fail)
 	all := append([]session.Option{session.WithStore(f.Count),
@@ -137,4 +136,15 @@ func Begin(m *session.Manager, x session.Exchange) *session.Handle {
 	h := new(session.Handle)
 	h.Init(m, x)
 	return h
+}
+
+// MemoryStore returns a MemoryStore with opts, closed when the test ends.
+func MemoryStore(tb testing.TB, opts ...session.MemoryOption) *session.MemoryStore {
+	tb.Helper()
+	s, err := session.NewMemoryStore(opts...)
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }

@@ -96,7 +96,10 @@ func run(w io.Writer, n, payload int, expiredFrac float64, rounds int, baseline 
 	}
 
 	before, beforeLive := heap()
-	store := session.NewMemoryStore(session.MemoryOptions{ReapInterval: -1}) // we sweep ourselves
+	store, err := session.NewMemoryStore(session.WithReapInterval(0)) // we sweep ourselves
+	if err != nil {
+		return err
+	}
 	defer store.Close()
 	expiring := func(i int) bool { return expireEvery > 0 && i%expireEvery == 0 }
 	// The sessions that live are stored first. The expiring ones follow,

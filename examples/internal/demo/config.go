@@ -33,7 +33,7 @@ type Config struct {
 	// requests (-shutdown-timeout).
 	ShutdownTimeout time.Duration
 	// MaxSessions bounds the memory store (-max-sessions), as
-	// session.MemoryOptions.MaxEntries; 0 means no bound.
+	// session.WithMaxEntries; 0 means no bound.
 	MaxSessions int
 	// StoreTimeout bounds the store calls of one session load or commit
 	// (-store-timeout), as session.WithStoreTimeout.

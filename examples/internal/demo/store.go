@@ -28,11 +28,14 @@ func OpenStore(ctx context.Context, spec string) (session.Store, func() error, e
 }
 
 // OpenStoreMax is OpenStore with a bound on the memory store: at most
-// maxSessions sessions (session.MemoryOptions.MaxEntries; 0 means none).
+// maxSessions sessions (session.WithMaxEntries; 0 means none).
 func OpenStoreMax(ctx context.Context, spec string, maxSessions int) (session.Store, func() error, error) {
 	switch storeKind(spec) {
 	case "memory":
-		s := session.NewMemoryStore(session.MemoryOptions{MaxEntries: maxSessions})
+		s, err := session.NewMemoryStore(session.WithMaxEntries(maxSessions))
+		if err != nil {
+			return nil, nil, err
+		}
 		return s, s.Close, nil
 	case "redis":
 		s, err := redisstore.NewFromURL(spec)
