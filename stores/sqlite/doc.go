@@ -1,0 +1,2 @@
+// Package sqlitestore keeps sessionkit sessions in a SQLite database file.
+package sqlitestore
