@@ -171,45 +171,15 @@ func dsnFor(path string, cfg *config) (string, error) {
 }
 
 // newStore sets the database up, prepares the statements and starts the
-// cleanup. checkBusy makes it insist on a busy timeout (New: connections
-// it did not configure).
+// cleanup.
 func newStore(ctx context.Context, db *sql.DB, cfg *config, name string, checkBusy bool) (*Store, error) {
 	s := &Store{db: db, name: name, table: cfg.table, batch: cfg.cleanupBatch, logger: cfg.logger,
 		wlock: make(chan struct{}, 1)}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, s.openErr(err)
-	}
-	defer conn.Close()
-	if s.name == "" {
-		// For messages only: New does not know the file name.
-		if conn.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&s.name) != nil || s.name == "" {
-			s.name = "the database"
-		}
-	}
-	if checkBusy {
-		var ms int64
-		if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&ms); err != nil {
-			return nil, s.openErr(err)
-		}
-		if ms <= 0 {
-			return nil, fmt.Errorf("sqlitestore: %s: the connections of the *sql.DB have no busy timeout, so a write would fail at once while another process writes: open it with _busy_timeout=5000 (milliseconds) in the DSN, or use Open", s.name)
-		}
-	}
-	// WAL lets readers run while one connection writes, and is a property
-	// of the file, so setting it once covers every connection and
-	// process. It reads the file header: a file that is not a database
-	// fails here.
-	var mode string
-	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
-		return nil, s.openErr(err)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return nil, fmt.Errorf("sqlitestore: %s: journal mode is %q, not WAL: the store needs a database file, which several connections can share (an in-memory database cannot)", s.name, mode)
-	}
-	if err := s.createSchema(ctx, conn); err != nil {
+	if err := s.setup(ctx, checkBusy); err != nil {
 		return nil, err
 	}
+	// Prepared once the setup connection is back in the pool, which may
+	// hold only one.
 	if err := s.prepare(ctx); err != nil {
 		s.closeStmts()
 		return nil, err
@@ -225,6 +195,44 @@ func newStore(ctx context.Context, db *sql.DB, cfg *config, name string, checkBu
 		close(s.done)
 	}
 	return s, nil
+}
+
+// setup checks the database on one connection, switches it to WAL mode
+// and creates the tables. checkBusy insists on a busy timeout (New:
+// connections the store did not configure).
+func (s *Store) setup(ctx context.Context, checkBusy bool) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.openErr(err)
+	}
+	defer conn.Close()
+	if s.name == "" {
+		// For messages only: New does not know the file name.
+		if conn.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&s.name) != nil || s.name == "" {
+			s.name = "the database"
+		}
+	}
+	if checkBusy {
+		var ms int64
+		if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&ms); err != nil {
+			return s.openErr(err)
+		}
+		if ms <= 0 {
+			return fmt.Errorf("sqlitestore: %s: the connections of the *sql.DB have no busy timeout, so a write would fail at once while another process writes: open it with _busy_timeout=5000 (milliseconds) in the DSN, or use Open", s.name)
+		}
+	}
+	// WAL lets readers run while one connection writes, and is a property
+	// of the file, so setting it once covers every connection and
+	// process. It reads the file header: a file that is not a database
+	// fails here.
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return s.openErr(err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("sqlitestore: %s: journal mode is %q, not WAL: the store needs a database file, which several connections can share (an in-memory database cannot)", s.name, mode)
+	}
+	return s.createSchema(ctx, conn)
 }
 
 // openErr explains the failures the operator can fix by name.
