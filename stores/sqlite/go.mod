@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 	modernc.org/sqlite v1.62.0
 )
@@ -20,4 +21,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-

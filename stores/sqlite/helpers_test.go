@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"github.com/sessionkit/sessionkit/internal/testenv"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -118,7 +117,7 @@ type countConn struct {
 func (c *countConn) Unwrap() driver.Conn { return c.conn }
 func (c *countConn) Close() error        { return c.conn.Close() }
 func (c *countConn) Begin() (driver.Tx, error) {
-	return testenv.Begin(c.conn) //nolint:staticcheck // required by driver.Conn
+	return c.conn.Begin() //nolint:staticcheck // required by driver.Conn
 }
 func (c *countConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
 	return c.conn.(driver.ConnBeginTx).BeginTx(ctx, o)
