@@ -20,6 +20,7 @@ require (
 	github.com/sessionkit/sessionkit/adapters/gin v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/adapters/nethttp v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/redis v0.0.0-00010101000000-000000000000
 	github.com/valyala/fasthttp v1.51.0
 )

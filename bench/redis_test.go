@@ -2,12 +2,12 @@ package bench
 
 import (
 	"context"
+	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
 	"sync/atomic"
 	"time"
 
 	redigo "github.com/gomodule/redigo/redis"
 	goredis "github.com/redis/go-redis/v9"
-	redisstore "github.com/sessionkit/sessionkit/stores/redis"
 )
 
 // The Redis rows run against the local server, in a database of their own
@@ -119,14 +119,14 @@ func (c countingConn) ReceiveWithTimeout(d time.Duration) (any, error) {
 }
 
 // goredisClient returns a go-redis client on the bench database, counted
-// by sessionkit's redisstore.CommandCounter hook (for sessionkit and for
+// by sessionkit's rediscount.Counter hook (for sessionkit and for
 // the go-redis-based anchor alike), and its meter. It fails tb when Redis
 // does not answer.
 func goredisClient(tb env) (*goredis.Client, *redisMeter) {
 	c := goredis.NewClient(&goredis.Options{Addr: redisAddr, DB: redisDB})
 	tb.Cleanup(func() { c.Close() })
 	ctx := context.Background()
-	count := new(redisstore.CommandCounter)
+	count := new(rediscount.Counter)
 	timer := &tripTimer{ns: new(atomic.Int64)}
 	c.AddHook(count)
 	c.AddHook(timer)

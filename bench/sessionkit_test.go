@@ -17,9 +17,11 @@ func newManager(tb env, redis bool) (*session.Manager, *redisMeter) {
 	if redis {
 		var rc *goredis.Client
 		rc, rm = goredisClient(tb)
-		opts = append(opts,
-			session.WithStore(redisstore.New(rc, redisstore.WithPrefix("bench:sk:"))),
-			session.WithLifetime(redisLifetime))
+		store, err := redisstore.New(rc, redisstore.WithPrefix("bench:sk:"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		opts = append(opts, session.WithStore(store), session.WithLifetime(redisLifetime))
 	}
 	m, err := session.NewManager(opts...)
 	if err != nil {

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -9,8 +10,8 @@ import (
 )
 
 // benchSetup returns a Manager on a fresh store over c, a cookie of a stored
-// session holding a few typical values, and a CommandCounter on c.
-func benchSetup(b *testing.B, c redis.UniversalClient) (*session.Manager, string, *CommandCounter) {
+// session holding a few typical values, and a rediscount.Counter on c.
+func benchSetup(b *testing.B, c redis.UniversalClient) (*session.Manager, string, *rediscount.Counter) {
 	s := newTestStore(b, c)
 	m, err := session.NewManager(session.WithStore(s))
 	if err != nil {
@@ -30,7 +31,7 @@ func benchSetup(b *testing.B, c redis.UniversalClient) (*session.Manager, string
 	if err := h.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	var n CommandCounter
+	var n rediscount.Counter
 	c.AddHook(&n)
 	return m, x.LastCookie().Value, &n
 }

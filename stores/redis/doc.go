@@ -75,8 +75,6 @@
 // Set and Delete are one command each. Clear, Range and Len SCAN with MATCH
 // prefix* and COUNT 1000 (never KEYS) and read or delete in pipelined
 // batches.
-// CommandCounter is a redis.Hook that counts commands, for tests and
-// benchmarks.
 //
 // # Topologies
 //

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestServerDownAndBack(t *testing.T) {
 		ContextTimeoutEnabled: true,
 	})
 	t.Cleanup(func() { c.Close() })
-	s := New(c)
+	s := mustNew(t, c)
 	m, err := session.NewManager(session.WithStore(s))
 	must(t, err)
 
@@ -142,9 +143,9 @@ func TestScriptNotCached(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
 	must(t, c.Ping(ctx).Err())
-	var n CommandCounter
+	var n rediscount.Counter
 	c.AddHook(&n)
-	s := New(c)
+	s := mustNew(t, c)
 	exp := time.Now().Add(time.Minute)
 
 	for round := range 2 {

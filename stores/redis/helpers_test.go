@@ -98,7 +98,7 @@ func testPrefix(tb testing.TB) string {
 // when the test ends.
 func newTestStore(tb testing.TB, c redis.UniversalClient) *Store {
 	tb.Helper()
-	s := New(c, WithPrefix(testPrefix(tb)))
+	s := mustNew(tb, c, WithPrefix(testPrefix(tb)))
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -171,4 +171,14 @@ func allRecords(s *Store, ctx context.Context) (map[string][]byte, error) {
 		return nil
 	})
 	return out, err
+}
+
+// mustNew is New for tests: an error fails the test.
+func mustNew(tb testing.TB, c redis.UniversalClient, opts ...Option) *Store {
+	tb.Helper()
+	s, err := New(c, opts...)
+	if err != nil {
+		tb.Fatalf("redisstore.New: %v", err)
+	}
+	return s
 }

@@ -179,7 +179,7 @@ func TestRevocationDuringReshard(t *testing.T) {
 	tc := startCluster(t)
 	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: tc.addrs, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
-	s := New(c, WithPrefix(testPrefix(t)))
+	s := mustNew(t, c, WithPrefix(testPrefix(t)))
 	m, err := session.NewManager(session.WithStore(s), session.WithFingerprint(session.FingerprintIDOnly))
 	require.NoError(t, err)
 	const (

@@ -90,8 +90,8 @@ type Store struct {
 	closed  bool
 }
 
-// An Option configures a Store.
-type Option func(*Store)
+// An Option configures a Store in New or NewFromURL.
+type Option func(*Store) error
 
 // WithPrefix sets the string every key of the store starts with; the
 // default is DefaultPrefix. Stores with different prefixes share a
@@ -101,7 +101,13 @@ type Option func(*Store)
 // the whole database) and should not contain a Cluster hash tag ("{...}"),
 // which would put every session in one slot.
 func WithPrefix(p string) Option {
-	return func(s *Store) { s.prefix = p }
+	return func(s *Store) error {
+		if p == "" {
+			return errors.New("redisstore: empty key prefix; Clear would delete the whole database")
+		}
+		s.prefix = p
+		return nil
+	}
 }
 
 // New returns a Store that keeps sessions through c, which may be any
@@ -112,13 +118,10 @@ func WithPrefix(p string) Option {
 // Set ContextTimeoutEnabled in c's options so that request contexts bound
 // how long a command may take; otherwise only c's own timeouts do.
 //
-// New panics if c is nil or an option is invalid (an empty prefix).
-func New(c redis.UniversalClient, opts ...Option) *Store {
-	s, err := newStore(c, false, opts)
-	if err != nil {
-		panic(err)
-	}
-	return s
+// New returns an error if c is nil or an option is invalid (an empty
+// prefix).
+func New(c redis.UniversalClient, opts ...Option) (*Store, error) {
+	return newStore(c, false, opts)
 }
 
 func newStore(c redis.UniversalClient, own bool, opts []Option) (*Store, error) {
@@ -127,10 +130,9 @@ func newStore(c redis.UniversalClient, own bool, opts []Option) (*Store, error) 
 	}
 	s := &Store{c: c, own: own, prefix: DefaultPrefix}
 	for _, o := range opts {
-		o(s)
-	}
-	if s.prefix == "" {
-		return nil, errors.New("redisstore: empty key prefix; Clear would delete the whole database")
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
 	s.match = globEscape(s.prefix) + "*"
 	return s, nil

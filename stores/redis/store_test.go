@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
 	"strings"
 	"sync"
 	"testing"
@@ -207,7 +208,7 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient) {
 	must(t, err)
 	loadScript(t, c)
 	must(t, c.Ping(context.Background()).Err()) // a pooled connection, so HELLO is not counted below
-	var n CommandCounter
+	var n rediscount.Counter
 	c.AddHook(&n)
 
 	var cookie string
@@ -358,8 +359,8 @@ func TestPrefixIsolation(t *testing.T) {
 	ctx := context.Background()
 	c := singleClient(t)
 	base := testPrefix(t)
-	a := New(c, WithPrefix(base+"a*:"))
-	b := New(c, WithPrefix(base+"ab:"))
+	a := mustNew(t, c, WithPrefix(base+"a*:"))
+	b := mustNew(t, c, WithPrefix(base+"ab:"))
 	t.Cleanup(func() { a.Clear(ctx); b.Clear(ctx) })
 	exp := time.Now().Add(time.Minute)
 	must(t, a.Set(ctx, "x", []byte("a"), exp))
@@ -381,10 +382,10 @@ func TestNonUTF8PrefixIsListed(t *testing.T) {
 	ctx := context.Background()
 	c := singleClient(t)
 	base := testPrefix(t)
-	s := New(c, WithPrefix(base+"app\xff\xfe*?[x]\\:"))
+	s := mustNew(t, c, WithPrefix(base+"app\xff\xfe*?[x]\\:"))
 	// Same bytes but for the invalid ones: a rune-wise escape would make
 	// both prefixes' patterns equal.
-	other := New(c, WithPrefix(base+"app\uFFFD\uFFFD*?[x]\\:"))
+	other := mustNew(t, c, WithPrefix(base+"app\uFFFD\uFFFD*?[x]\\:"))
 	t.Cleanup(func() { s.Clear(ctx); other.Clear(ctx) })
 	exp := time.Now().Add(time.Minute)
 	for i := range 3 {
@@ -443,7 +444,7 @@ func TestNewFromURL(t *testing.T) {
 
 func TestNewLeavesClientOpen(t *testing.T) {
 	c := singleClient(t)
-	s := New(c)
+	s := mustNew(t, c)
 	if s.Prefix() != DefaultPrefix {
 		t.Fatalf("default prefix = %q", s.Prefix())
 	}
@@ -451,12 +452,12 @@ func TestNewLeavesClientOpen(t *testing.T) {
 	if err := c.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("Close closed a client passed to New: %v", err)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("New with an empty prefix did not panic")
-		}
-	}()
-	New(c, WithPrefix(""))
+	if _, err := New(c, WithPrefix("")); err == nil {
+		t.Fatal("New with an empty prefix returned no error")
+	}
+	if _, err := New(nil); err == nil {
+		t.Fatal("New with a nil client returned no error")
+	}
 }
 
 func TestHeader(t *testing.T) {

@@ -72,7 +72,7 @@ func TestRangeFailsWithRingShardDown(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the Ring did not mark the shard at %s down", down)
 		time.Sleep(20 * time.Millisecond)
 	}
-	s := New(c, WithPrefix(testPrefix(t)))
+	s := mustNew(t, c, WithPrefix(testPrefix(t)))
 	_, err = allRecords(s, ctx)
 	require.True(t, errors.Is(err, ErrTopologyChanged), "Range with a shard down: %v", err)
 	_, err = s.Len(ctx)

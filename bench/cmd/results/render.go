@@ -477,7 +477,7 @@ func renderRedis(b *strings.Builder, d *data) {
 	b.WriteString("## Redis\n\n")
 	b.WriteString("Serial, against the local Redis (127.0.0.1:6379, its own database). cmds/op counts every command sent\n")
 	b.WriteString("(MULTI and EXEC included) and rt/op the round trips (a pipeline is one): sessionkit and fiber's go-redis\n")
-	b.WriteString("storage through redisstore.CommandCounter, the redigo-based anchors through a counting connection.\n")
+	b.WriteString("storage through a go-redis hook (internal/testenv/rediscount), the redigo-based anchors through a counting connection.\n")
 	b.WriteString("rt-ns/op is the time inside the round trips; *beyond* is ns/op minus the floor's and minus rt-ns/op (see\n")
 	b.WriteString("Targets), and the ratio compares sessionkit's beyond with the anchor's. cpu-ns/op, the process CPU time\n")
 	b.WriteString("per request, is shown for reference: it includes the system calls and scheduler work of the round trips.\n\n")
