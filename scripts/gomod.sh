@@ -34,11 +34,18 @@ replaces() {
 
 case "${1:-}" in
 tidy)
-  while read -r path dir; do
-    replaces "$dir" "$root"
-    (cd "$dir" && GOWORK=off go mod tidy) || { echo "gomod: tidy failed in ${dir#"$root"/}" >&2; exit 1; }
-    (cd "$dir" && go mod edit $(go mod edit -json | sed -n 's/.*"Path": "\(github.com\/sessionkit\/sessionkit[^"]*\)".*/-dropreplace \1/p' | sort -u))
-  done < <(modules)
+  # A module's tidy go.mod depends on its siblings' go.mod files, so go
+  # round until nothing changes.
+  for pass in 1 2 3 4; do
+    before=$(cat $(git ls-files -co --exclude-standard '*go.mod' '*go.sum') | md5sum)
+    while read -r path dir; do
+      replaces "$dir" "$root"
+      (cd "$dir" && GOWORK=off go mod tidy) || { echo "gomod: tidy failed in ${dir#"$root"/}" >&2; exit 1; }
+      (cd "$dir" && go mod edit $(go mod edit -json | sed -n 's/.*"Path": "\(github.com\/sessionkit\/sessionkit[^"]*\)".*/-dropreplace \1/p' | sort -u))
+    done < <(modules)
+    [ "$before" != "$(cat $(git ls-files -co --exclude-standard '*go.mod' '*go.sum') | md5sum)" ] || exit 0
+  done
+  echo "gomod: go.mod files still change after $pass passes" >&2; exit 1
   ;;
 check)
   tmp=$(mktemp -d)

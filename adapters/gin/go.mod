@@ -1,6 +1,6 @@
 module github.com/sessionkit/sessionkit/adapters/gin
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
@@ -30,7 +30,7 @@ require (
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/net v0.51.0 // indirect
-	golang.org/x/sys v0.41.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
