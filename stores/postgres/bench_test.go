@@ -24,7 +24,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	tr := new(countTracer)
 	pool := newPool(b, pgURL(), tr, 0)
 	b.Cleanup(pool.Close)
-	s, err := pgstore.New(context.Background(), pool, pgstore.Options{Table: uniqueTable(b), CreateTable: true})
+	s, err := pgstore.New(context.Background(), pool, pgstore.WithTable(uniqueTable(b)), pgstore.WithCreateTable())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,7 +9,7 @@
 //
 // # Usage
 //
-//	store, err := pgstore.Open(ctx, "postgres://app@db:5432/app", pgstore.Options{CreateTable: true})
+//	store, err := pgstore.Open(ctx, "postgres://app@db:5432/app", pgstore.WithCreateTable())
 //	if err != nil { ... }
 //	defer store.Close()
 //	m, err := session.NewManager(session.WithStore(store))
@@ -19,7 +19,7 @@
 //
 // # Schema
 //
-// With Options.CreateTable, New runs exactly this SQL (shown for the
+// With WithCreateTable, New runs exactly this SQL (shown for the
 // default table name, see [SchemaSQL] for another) in one transaction,
 // under an advisory lock so that instances starting together do not race:
 //
@@ -83,8 +83,8 @@
 // with NTP as usual.
 //
 // Expired rows are never returned. A background goroutine deletes them
-// every Options.CleanupInterval (10 minutes by default), in batches of
-// Options.CleanupBatch rows, each its own short statement, skipping rows
+// every WithCleanupInterval (10 minutes by default), in batches of
+// WithCleanupBatch rows, each its own short statement, skipping rows
 // other transactions hold locked; several instances can run it at once.
 // [Store.DeleteExpired] runs a sweep on demand.
 //
@@ -111,6 +111,6 @@
 // restarted when the database returns: the pool discards broken
 // connections (a pooled connection cut while idle fails one call, or is
 // caught by pgxpool's liveness ping when it has been idle for over a
-// second) and dials new ones. Options.Table is validated and quoted, so
+// second) and dials new ones. The table name is validated and quoted, so
 // it can never inject SQL.
 package pgstore

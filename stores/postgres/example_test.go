@@ -5,63 +5,75 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	httpsession "github.com/sessionkit/sessionkit/adapters/nethttp"
 	session "github.com/sessionkit/sessionkit/core"
-	"github.com/sessionkit/sessionkit/core/sessiontest"
-	"github.com/sessionkit/sessionkit/internal/testenv"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 )
 
+// Keep sessions in PostgreSQL: one request logs a user in, the next one
+// sees it, through any adapter (net/http here).
 func Example() {
 	ctx := context.Background()
 	url := cmp.Or(os.Getenv("PG_URL"), "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	store, err := pgstore.Open(ctx, url, pgstore.Options{
-		Table:       exampleTable(), // usually left empty: "sessionkit_sessions"
-		CreateTable: true,
-	})
+	store, err := pgstore.Open(ctx, url,
+		pgstore.WithTable(exampleTable()), // usually left out: "sessionkit_sessions"
+		pgstore.WithCreateTable())
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer store.Close()
-	defer dropTable(store) // keeps the shared test database clean
+	defer dropTables(store) // keeps the shared test database clean
 
-	m, err := session.NewManager(session.WithStore(store))
+	m, err := session.NewManager(session.WithStore(store), session.WithCookieSecure(false)) // plain-HTTP test server
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		s, err := httpsession.Get(r)
+		if err != nil {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			return
+		}
+		s.Regenerate()
+		s.Set("user", "ann") // one INSERT at the commit
+	})
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		s, err := httpsession.Get(r) // one SELECT
+		if err != nil {
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, s.Get("user"))
+	})
+	srv := httptest.NewServer(httpsession.Middleware(m)(mux))
+	defer srv.Close()
 
-	// An adapter does this for every request; a sessiontest.Exchange
-	// stands in for the HTTP request here.
-	login := &sessiontest.Exchange{IP: "203.0.113.5", Headers: map[string]string{"User-Agent": "example"}}
-	h := testenv.Begin(m, login)
-	sess, err := h.Session()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	if _, err := client.Post(srv.URL+"/login", "", nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp, err := client.Get(srv.URL + "/me")
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	sess.Set("user", "ann")
-	if err := h.Commit(); err != nil { // one INSERT
-		fmt.Println(err)
-		return
-	}
-	cookie := login.LastCookie()
-
-	// The next request from the same client brings the cookie back.
-	next := &sessiontest.Exchange{IP: login.IP, Headers: login.Headers,
-		CookieMap: map[string][]string{cookie.Name: {cookie.Value}}}
-	sess, err = testenv.Begin(m, next).Session() // one SELECT
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println("user:", sess.Get("user"))
-
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
 	n, err := store.Len(ctx)
+	fmt.Printf("user: %s", body)
 	fmt.Println("sessions stored:", n, err)
 	// Output:
 	// user: ann
@@ -72,6 +84,7 @@ func Example() {
 // sharing a database never collide.
 func exampleTable() string { return "pgstore_example_" + strings.ToLower(rand.Text()) }
 
-func dropTable(s *pgstore.Store) {
-	s.Pool().Exec(context.Background(), "DROP TABLE IF EXISTS "+pgx.Identifier{s.Table()}.Sanitize())
+func dropTables(s *pgstore.Store) {
+	s.Pool().Exec(context.Background(), "DROP TABLE IF EXISTS "+pgx.Identifier{s.Table()}.Sanitize()+", "+
+		pgx.Identifier{s.Table() + "_owners"}.Sanitize())
 }

@@ -127,15 +127,13 @@ func uniqueTable(tb testing.TB) string {
 
 // newStore returns a Store on the shared pool over a fresh table of its
 // own, closed at the end of the test.
-func newStore(tb testing.TB, opts pgstore.Options) *pgstore.Store {
+func newStore(tb testing.TB, opts ...pgstore.Option) *pgstore.Store {
 	tb.Helper()
-	if opts.Table == "" {
-		opts.Table = uniqueTable(tb)
-	}
-	opts.CreateTable = true
+	// A fresh table of its own unless opts name one (the later option wins).
+	opts = append([]pgstore.Option{pgstore.WithTable(uniqueTable(tb)), pgstore.WithCreateTable()}, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := pgstore.New(ctx, testPool(tb), opts)
+	s, err := pgstore.New(ctx, testPool(tb), opts...)
 	if err != nil {
 		tb.Fatalf("pgstore.New: %v", err)
 	}

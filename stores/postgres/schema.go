@@ -62,7 +62,7 @@ func (s *Store) checkTable(ctx context.Context, ident pgx.Identifier) error {
 		return fmt.Errorf("pgstore: check table %s: %w", s.table, err)
 	}
 	if kind == "" {
-		return fmt.Errorf("%w: table %s does not exist: create it with the SQL of pgstore.SchemaSQL (shown in the package doc) or set Options.CreateTable",
+		return fmt.Errorf("%w: table %s does not exist: create it with the SQL of pgstore.SchemaSQL (shown in the package doc) or pass pgstore.WithCreateTable",
 			ErrNoTable, s.table)
 	}
 	if kind != "r" && kind != "p" { // a view, say: no ON CONFLICT there
@@ -136,7 +136,7 @@ func (s *Store) checkOwners(ctx context.Context, ident pgx.Identifier) error {
 		return fmt.Errorf("pgstore: check table %s: %w", name, err)
 	}
 	if !exists {
-		return fmt.Errorf("%w: the owner index table %s does not exist: create it with the SQL of pgstore.SchemaSQL or set Options.CreateTable",
+		return fmt.Errorf("%w: the owner index table %s does not exist: create it with the SQL of pgstore.SchemaSQL or pass pgstore.WithCreateTable",
 			ErrNoTable, name)
 	}
 	if _, err := s.pool.Exec(ctx, "SELECT owner, key, expires_at FROM "+o+" WHERE false"); err != nil {

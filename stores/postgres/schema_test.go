@@ -115,7 +115,7 @@ func TestTableShapeThatBreaksGuaranteesIsRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			table := makeTable(t, c.ddl)
-			s, err := pgstore.New(context.Background(), testPool(t), pgstore.Options{Table: table})
+			s, err := pgstore.New(context.Background(), testPool(t), pgstore.WithTable(table))
 			if err == nil {
 				s.Close()
 			}
@@ -153,7 +153,7 @@ func TestEquivalentTableShapesAreAccepted(t *testing.T) {
 			} else {
 				table = makeTable(t, c.ddl)
 			}
-			s, err := pgstore.New(ctx, testPool(t), pgstore.Options{Table: table})
+			s, err := pgstore.New(ctx, testPool(t), pgstore.WithTable(table))
 			require.NoError(t, err, "New refused a table that keeps the guarantees")
 			t.Cleanup(func() { s.Close() })
 
@@ -177,12 +177,12 @@ func TestEquivalentTableShapesAreAccepted(t *testing.T) {
 // CONFLICT does not work on views, so New must refuse it.
 func TestViewIsRefused(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, pgstore.Options{})
+	s := newStore(t)
 	view := s.Table() + "_v"
 	_, err := testPool(t).Exec(ctx, "CREATE VIEW "+pgx.Identifier{view}.Sanitize()+" AS SELECT * FROM "+pgx.Identifier{s.Table()}.Sanitize())
 	require.NoError(t, err)
 	t.Cleanup(func() { testPool(t).Exec(context.Background(), "DROP VIEW IF EXISTS "+pgx.Identifier{view}.Sanitize()) })
-	_, err = pgstore.New(ctx, testPool(t), pgstore.Options{Table: view})
+	_, err = pgstore.New(ctx, testPool(t), pgstore.WithTable(view))
 	require.True(t, errors.Is(err, pgstore.ErrNoTable), "New on a view: %v", err)
 }
 
@@ -202,7 +202,7 @@ func TestOwnerIndexTableIsChecked(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			table := makeTable(t, c.ddl)
-			s, err := pgstore.New(context.Background(), testPool(t), pgstore.Options{Table: table})
+			s, err := pgstore.New(context.Background(), testPool(t), pgstore.WithTable(table))
 			if err == nil {
 				s.Close()
 			}

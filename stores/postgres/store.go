@@ -16,17 +16,17 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 )
 
-// Defaults for Options.
+// Defaults of the options.
 const (
-	// DefaultTable is the table used when Options.Table is empty.
+	// DefaultTable is the table used without WithTable.
 	DefaultTable = "sessionkit_sessions"
 
 	// DefaultCleanupInterval is how often expired rows are deleted when
-	// Options.CleanupInterval is zero, as the memory store's reap interval.
+	// WithCleanupInterval is not given, as the memory store's reap interval.
 	DefaultCleanupInterval = 10 * time.Minute
 
 	// DefaultCleanupBatch is how many expired rows one cleanup statement
-	// deletes at most when Options.CleanupBatch is zero.
+	// deletes at most without WithCleanupBatch.
 	DefaultCleanupBatch = 1000
 )
 
@@ -37,41 +37,83 @@ const (
 const maxNameLen = 63 - len("_expires_at_idx")
 
 // ErrNoTable is returned by New and Open when the session table does not
-// exist and Options.CreateTable is false, or when its shape cannot keep the
+// exist and WithCreateTable was not given, or when its shape cannot keep the
 // store's guarantees (see "Schema" in the package doc); the message says
 // what to change.
 var ErrNoTable = errors.New("pgstore: session table missing or incomplete")
 
-// Options configures a Store. The zero value gives the defaults.
-type Options struct {
-	// Table is the name of the session table, optionally qualified by a
-	// schema ("app.sessions"). Each part must be a plain identifier:
-	// ASCII letters, digits and underscores, not starting with a digit,
-	// at most 48 bytes. Names are quoted, so case matters. The default
-	// is DefaultTable.
-	Table string
+// config is what the options set.
+type config struct {
+	table       string
+	createTable bool
+	cleanup     time.Duration
+	batch       int
+	logger      *slog.Logger
+}
 
-	// CreateTable makes New create the table and its index (with
-	// IF NOT EXISTS, under an advisory lock so that instances starting
-	// together do not race) by running exactly SchemaSQL(Table). Leave it
-	// false when migrations create the table; New then checks that it
-	// exists.
-	CreateTable bool
+// An Option configures a Store in New or Open.
+type Option func(*config) error
 
-	// CleanupInterval is how often a background goroutine deletes expired
-	// rows. The default is DefaultCleanupInterval; a negative value turns
-	// the cleanup off (expired rows are still never returned), for
-	// instance when a cron job calls DeleteExpired.
-	CleanupInterval time.Duration
+// WithTable sets the name of the session table, optionally qualified by a
+// schema ("app.sessions"); the default is DefaultTable. Each part must be
+// a plain identifier: ASCII letters, digits and underscores, not starting
+// with a digit, at most 48 bytes. Names are quoted, so case matters. The
+// owner index lives in the table of the same name with "_owners" added.
+func WithTable(name string) Option {
+	return func(c *config) error {
+		if _, err := parseTable(name); err != nil {
+			return err
+		}
+		c.table = name
+		return nil
+	}
+}
 
-	// CleanupBatch is how many rows one cleanup statement deletes at most.
-	// Each batch is its own short transaction, so cleanup never holds many
-	// row locks for long. The default is DefaultCleanupBatch.
-	CleanupBatch int
+// WithCreateTable makes New create the tables and their indexes (with IF
+// NOT EXISTS, under an advisory lock so that instances starting together
+// do not race) by running exactly SchemaSQL. Without it New only checks
+// the tables, for when migrations create them.
+func WithCreateTable() Option {
+	return func(c *config) error { c.createTable = true; return nil }
+}
 
-	// Logger receives the errors of the background cleanup, which has no
-	// caller to return them to. The default is slog.Default().
-	Logger *slog.Logger
+// WithCleanupInterval sets how often a background goroutine deletes
+// expired rows; the default is DefaultCleanupInterval. Zero turns the
+// cleanup off (expired rows are still never returned), for instance when a
+// cron job calls DeleteExpired.
+func WithCleanupInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("pgstore: negative cleanup interval %v", d)
+		}
+		c.cleanup = d
+		return nil
+	}
+}
+
+// WithCleanupBatch sets how many rows one cleanup statement deletes at
+// most; the default is DefaultCleanupBatch. Each batch is its own short
+// transaction, so the cleanup never holds many row locks for long.
+func WithCleanupBatch(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("pgstore: cleanup batch must be positive, got %d", n)
+		}
+		c.batch = n
+		return nil
+	}
+}
+
+// WithLogger sets where the errors of the background cleanup go, which has
+// no caller to return them to; the default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("pgstore: WithLogger(nil)")
+		}
+		c.logger = l
+		return nil
+	}
 }
 
 // Store is a session.VersionedStore on a PostgreSQL table. It also
@@ -100,7 +142,7 @@ type Store struct {
 // connection string, as pgxpool.ParseConfig takes) and returns a Store on
 // a pool it owns: Close closes that pool. ctx bounds the connection and
 // the table setup only.
-func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
@@ -109,7 +151,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: open: %w", err)
 	}
-	s, err := New(ctx, pool, opts)
+	s, err := New(ctx, pool, opts...)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -119,34 +161,27 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 }
 
 // New returns a Store that keeps sessions in pool's database. It creates
-// the table when opts.CreateTable is set, otherwise it checks that the
-// table exists, and starts the cleanup goroutine. ctx bounds this setup
-// only. Close does not close pool.
-func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+// the tables with WithCreateTable, otherwise it checks that they exist
+// with a shape that keeps the store's guarantees, and starts the cleanup
+// goroutine. ctx bounds this setup only. Close does not close pool.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("pgstore: New with a nil pool")
 	}
-	name := opts.Table
-	if name == "" {
-		name = DefaultTable
+	c := config{table: DefaultTable, cleanup: DefaultCleanupInterval, batch: DefaultCleanupBatch, logger: slog.Default()}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
-	ident, err := parseTable(name)
+	ident, err := parseTable(c.table)
 	if err != nil {
 		return nil, err
 	}
-	if opts.CleanupBatch < 0 {
-		return nil, fmt.Errorf("pgstore: CleanupBatch must not be negative, got %d", opts.CleanupBatch)
-	}
-	s := &Store{pool: pool, table: name, batch: opts.CleanupBatch, logger: opts.Logger}
-	if s.batch == 0 {
-		s.batch = DefaultCleanupBatch
-	}
-	if s.logger == nil {
-		s.logger = slog.Default()
-	}
+	s := &Store{pool: pool, table: c.table, batch: c.batch, logger: c.logger}
 	s.prepareSQL(ident.Sanitize(), ownersIdent(ident).Sanitize())
 
-	if opts.CreateTable {
+	if c.createTable {
 		if err := s.createTable(ctx, ident); err != nil {
 			return nil, err
 		}
@@ -155,15 +190,11 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 		return nil, err
 	}
 
-	interval := opts.CleanupInterval
-	if interval == 0 {
-		interval = DefaultCleanupInterval
-	}
 	s.done = make(chan struct{})
-	if interval > 0 {
+	if c.cleanup > 0 {
 		cctx, cancel := context.WithCancel(context.Background())
 		s.stop = cancel
-		go s.cleanupLoop(cctx, interval)
+		go s.cleanupLoop(cctx, c.cleanup)
 	} else {
 		s.stop = func() {}
 		close(s.done)
@@ -204,7 +235,7 @@ func validIdent(s string) bool {
 
 // SchemaSQL returns the SQL that creates the session table named table
 // (DefaultTable when empty) and its index: exactly what New runs when
-// Options.CreateTable is set. Run it from your migrations otherwise.
+// WithCreateTable is given. Run it from your migrations otherwise.
 func SchemaSQL(table string) (string, error) {
 	if table == "" {
 		table = DefaultTable
@@ -499,7 +530,7 @@ func (s *Store) Len(ctx context.Context) (int, error) {
 }
 
 // DeleteExpired deletes every expired row now, in batches of
-// Options.CleanupBatch rows, each its own statement and transaction, and
+// WithCleanupBatch rows, each its own statement and transaction, and
 // returns how many it deleted. The background cleanup calls it every
 // CleanupInterval; call it yourself when the cleanup is off. It stops
 // early, with ctx's error, when ctx ends.

@@ -19,7 +19,7 @@ import (
 
 func TestConformance(t *testing.T) {
 	sessiontest.TestStore(t, func(t *testing.T) session.Store {
-		return newStore(t, pgstore.Options{})
+		return newStore(t)
 	})
 }
 
@@ -50,7 +50,7 @@ func TestTableNames(t *testing.T) {
 		if _, err := pgstore.SchemaSQL(bad); err == nil {
 			t.Errorf("SchemaSQL(%q) accepted a bad name", bad)
 		}
-		if _, err := pgstore.New(context.Background(), testPool(t), pgstore.Options{Table: bad}); err == nil {
+		if _, err := pgstore.New(context.Background(), testPool(t), pgstore.WithTable(bad)); err == nil {
 			t.Errorf("New accepted the table name %q", bad)
 		}
 	}
@@ -74,7 +74,7 @@ func TestSchemaQualifiedTable(t *testing.T) {
 	t.Cleanup(func() {
 		pool.Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 	})
-	s := newStore(t, pgstore.Options{Table: schema + ".Sessions"})
+	s := newStore(t, pgstore.WithTable(schema+".Sessions"))
 	if err := s.Set(ctx, "k", []byte("v"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSchemaQualifiedTable(t *testing.T) {
 func TestMissingTable(t *testing.T) {
 	ctx := context.Background()
 	table := uniqueTable(t)
-	_, err := pgstore.New(ctx, testPool(t), pgstore.Options{Table: table})
+	_, err := pgstore.New(ctx, testPool(t), pgstore.WithTable(table))
 	if !errors.Is(err, pgstore.ErrNoTable) {
 		t.Fatalf("New without CreateTable on a missing table: error = %v, want ErrNoTable", err)
 	}
@@ -100,7 +100,7 @@ func TestMissingTable(t *testing.T) {
 	if _, err := testPool(t).Exec(ctx, ddl); err != nil {
 		t.Fatal(err)
 	}
-	s, err := pgstore.New(ctx, testPool(t), pgstore.Options{Table: table})
+	s, err := pgstore.New(ctx, testPool(t), pgstore.WithTable(table))
 	if err != nil {
 		t.Fatalf("New on a migrated table: %v", err)
 	}
@@ -118,7 +118,7 @@ func TestIncompleteTable(t *testing.T) {
 		if _, err := pool.Exec(ctx, fmt.Sprintf(ddl, pgx.Identifier{table}.Sanitize())); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pgstore.New(ctx, pool, pgstore.Options{Table: table}); !errors.Is(err, pgstore.ErrNoTable) {
+		if _, err := pgstore.New(ctx, pool, pgstore.WithTable(table)); !errors.Is(err, pgstore.ErrNoTable) {
 			t.Errorf("%s: New error = %v, want ErrNoTable", name, err)
 		}
 	}
@@ -130,7 +130,7 @@ func TestConcurrentCreateTable(t *testing.T) {
 	errs := make(chan error, 4)
 	for range 4 {
 		wg.Go(func() {
-			s, err := pgstore.New(context.Background(), testPool(t), pgstore.Options{Table: table, CreateTable: true})
+			s, err := pgstore.New(context.Background(), testPool(t), pgstore.WithTable(table), pgstore.WithCreateTable())
 			if err != nil {
 				errs <- err
 				return
@@ -147,7 +147,7 @@ func TestConcurrentCreateTable(t *testing.T) {
 
 func TestVersionsNeverRepeat(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, pgstore.Options{})
+	s := newStore(t)
 	exp := time.Now().Add(time.Minute)
 	seen := map[uint64]bool{}
 	for i := range 5 {
@@ -187,7 +187,7 @@ func TestVersionsNeverRepeat(t *testing.T) {
 
 func TestSetVersionEmptyDeletes(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, pgstore.Options{})
+	s := newStore(t)
 	exp := time.Now().Add(time.Minute)
 	if err := setVersion(s, ctx, "k", nil, exp, 0); err != nil {
 		t.Fatalf("SetVersion(empty, 0) on a missing key = %v", err)
@@ -215,7 +215,7 @@ func TestOneStatementPerCall(t *testing.T) {
 	tr := new(countTracer)
 	pool := newPool(t, pgURL(), tr, 2)
 	t.Cleanup(pool.Close)
-	s, err := pgstore.New(ctx, pool, pgstore.Options{Table: uniqueTable(t), CreateTable: true})
+	s, err := pgstore.New(ctx, pool, pgstore.WithTable(uniqueTable(t)), pgstore.WithCreateTable())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +261,7 @@ func TestCleanupLoopDeletesExpiredRows(t *testing.T) {
 	ctx := context.Background()
 	pool := testPool(t)
 	table := uniqueTable(t)
-	s := newStore(t, pgstore.Options{Table: table, CleanupInterval: 50 * time.Millisecond, CleanupBatch: 100})
+	s := newStore(t, pgstore.WithTable(table), pgstore.WithCleanupInterval(50*time.Millisecond), pgstore.WithCleanupBatch(100))
 	tq := pgx.Identifier{table}.Sanitize()
 	// 250 expired rows (three batches) and one live row.
 	if _, err := pool.Exec(ctx, "INSERT INTO "+tq+" (key, data, expires_at)"+
@@ -294,7 +294,7 @@ func TestCleanupLoopDeletesExpiredRows(t *testing.T) {
 
 func TestDeleteExpired(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, pgstore.Options{CleanupInterval: -1, CleanupBatch: 100})
+	s := newStore(t, pgstore.WithCleanupInterval(0), pgstore.WithCleanupBatch(100))
 	tq := pgx.Identifier{s.Table()}.Sanitize()
 	if _, err := testPool(t).Exec(ctx, "INSERT INTO "+tq+" (key, data, expires_at)"+
 		" SELECT 'dead' || g, 'x', now() - interval '1 second' FROM generate_series(1, 250) g"); err != nil {
@@ -324,7 +324,7 @@ func TestDeleteExpired(t *testing.T) {
 // (W-1)*R times, below the core's 16 attempts, so no commit may fail.
 func TestManagerConcurrentWriters(t *testing.T) {
 	const writers, rounds = 8, 2
-	s := newStore(t, pgstore.Options{})
+	s := newStore(t)
 	m, err := session.NewManager(session.WithStore(s))
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +393,7 @@ func TestManagerConcurrentWriters(t *testing.T) {
 // with ErrCorrupt and leave the row alone.
 func TestManagerCorruptRow(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, pgstore.Options{})
+	s := newStore(t)
 	m, err := session.NewManager(session.WithStore(s))
 	if err != nil {
 		t.Fatal(err)
@@ -431,7 +431,7 @@ func TestUnreachable(t *testing.T) {
 	p := newProxy(t)
 	pool := newPool(t, dsnVia(t, p.Addr()), nil, 2)
 	t.Cleanup(pool.Close)
-	s, err := pgstore.New(context.Background(), pool, pgstore.Options{Table: uniqueTable(t), CreateTable: true})
+	s, err := pgstore.New(context.Background(), pool, pgstore.WithTable(uniqueTable(t)), pgstore.WithCreateTable())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestUnreachable(t *testing.T) {
 			}
 		}
 	}
-	if _, err := pgstore.Open(context.Background(), dsnVia(t, closedAddr(t)), pgstore.Options{}); err == nil {
+	if _, err := pgstore.Open(context.Background(), dsnVia(t, closedAddr(t))); err == nil {
 		t.Fatal("Open on a closed port succeeded")
 	}
 
@@ -483,7 +483,7 @@ func TestUnreachable(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if _, err := pgstore.Open(ctx, dsnVia(t, p.Addr()), pgstore.Options{}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := pgstore.Open(ctx, dsnVia(t, p.Addr())); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Open on a black hole: error = %v, want context.DeadlineExceeded", err)
 	}
 }
@@ -495,7 +495,7 @@ func TestRecovery(t *testing.T) {
 	p := newProxy(t)
 	pool := newPool(t, dsnVia(t, p.Addr()), nil, maxConns)
 	t.Cleanup(pool.Close)
-	s, err := pgstore.New(context.Background(), pool, pgstore.Options{Table: uniqueTable(t), CreateTable: true})
+	s, err := pgstore.New(context.Background(), pool, pgstore.WithTable(uniqueTable(t)), pgstore.WithCreateTable())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +556,7 @@ func TestRecovery(t *testing.T) {
 // for it nor delete the row it brings back to life.
 func TestCleanupSkipsLockedRows(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, pgstore.Options{CleanupInterval: -1})
+	s := newStore(t, pgstore.WithCleanupInterval(0))
 	past := time.Now().Add(-time.Second)
 	if err := s.Set(ctx, "k", []byte("old"), past); err != nil {
 		t.Fatal(err)
@@ -594,7 +594,7 @@ func TestCleanupSkipsLockedRows(t *testing.T) {
 // store's Lister, as an administrator would.
 func TestManagerDestroyMatching(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t, pgstore.Options{})
+	s := newStore(t)
 	m, err := session.NewManager(session.WithStore(s))
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,7 @@ func OpenStoreMax(ctx context.Context, spec string, maxSessions int) (session.St
 		}
 		return s, s.Close, nil
 	case "postgres":
-		s, err := pgstore.Open(ctx, spec, pgstore.Options{CreateTable: true})
+		s, err := pgstore.Open(ctx, spec, pgstore.WithCreateTable())
 		if err != nil {
 			return nil, nil, fmt.Errorf("opening postgres store %s: %w", StoreName(spec), err)
 		}
