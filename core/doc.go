@@ -1,56 +1,69 @@
-// Package session is the framework-agnostic core of sessionkit: server-side
-// HTTP sessions that work the same under net/http, gin, echo and fiber.
+// Package session is the core of sessionkit: server-side HTTP sessions
+// that work the same under net/http, gin, echo and fiber, kept in memory,
+// Redis, PostgreSQL or SQLite.
 //
-// The model descends from the Connect session middleware. A [Manager] holds
-// the configuration. For every request an adapter creates a [Handle] with
-// [Manager.Begin], handing it an [Exchange]: the few things the core needs
-// from the framework (cookies, a header, the client IP, the request context,
-// and a way to set a cookie). The handler reaches its [Session] through
-// [Handle.Session], which loads it from the [Store] on first use, and the
-// adapter calls [Handle.Commit] just before the response headers go out.
+// # Using it
 //
-// # Keys, IDs and fingerprints
+// Make one [Manager] and hand it to your framework's adapter; handlers get
+// their [Session] from the adapter's Get (here gin's):
 //
-// A session ID is 256 bits from crypto/rand, sent to the client as 43
-// characters of unpadded base64url. The store never sees it: records are
-// keyed by a [Fingerprint], by default SHA-256 over the ID, the client IP and
-// the User-Agent. A leaked store therefore holds no usable cookie, and a
-// cookie replayed from another client (another IP or User-Agent) finds no
-// record and gets a fresh session with a new, server-made ID. A cookie the
+//	m, err := session.NewManager(session.WithIdleTimeout(30 * time.Minute))
+//	r.Use(ginsession.Middleware(m))
+//
+//	r.POST("/login", func(c *gin.Context) {
+//		s, err := ginsession.Get(c)
+//		if err != nil {
+//			return // the adapter has answered 500
+//		}
+//		s.Regenerate()              // a new ID at every privilege change
+//		s.Set("user", "ann")        // any encodable value
+//		s.SetOwner("ann")           // lets Manager.RevokeAll end it
+//		s.AddFlash("Welcome back.") // shown once, on a later request
+//	})
+//	r.POST("/logout", func(c *gin.Context) {
+//		if s, err := ginsession.Get(c); err == nil {
+//			s.Destroy() // deleted at once; the cookie is expired
+//		}
+//	})
+//
+// Read values with [Session.Get] or the typed [GetAs], count with
+// [Session.Incr] (concurrent requests all count), and read flash messages
+// with [Session.Flashes]. The session is loaded on first use and committed
+// just before the response headers go out; a request that never asks for
+// it costs nothing. [Manager.RevokeAll] logs a user out everywhere, and
+// [Manager.Sessions] lists their devices.
+//
+// By default sessions live in a [MemoryStore] for 4 hours ([WithLifetime])
+// with no idle timeout ([WithIdleTimeout]), in a browser-session cookie
+// named "sid" that is HttpOnly, Secure and SameSite=Lax. Other stores are
+// modules of their own (redisstore, pgstore, sqlitestore), passed with
+// [WithStore]. Values of the common Go types are stored natively; register
+// your own types with [Register].
+//
+// # Guarantees
+//
+// A session ID is 256 bits from crypto/rand, and the store never sees it:
+// records are keyed by a [Fingerprint], by default SHA-256 over the ID, the
+// client IP and the User-Agent, so a leaked store holds no usable cookie
+// and a cookie replayed from another client finds nothing. A cookie the
 // client made up is never adopted.
 //
-// Binding to the client IP breaks sessions of clients whose address changes
-// (mobile networks, dual-stack hosts, some corporate proxies). Pick
-// [FingerprintIDUserAgent] or [FingerprintIDOnly] when that matters more than
-// stolen-cookie protection. Behind a reverse proxy the client IP is only
-// right when the framework trusts exactly that proxy; see SECURITY.md.
+// Concurrent requests on one session merge: a commit applies this
+// request's operations to the latest stored record with compare-and-swap
+// (on a [VersionedStore]), and destroy and revocation always win, so a
+// logout is never undone. docs/PROTOCOL.md states the protocol.
 //
-// # Laziness and round trips
+// Errors: a store failure is an error wrapping [ErrStore], and a record
+// that cannot be decoded one wrapping [ErrCorrupt], on the framework's error
+// path; there is never an empty session standing in for one that could not
+// be loaded. A change made after the headers went out is not saved and is
+// reported as [ErrLateChange].
 //
-// A request whose handler never calls [Handle.Session] costs no store call
-// and sets no cookie. A session that is only read is not written back,
-// except to push its idle deadline forward, and then at most once per
-// [WithTouchFraction] of the idle timeout. A new session that nothing was
-// written to is neither stored nor given a cookie unless
-// [WithSaveUninitialized] says so.
+// # Writing a store or an adapter
 //
-// # Concurrent requests
-//
-// A commit applies this request's operations (set, delete, clear,
-// increment, flash add and pop, touch, regenerate, destroy) to the latest
-// stored record with compare-and-swap, when the store implements
-// [VersionedStore]: two requests that change different keys both persist,
-// [Session.Incr] merges as a delta, and each flash message is shown once.
-// Destroy and revocation win: a destroyed record is never written again.
-// [Session.Regenerate] moves the latest state to the new ID atomically and
-// hands out no cookie if the session was destroyed meanwhile. Stores
-// without versions fall back to last write wins. docs/PROTOCOL.md states
-// the whole protocol.
-//
-// # Lifetimes
-//
-// [WithLifetime] bounds a session's age from its creation (default 4 h, the
-// seed's maxAge) and [WithIdleTimeout] its time since last use (off by
-// default). Both are enforced on load, whatever the store does with the
-// expiry it is given.
+// A store implements [Store], and should implement [VersionedStore] (and
+// [Lister], [OwnerIndex]); an adapter embeds a [Handle] per request, calls
+// [Handle.Init] with an [Exchange] describing the request, and calls
+// [Handle.Commit] just before the response headers go out. The conformance
+// kit, package sessiontest, tests both. docs/DESIGN.md explains the design.
 package session

@@ -49,18 +49,13 @@
 // "database is locked". Compare-and-swap holds across processes: two
 // processes updating one session never lose an update.
 //
-// # Versions, expiry and cleanup
+// # Expiry and cleanup
 //
-// A record's version is its row's rowid, drawn by AUTOINCREMENT, and every
-// write replaces the row: a version is never handed out twice, even after
-// its key is deleted and created again or the table is cleared, so a
-// request holding a version read before a logout can never overwrite the
-// recreated session. Expiry is compared with the host's clock, which the
-// processes sharing the file share. Expired records are never returned. A
-// background goroutine deletes them every WithCleanupInterval (10 minutes)
-// in batches of WithCleanupBatch (1000) rows, each a short transaction
-// followed by an equal pause, so that requests of this and other
-// processes get their turns; [Store.DeleteExpired] runs a sweep on demand.
+// Expired records are never returned. A background goroutine deletes them
+// every WithCleanupInterval (10 minutes) in batches of WithCleanupBatch
+// (1000) rows, each followed by an equal pause, so that requests of this
+// and other processes get their turns; [Store.DeleteExpired] runs a sweep
+// on demand. Versions never repeat for a key (docs/DESIGN.md says how).
 //
 // # Failures
 //
