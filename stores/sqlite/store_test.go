@@ -15,7 +15,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
-	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/testenv/storetest"
 	sqlitestore "github.com/sessionkit/sessionkit/stores/sqlite"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -570,54 +570,7 @@ func TestCloseStopsTheCleanup(t *testing.T) {
 // TestManagerConcurrentWriters runs requests on one session from several
 // goroutines, each setting keys of its own: every key must persist.
 func TestManagerConcurrentWriters(t *testing.T) {
-	const writers, rounds = 8, 3
-	s := newStore(t)
-	m, err := session.NewManager(session.WithStore(s))
+	m, err := session.NewManager(session.WithStore(newStore(t)))
 	require.NoError(t, err)
-	headers := map[string]string{"User-Agent": "sqlitestore-test"}
-	x := &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers}
-	h := testenv.Begin(m, x)
-	sess, err := h.Session()
-	require.NoError(t, err)
-	sess.Set("start", true)
-	require.NoError(t, h.Commit())
-	cookies := map[string][]string{m.CookieName(): {x.LastCookie().Value}}
-
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*rounds)
-	for w := range writers {
-		wg.Go(func() {
-			for r := range rounds {
-				h := testenv.Begin(m, &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers, CookieMap: cookies})
-				sess, err := h.Session()
-				if err != nil {
-					errs <- err
-					return
-				}
-				if sess.IsNew() {
-					errs <- errors.New("the session was not found")
-					return
-				}
-				sess.Set(fmt.Sprintf("w%d.r%d", w, r), w*100+r)
-				if err := h.Commit(); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	sess, err = testenv.Begin(m, &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers, CookieMap: cookies}).Session()
-	require.NoError(t, err)
-	for w := range writers {
-		for r := range rounds {
-			k := fmt.Sprintf("w%d.r%d", w, r)
-			assert.Equal(t, w*100+r, sess.Get(k), "key %s: a concurrent commit was lost", k)
-		}
-	}
-	assert.Equal(t, true, sess.Get("start"))
+	require.NoError(t, storetest.ConcurrentWriters(m, 8, 3))
 }
