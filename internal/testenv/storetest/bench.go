@@ -91,3 +91,57 @@ func (e *BenchEnv) Report(b *testing.B) {
 	b.ReportAllocs()
 	b.ReportMetric(float64(e.stmts()-e.start)/float64(b.N), "stmts/op")
 }
+
+// The benchmarks both SQL stores run. The serial ones fail the benchmark
+// at once; the parallel one reports with Error, as only the benchmark's
+// own goroutine may stop it.
+
+// BenchLoad is a request that reads its session.
+func (e *BenchEnv) BenchLoad(b *testing.B) {
+	e.Start()
+	for b.Loop() {
+		if err := e.Request(0, e.Cookie, false, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.Report(b)
+}
+
+// BenchLoadParallel is BenchLoad from GOMAXPROCS goroutines.
+func (e *BenchEnv) BenchLoadParallel(b *testing.B) {
+	e.Start()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := e.Request(0, e.Cookie, false, 0); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	e.Report(b)
+}
+
+// BenchCommit is a request that loads its session and changes a value.
+func (e *BenchEnv) BenchCommit(b *testing.B) {
+	e.Start()
+	i := 0
+	for b.Loop() {
+		i++
+		if err := e.Request(0, e.Cookie, true, i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.Report(b)
+}
+
+// BenchCommitNew is a first request that creates a session.
+func (e *BenchEnv) BenchCommitNew(b *testing.B) {
+	e.Start()
+	for b.Loop() {
+		if _, err := e.Login(1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.Report(b)
+}
