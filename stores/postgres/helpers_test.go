@@ -124,11 +124,17 @@ func uniqueTable(tb testing.TB) string {
 // own, closed at the end of the test.
 func newStore(tb testing.TB, opts ...pgstore.Option) *pgstore.Store {
 	tb.Helper()
+	return newStoreOn(tb, testPool(tb), opts...)
+}
+
+// newStoreOn is newStore on a pool of the test's own.
+func newStoreOn(tb testing.TB, pool *pgxpool.Pool, opts ...pgstore.Option) *pgstore.Store {
+	tb.Helper()
 	// A fresh table of its own unless opts name one (the later option wins).
 	opts = append([]pgstore.Option{pgstore.WithTable(uniqueTable(tb)), pgstore.WithCreateTable()}, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := pgstore.New(ctx, testPool(tb), opts...)
+	s, err := pgstore.New(ctx, pool, opts...)
 	require.NoError(tb, err, "pgstore.New")
 	tb.Cleanup(func() { s.Close() })
 	return s

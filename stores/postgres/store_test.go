@@ -2,9 +2,7 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -29,14 +27,7 @@ func TestConformance(t *testing.T) {
 func TestSchemaSQLIsDocumented(t *testing.T) {
 	ddl, err := pgstore.SchemaSQL("")
 	require.NoError(t, err)
-	src, err := os.ReadFile("doc.go")
-	require.NoError(t, err)
-	// The doc shows the SQL as a code block: each line after "//\t".
-	var want strings.Builder
-	for _, line := range strings.Split(strings.TrimSuffix(ddl, "\n"), "\n") {
-		want.WriteString("//\t" + line + "\n")
-	}
-	require.Contains(t, string(src), want.String(), "the package doc does not show the SQL CreateTable runs")
+	require.NoError(t, storetest.SchemaDocumented("doc.go", ddl), "the package doc does not show the SQL CreateTable runs")
 }
 
 func TestTableNames(t *testing.T) {
@@ -170,44 +161,10 @@ func TestSetVersionEmptyDeletes(t *testing.T) {
 // TestOneStatementPerCall checks the round-trip budget with a tracer on a
 // pool of this test's own.
 func TestOneStatementPerCall(t *testing.T) {
-	ctx := context.Background()
 	tr := new(countTracer)
 	pool := newPool(t, pgURL(), tr, 2)
 	t.Cleanup(pool.Close)
-	s, err := pgstore.New(ctx, pool, pgstore.WithTable(uniqueTable(t)), pgstore.WithCreateTable())
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	exp := time.Now().Add(time.Minute)
-	var v uint64
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"SetVersion(create)", func() error { return setVersion(s, ctx, "k", []byte("a"), exp, 0) }},
-		{"GetVersion", func() (err error) { _, v, err = s.GetVersion(ctx, "k"); return err }},
-		{"SetVersion(update)", func() error { return setVersion(s, ctx, "k", []byte("b"), exp, v) }},
-		{"SetVersion(conflict)", func() error {
-			if err := setVersion(s, ctx, "k", []byte("c"), exp, v); !errors.Is(err, session.ErrConflict) {
-				return fmt.Errorf("want ErrConflict, got %v", err)
-			}
-			return nil
-		}},
-		{"Get", func() error { _, err := s.Get(ctx, "k"); return err }},
-		{"Set", func() error { return s.Set(ctx, "k", []byte("d"), exp) }},
-		{"Set(empty)", func() error { return s.Set(ctx, "k", nil, exp) }},
-		{"Get(missing)", func() error {
-			if _, err := s.Get(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
-				return fmt.Errorf("want ErrNotFound, got %v", err)
-			}
-			return nil
-		}},
-		{"Delete", func() error { return s.Delete(ctx, "k") }},
-	}
-	for _, c := range calls {
-		before := tr.n.Load()
-		require.NoError(t, c.call(), c.name)
-		assert.Equal(t, int64(1), tr.n.Load()-before, "%s: statements sent", c.name)
-	}
+	require.NoError(t, storetest.OneStatementEach(context.Background(), newStoreOn(t, pool), tr.n.Load))
 }
 
 func TestCleanupLoopDeletesExpiredRows(t *testing.T) {
@@ -307,9 +264,7 @@ func TestUnreachable(t *testing.T) {
 	p := newProxy(t)
 	pool := newPool(t, dsnVia(t, p.Addr()), nil, 2)
 	t.Cleanup(pool.Close)
-	s, err := pgstore.New(context.Background(), pool, pgstore.WithTable(uniqueTable(t)), pgstore.WithCreateTable())
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	s := newStoreOn(t, pool)
 	m, err := session.NewManager(session.WithStore(s))
 	require.NoError(t, err)
 	id := strings.Repeat("A", session.IDLength)
@@ -359,9 +314,7 @@ func TestRecovery(t *testing.T) {
 	p := newProxy(t)
 	pool := newPool(t, dsnVia(t, p.Addr()), nil, maxConns)
 	t.Cleanup(pool.Close)
-	s, err := pgstore.New(context.Background(), pool, pgstore.WithTable(uniqueTable(t)), pgstore.WithCreateTable())
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
+	s := newStoreOn(t, pool)
 	m, err := session.NewManager(session.WithStore(s))
 	require.NoError(t, err)
 	ua := map[string]string{"User-Agent": "recovery"}
