@@ -67,14 +67,21 @@ func benchClients(b *testing.B, f func(b *testing.B, c redis.UniversalClient)) {
 	b.Run("cluster", func(b *testing.B) { f(b, clusterClient(b)) })
 }
 
-// BenchmarkLoad is a request that reads its session: one GET.
-func BenchmarkLoad(b *testing.B) {
+// benchRequests benchmarks, on a fresh store over each client, one
+// request per iteration with f as its handler: from the browser holding
+// the seeded session, or a first visit when fresh. It reports the
+// commands sent per request.
+func benchRequests(b *testing.B, fresh bool, f func(*session.Session) error) {
 	benchClients(b, func(b *testing.B, c redis.UniversalClient) {
 		m, cookie, n := benchSetup(b, c)
+		from := &cookie
+		if fresh {
+			from = nil
+		}
 		b.ReportAllocs()
 		n.Reset()
 		for b.Loop() {
-			if err := benchRequest(m, &cookie, readUser); err != nil {
+			if err := benchRequest(m, from, f); err != nil {
 				require.NoError(b, err)
 			}
 		}
@@ -82,37 +89,18 @@ func BenchmarkLoad(b *testing.B) {
 	})
 }
 
+// BenchmarkLoad is a request that reads its session: one GET.
+func BenchmarkLoad(b *testing.B) { benchRequests(b, false, readUser) }
+
 // BenchmarkCommit is a request that changes its session: GET, then EVALSHA.
 func BenchmarkCommit(b *testing.B) {
-	benchClients(b, func(b *testing.B, c redis.UniversalClient) {
-		m, cookie, n := benchSetup(b, c)
-		b.ReportAllocs()
-		n.Reset()
-		i := 0
-		write := func(sess *session.Session) error { i++; return sess.Set("n", i) }
-		for b.Loop() {
-			if err := benchRequest(m, &cookie, write); err != nil {
-				require.NoError(b, err)
-			}
-		}
-		b.ReportMetric(float64(n.Commands())/float64(b.N), "cmds/op")
-	})
+	i := 0
+	benchRequests(b, false, func(sess *session.Session) error { i++; return sess.Set("n", i) })
 }
 
 // BenchmarkNewSession is a first visit that stores a session: one EVALSHA.
 func BenchmarkNewSession(b *testing.B) {
-	benchClients(b, func(b *testing.B, c redis.UniversalClient) {
-		m, _, n := benchSetup(b, c)
-		b.ReportAllocs()
-		n.Reset()
-		login := func(sess *session.Session) error { return sess.Set("user", "ann@example.com") }
-		for b.Loop() {
-			if err := benchRequest(m, nil, login); err != nil {
-				require.NoError(b, err)
-			}
-		}
-		b.ReportMetric(float64(n.Commands())/float64(b.N), "cmds/op")
-	})
+	benchRequests(b, true, func(sess *session.Session) error { return sess.Set("user", "ann@example.com") })
 }
 
 // BenchmarkLoadParallel is BenchmarkLoad from many goroutines at once.

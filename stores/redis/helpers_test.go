@@ -84,11 +84,11 @@ func testPrefix(tb testing.TB) string {
 	return "sktest:" + name + ":" + hex.EncodeToString(b[:]) + ":"
 }
 
-// newTestStore returns a Store with a fresh prefix on c that is cleared
-// when the test ends.
-func newTestStore(tb testing.TB, c redis.UniversalClient) *Store {
+// newTestStore returns a Store with a fresh prefix on c (unless opts give
+// one: the later option wins) that is cleared when the test ends.
+func newTestStore(tb testing.TB, c redis.UniversalClient, opts ...Option) *Store {
 	tb.Helper()
-	s := mustNew(tb, c, WithPrefix(testPrefix(tb)))
+	s := mustNew(tb, c, append([]Option{WithPrefix(testPrefix(tb))}, opts...)...)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -150,6 +150,30 @@ func allRecords(s *Store, ctx context.Context) (map[string][]byte, error) {
 		return nil
 	})
 	return out, err
+}
+
+// listed checks that Len and Range both see n sessions in s, and returns
+// what Range visited.
+func listed(tb testing.TB, s *Store, n int) map[string][]byte {
+	tb.Helper()
+	ctx := context.Background()
+	got, err := s.Len(ctx)
+	require.NoError(tb, err, "Len")
+	require.Equal(tb, n, got, "Len")
+	all, err := allRecords(s, ctx)
+	require.NoError(tb, err, "Range")
+	require.Len(tb, all, n, "records Range visited")
+	return all
+}
+
+// cleared clears s and checks that Len then sees nothing.
+func cleared(tb testing.TB, s *Store) {
+	tb.Helper()
+	ctx := context.Background()
+	require.NoError(tb, s.Clear(ctx), "Clear")
+	n, err := s.Len(ctx)
+	require.NoError(tb, err, "Len after Clear")
+	require.Zero(tb, n, "Len after Clear")
 }
 
 // mustNew is New for tests: an error fails the test.

@@ -250,19 +250,11 @@ func TestClusterSpread(t *testing.T) {
 	require.Equal(t, n, total, "keys the masters hold in all: %v", perMaster)
 	t.Logf("keys per master: %v", perMaster)
 
-	got, err := s.Len(ctx)
-	require.NoError(t, err)
-	require.Equal(t, n, got, "Len")
-	all, err := allRecords(s, ctx)
-	require.NoError(t, err)
-	require.Len(t, all, n, "records All returned")
+	all := listed(t, s, n)
 	for i := range n {
 		require.Equal(t, fmt.Sprint("v", i), string(all[fmt.Sprint("k", i)]), "All[k%d]", i)
 	}
-	require.NoError(t, s.Clear(ctx))
-	got, err = s.Len(ctx)
-	require.NoError(t, err)
-	require.Zero(t, got, "Len after Clear")
+	cleared(t, s)
 	data, err := other.Get(ctx, "k0")
 	require.NoError(t, err, "Clear removed another prefix's key")
 	require.Equal(t, "other", string(data), "Clear removed another prefix's key")
@@ -285,17 +277,9 @@ func TestLargeBatches(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	got, err := s.Len(ctx)
-	require.NoError(t, err)
-	require.Equal(t, n, got, "Len")
-	all, err := allRecords(s, ctx)
-	require.NoError(t, err, "All")
-	require.Len(t, all, n, "records All returned")
+	all := listed(t, s, n)
 	require.Equal(t, "1234", string(all["1234"]), "All[1234]")
-	require.NoError(t, s.Clear(ctx))
-	got, err = s.Len(ctx)
-	require.NoError(t, err)
-	require.Zero(t, got, "Len after Clear")
+	cleared(t, s)
 }
 
 // TestPrefixIsolation checks that stores with different prefixes on one
@@ -305,9 +289,8 @@ func TestPrefixIsolation(t *testing.T) {
 	ctx := context.Background()
 	c := singleClient(t)
 	base := testPrefix(t)
-	a := mustNew(t, c, WithPrefix(base+"a*:"))
-	b := mustNew(t, c, WithPrefix(base+"ab:"))
-	t.Cleanup(func() { a.Clear(ctx); b.Clear(ctx) })
+	a := newTestStore(t, c, WithPrefix(base+"a*:"))
+	b := newTestStore(t, c, WithPrefix(base+"ab:"))
 	exp := time.Now().Add(time.Minute)
 	require.NoError(t, a.Set(ctx, "x", []byte("a"), exp))
 	require.NoError(t, b.Set(ctx, "x", []byte("b"), exp))
@@ -328,22 +311,17 @@ func TestNonUTF8PrefixIsListed(t *testing.T) {
 	ctx := context.Background()
 	c := singleClient(t)
 	base := testPrefix(t)
-	s := mustNew(t, c, WithPrefix(base+"app\xff\xfe*?[x]\\:"))
+	s := newTestStore(t, c, WithPrefix(base+"app\xff\xfe*?[x]\\:"))
 	// Same bytes but for the invalid ones: a rune-wise escape would make
 	// both prefixes' patterns equal.
-	other := mustNew(t, c, WithPrefix(base+"app\uFFFD\uFFFD*?[x]\\:"))
-	t.Cleanup(func() { s.Clear(ctx); other.Clear(ctx) })
+	other := newTestStore(t, c, WithPrefix(base+"app\uFFFD\uFFFD*?[x]\\:"))
 	exp := time.Now().Add(time.Minute)
 	for i := range 3 {
 		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), []byte("v"), exp))
 	}
 	require.NoError(t, other.Set(ctx, "k0", []byte("other"), exp))
 
-	n, err := s.Len(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 3, n, "Len under a prefix that is not UTF-8")
-	all, err := allRecords(s, ctx)
-	require.NoError(t, err)
+	all := listed(t, s, 3)
 	require.Equal(t, map[string][]byte{"k0": []byte("v"), "k1": []byte("v"), "k2": []byte("v")}, all)
 
 	require.NoError(t, s.Clear(ctx))
