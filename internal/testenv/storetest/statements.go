@@ -19,10 +19,11 @@ type SQLStore interface {
 
 // OneStatementEach makes one of each call a SQL store answers with a
 // single statement, in an order in which each succeeds (create, read,
-// update, a conflict, plain reads and writes, a versioned delete, a read
-// of the missing key, a delete, the owner index), and returns an error for
-// every call that failed or sent other than one statement. statements
-// returns the number of statements sent to s's database so far.
+// update, a conflict, plain reads and writes, a versioned delete, a plain
+// write of empty data, which the SQL stores take as a delete, a read of the
+// missing key, a delete, the owner index), and returns an error for every
+// call that failed or sent other than one statement. statements returns
+// the number of statements sent to s's database so far.
 func OneStatementEach(ctx context.Context, s SQLStore, statements func() int64) error {
 	exp := time.Now().Add(time.Minute)
 	var v uint64
