@@ -18,66 +18,51 @@ import (
 // The checks must bite: each is run once on a store that keeps its
 // promise and once on one that breaks it.
 
-// countingStore counts every call as one statement, and Owned as extra
-// more. Set with empty data deletes, as the SQL stores' does.
-type countingStore struct {
-	*session.MemoryStore
-	n     atomic.Int64
-	extra int64
+// countedStore is a MemoryStore whose every call counts as one statement
+// (Owned as 1+extra). Set with empty data deletes, as the SQL stores' does.
+type countedStore struct {
+	*testenv.CountingStore
+	mem    *session.MemoryStore
+	owners atomic.Int64
+	extra  int64
 }
 
-func (c *countingStore) count() func() int64 { return c.n.Load }
-
-func (c *countingStore) Get(ctx context.Context, k string) ([]byte, error) {
-	c.n.Add(1)
-	return c.MemoryStore.Get(ctx, k)
+func newCountedStore(t *testing.T, extra int64) *countedStore {
+	mem := testenv.MemoryStore(t)
+	return &countedStore{CountingStore: testenv.NewCountingStore(mem), mem: mem, extra: extra}
 }
 
-func (c *countingStore) GetVersion(ctx context.Context, k string) ([]byte, uint64, error) {
-	c.n.Add(1)
-	return c.MemoryStore.GetVersion(ctx, k)
-}
+func (c *countedStore) statements() int64 { return c.Total() + c.owners.Load() }
 
-func (c *countingStore) Set(ctx context.Context, k string, d []byte, exp time.Time) error {
-	c.n.Add(1)
+func (c *countedStore) Set(ctx context.Context, k string, d []byte, exp time.Time) error {
 	if len(d) == 0 {
-		return c.MemoryStore.Delete(ctx, k)
+		return c.Delete(ctx, k)
 	}
-	return c.MemoryStore.Set(ctx, k, d, exp)
+	return c.CountingStore.Set(ctx, k, d, exp)
 }
 
-func (c *countingStore) SetVersion(ctx context.Context, k string, d []byte, exp time.Time, v uint64) (uint64, error) {
-	c.n.Add(1)
-	return c.MemoryStore.SetVersion(ctx, k, d, exp, v)
+func (c *countedStore) AddOwner(ctx context.Context, o, k string, exp time.Time) error {
+	c.owners.Add(1)
+	return c.mem.AddOwner(ctx, o, k, exp)
 }
 
-func (c *countingStore) Delete(ctx context.Context, k string) error {
-	c.n.Add(1)
-	return c.MemoryStore.Delete(ctx, k)
+func (c *countedStore) Owned(ctx context.Context, o string) ([]string, error) {
+	c.owners.Add(1 + c.extra)
+	return c.mem.Owned(ctx, o)
 }
 
-func (c *countingStore) AddOwner(ctx context.Context, o, k string, exp time.Time) error {
-	c.n.Add(1)
-	return c.MemoryStore.AddOwner(ctx, o, k, exp)
-}
-
-func (c *countingStore) Owned(ctx context.Context, o string) ([]string, error) {
-	c.n.Add(1 + c.extra)
-	return c.MemoryStore.Owned(ctx, o)
-}
-
-func (c *countingStore) RemoveOwner(ctx context.Context, o string, keys ...string) error {
-	c.n.Add(1)
-	return c.MemoryStore.RemoveOwner(ctx, o, keys...)
+func (c *countedStore) RemoveOwner(ctx context.Context, o string, keys ...string) error {
+	c.owners.Add(1)
+	return c.mem.RemoveOwner(ctx, o, keys...)
 }
 
 func TestOneStatementEach(t *testing.T) {
 	ctx := context.Background()
-	s := &countingStore{MemoryStore: testenv.MemoryStore(t)}
-	require.NoError(t, storetest.OneStatementEach(ctx, s, s.count()))
+	s := newCountedStore(t, 0)
+	require.NoError(t, storetest.OneStatementEach(ctx, s, s.statements))
 
-	s = &countingStore{MemoryStore: testenv.MemoryStore(t), extra: 1}
-	require.EqualError(t, storetest.OneStatementEach(ctx, s, s.count()), "Owned sent 2 statements, want 1")
+	s = newCountedStore(t, 1)
+	require.EqualError(t, storetest.OneStatementEach(ctx, s, s.statements), "Owned sent 2 statements, want 1")
 }
 
 // forgetfulStore acknowledges every update and keeps none: a lost write.
