@@ -8,6 +8,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkSessions runs every scenario on every subject, serially and
@@ -33,16 +36,13 @@ func BenchmarkSessions(b *testing.B) {
 
 func runSerial(b *testing.B, t *target, sc *scenario) {
 	d, err := t.newDriver(sc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := d.step(); err != nil { // warm up, and fail before timing
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
+	require.NoError(b, d.step()) // warm up, and fail before timing
 	m := startMeasure(b, t)
 	for range b.N {
+		// require only on failure: its bookkeeping would be measured.
 		if err := d.step(); err != nil {
-			b.Fatal(err)
+			require.NoError(b, err)
 		}
 	}
 	m.stop(b)
@@ -54,12 +54,8 @@ func runParallel(b *testing.B, t *target, sc *scenario) {
 	drivers := make([]*driver, runtime.GOMAXPROCS(0)) // RunParallel's goroutines
 	for i := range drivers {
 		d, err := t.newDriver(sc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := d.step(); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
+		require.NoError(b, d.step())
 		drivers[i] = d
 	}
 	var (
@@ -77,9 +73,7 @@ func runParallel(b *testing.B, t *target, sc *scenario) {
 			}
 		}
 	})
-	if failure != nil {
-		b.Fatal(failure)
-	}
+	require.NoError(b, failure)
 	m.stop(b)
 }
 
@@ -136,25 +130,18 @@ func TestHarness(t *testing.T) {
 				t.Run(sc.name, func(t *testing.T) {
 					for range 2 { // two clients in turn: write uses one session each
 						d, err := tg.newDriver(sc)
-						if err != nil {
-							t.Fatal(err)
-						}
+						require.NoError(t, err)
 						for range 5 {
-							if err := d.step(); err != nil {
-								t.Fatal(err)
-							}
+							require.NoError(t, d.step())
 						}
 					}
 					var wg sync.WaitGroup
 					for range 2 {
 						d, err := tg.newDriver(sc)
-						if err != nil {
-							t.Fatal(err)
-						}
+						require.NoError(t, err)
 						wg.Go(func() {
 							for range 20 {
-								if err := d.step(); err != nil {
-									t.Error(err)
+								if !assert.NoError(t, d.step()) { // not require: not the test's goroutine
 									return
 								}
 							}
@@ -181,17 +168,12 @@ func checkMeter(t *testing.T, tg *target) {
 		}
 	}
 	d, err := tg.newDriver(read)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for name, step := range map[string]func() error{"read": d.step, "round trip": tg.redis.roundTrip} {
 		c0, r0 := tg.redis.cmds(), tg.redis.trips()
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-		if c, r := tg.redis.cmds()-c0, tg.redis.trips()-r0; c < 1 || r < 1 {
-			t.Errorf("%s: counted %d commands in %d round trips, want at least 1 of each", name, c, r)
-		}
+		require.NoError(t, step(), name)
+		assert.GreaterOrEqual(t, tg.redis.cmds()-c0, int64(1), "%s: commands counted", name)
+		assert.GreaterOrEqual(t, tg.redis.trips()-r0, int64(1), "%s: round trips counted", name)
 	}
 }
 
@@ -219,18 +201,14 @@ func TestHarnessCatchesLies(t *testing.T) {
 	tg := nethttpTarget(mux, "liar", nil, false)
 	for _, sc := range scenarios {
 		d, err := tg.newDriver(sc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var failed error
 		for range 3 {
 			if failed = d.step(); failed != nil {
 				break
 			}
 		}
-		if failed == nil {
-			t.Errorf("%s: the harness accepted a handler that does no session work", sc.name)
-		} else {
+		if assert.Error(t, failed, "%s: the harness accepted a handler that does no session work", sc.name) {
 			t.Logf("%s: caught: %v", sc.name, failed)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	echosession "github.com/sessionkit/sessionkit/adapters/echo"
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/stretchr/testify/require"
 )
 
 // echoSubjects: a bare echo server, sessionkit's echosession, and echo-contrib's session middleware,
@@ -38,9 +39,7 @@ var echoSubjects = []subject{
 	{fw: "echo", lib: "echo-contrib", store: "redis", build: func(tb env) *target {
 		pool, rm := redigoPool(tb)
 		store, err := redistore.NewRediStoreWithPool(pool, cookieKey)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
 		store.SetKeyPrefix("bench:echo:")
 		store.SetMaxAge(int(redisLifetime.Seconds()))
 		return echoContribTarget(store, rm)

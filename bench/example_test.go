@@ -6,12 +6,15 @@ import (
 )
 
 // exampleEnv lets an example build a subject: it keeps the cleanups and
-// panics on failure.
-type exampleEnv struct{ cleanups []func() }
+// panics on failure, with what require reported.
+type exampleEnv struct {
+	cleanups []func()
+	failure  string
+}
 
 func (e *exampleEnv) Cleanup(f func())                  { e.cleanups = append(e.cleanups, f) }
-func (e *exampleEnv) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
-func (e *exampleEnv) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (e *exampleEnv) Errorf(format string, args ...any) { e.failure += fmt.Sprintf(format, args...) }
+func (e *exampleEnv) FailNow()                          { panic(e.failure) }
 
 func (e *exampleEnv) close() {
 	for _, f := range slices.Backward(e.cleanups) {

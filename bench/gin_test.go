@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	ginsession "github.com/sessionkit/sessionkit/adapters/gin"
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/stretchr/testify/require"
 )
 
 // ginSubjects: a bare gin engine, sessionkit's ginsession, and gin-contrib/sessions, the established
@@ -43,12 +44,8 @@ var ginSubjects = []subject{
 	{fw: "gin", lib: "gin-contrib", store: "redis", build: func(tb env) *target {
 		pool, rm := redigoPool(tb)
 		store, err := ginredis.NewStoreWithPool(pool, cookieKey)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := ginredis.SetKeyPrefix(store, "bench:gin:"); err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
+		require.NoError(tb, ginredis.SetKeyPrefix(store, "bench:gin:"))
 		store.Options(sessions.Options{Path: "/", MaxAge: int(redisLifetime.Seconds()), HttpOnly: true})
 		return ginContribTarget(store, rm)
 	}},

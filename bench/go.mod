@@ -22,6 +22,7 @@ require (
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/redis v0.0.0-00010101000000-000000000000
+	github.com/stretchr/testify v1.12.1
 	github.com/valyala/fasthttp v1.51.0
 )
 
@@ -64,6 +65,7 @@ require (
 	github.com/valyala/tcplisten v1.0.0 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect

@@ -2,12 +2,13 @@ package bench
 
 import (
 	"context"
-	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
 	"sync/atomic"
 	"time"
 
 	redigo "github.com/gomodule/redigo/redis"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
+	"github.com/stretchr/testify/require"
 )
 
 // The Redis rows run against the local server, in a database of their own
@@ -65,9 +66,7 @@ func redigoPool(tb env) (*redigo.Pool, *redisMeter) {
 		_, err := conn.Do("GET", missingKey)
 		return err
 	}}
-	if err := rm.roundTrip(); err != nil {
-		tb.Fatalf("Redis at %s: %v (start it with scripts/services.sh)", redisAddr, err)
-	}
+	require.NoError(tb, rm.roundTrip(), "Redis at %s (start it with scripts/services.sh)", redisAddr)
 	return pool, rm
 }
 
@@ -136,9 +135,7 @@ func goredisClient(tb env) (*goredis.Client, *redisMeter) {
 		}
 		return nil
 	}}
-	if err := rm.roundTrip(); err != nil {
-		tb.Fatalf("Redis at %s: %v (start it with scripts/services.sh)", redisAddr, err)
-	}
+	require.NoError(tb, rm.roundTrip(), "Redis at %s (start it with scripts/services.sh)", redisAddr)
 	return c, rm
 }
 

@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/stretchr/testify/require"
 )
 
 // valueKey is the session value every scenario works on, and seeded the
@@ -264,11 +266,11 @@ func (d *driver) step() error {
 }
 
 // env is what building a subject needs from the test, benchmark or
-// example it is built for; testing.TB has it.
+// example it is built for: cleanups, and what require reports a failure
+// with. testing.TB has it.
 type env interface {
 	Cleanup(f func())
-	Fatal(args ...any)
-	Fatalf(format string, args ...any)
+	require.TestingT
 }
 
 // A subject is one library, or the bare floor, on one framework with one

@@ -4,6 +4,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
+	"github.com/stretchr/testify/require"
 )
 
 // newManager returns a sessionkit Manager with the defaults — the default
@@ -18,15 +19,11 @@ func newManager(tb env, redis bool) (*session.Manager, *redisMeter) {
 		var rc *goredis.Client
 		rc, rm = goredisClient(tb)
 		store, err := redisstore.New(rc, redisstore.WithPrefix("bench:sk:"))
-		if err != nil {
-			tb.Fatal(err)
-		}
+		require.NoError(tb, err)
 		opts = append(opts, session.WithStore(store), session.WithLifetime(redisLifetime))
 	}
 	m, err := session.NewManager(opts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	tb.Cleanup(func() { m.Close() })
 	return m, rm
 }

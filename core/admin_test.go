@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 func TestDestroyMatchingLogsOneUserOutEverywhere(t *testing.T) {
@@ -31,7 +32,7 @@ func TestDestroyMatchingLogsOneUserOutEverywhere(t *testing.T) {
 	_, err = e.m.DestroyMatching(context.Background(), func(session.Record) bool { return true })
 	assert.ErrorIs(t, err, session.ErrStore)
 
-	m, err := session.NewManager(session.WithStore(plainStore{e.mem}))
+	m, err := session.NewManager(session.WithStore(testenv.NewPlainStore(e.mem)))
 	require.NoError(t, err)
 	_, err = m.DestroyMatching(context.Background(), func(session.Record) bool { return true })
 	assert.True(t, errors.Is(err, errors.ErrUnsupported))

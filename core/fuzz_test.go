@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
@@ -20,12 +22,10 @@ func FuzzCookie(f *testing.F) {
 	f.Add("garbage", strings.Repeat("A", 43))
 	f.Add(strings.Repeat("é", 22), "")
 	f.Add(strings.Repeat("x", 9000), "y")
-	mem := newMem(f, session.WithReapInterval(0))
+	mem := testenv.MemoryStore(f, session.WithReapInterval(0))
 	count := testenv.NewCountingStore(mem)
 	m, err := session.NewManager(session.WithStore(count))
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, a, b string) {
 		vals := []string{a}
 		if b != "" {
@@ -35,24 +35,17 @@ func FuzzCookie(f *testing.F) {
 		before := count.Total()
 		h := begin(m, x)
 		s, err := h.Session()
-		if err != nil {
-			t.Fatalf("load failed: %v", err)
+		require.NoError(t, err, "load failed")
+		if wellFormed := session.ValidID(a) && (b == "" || b == a); !wellFormed {
+			require.Equal(t, before, count.Total(), "store called for cookie values %q", vals)
 		}
-		wellFormed := session.ValidID(a) && (b == "" || b == a)
-		if !wellFormed && count.Total() != before {
-			t.Fatalf("store called for cookie values %q", vals)
-		}
-		if !s.IsNew() {
-			t.Fatalf("a fuzzed cookie found a stored session")
-		}
+		require.True(t, s.IsNew(), "a fuzzed cookie found a stored session")
 		s.Set("k", 1)
-		if err := h.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, h.Commit())
 		c := x.LastCookie()
-		if c == nil || !session.ValidID(c.Value) || c.Value == a || c.Value == b {
-			t.Fatalf("new session did not get a fresh server-made ID")
-		}
+		require.NotNil(t, c, "new session did not get a cookie")
+		require.True(t, session.ValidID(c.Value), "new session did not get a server-made ID: %q", c.Value)
+		require.NotContains(t, []string{a, b}, c.Value, "new session kept a client-made ID")
 		mem.Delete(x.Context(), session.FingerprintIDIPUserAgent(c.Value, x))
 	})
 }
@@ -81,28 +74,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(custom("budget", `{"Name":"x","Tags":["a","b"],"Counts":{"a":1,"b":2}}`))
 	f.Add(custom("budget", `{}`))
 	f.Add(custom("P", `{"M":{"a":1}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var r session.Record
-		budget := decodeBudget(binaryBudgetC, len(data))
-		alloc, err := measureDecode(c, data, &r, budget)
-		if alloc > budget {
-			t.Fatalf("decoding %d bytes allocated %d, over the bound %d (err: %v)", len(data), alloc, budget, err)
-		}
-		if err != nil {
-			return
-		}
-		again, err := c.Encode(nil, &r)
-		if err != nil {
-			t.Fatalf("a decoded record does not encode: %v", err)
-		}
-		var r2 session.Record
-		if err := c.Decode(again, &r2); err != nil {
-			t.Fatalf("re-encoded record does not decode: %v", err)
-		}
-		if len(r2.Values) != len(r.Values) || len(r2.Flashes) != len(r.Flashes) || !r2.Created.Equal(r.Created) {
-			t.Fatalf("round trip changed the record")
-		}
-	})
+	f.Fuzz(func(t *testing.T, data []byte) { checkDecode(t, c, binaryBudgetC, data) })
 }
 
 // FuzzDecodeJSON is FuzzDecode for JSONCodec, whose bound is jsonBudgetC
@@ -119,26 +91,25 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add([]byte(`{`))
 	f.Add([]byte(`null`))
 	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var r session.Record
-		budget := decodeBudget(jsonBudgetC, len(data))
-		alloc, err := measureDecode(c, data, &r, budget)
-		if alloc > budget {
-			t.Fatalf("decoding %d bytes allocated %d, over the bound %d (err: %v)", len(data), alloc, budget, err)
-		}
-		if err != nil {
-			return
-		}
-		again, err := c.Encode(nil, &r)
-		if err != nil {
-			t.Fatalf("a decoded record does not encode: %v", err)
-		}
-		var r2 session.Record
-		if err := c.Decode(again, &r2); err != nil {
-			t.Fatalf("re-encoded record does not decode: %v", err)
-		}
-		if len(r2.Values) != len(r.Values) || len(r2.Flashes) != len(r.Flashes) || !r2.Created.Equal(r.Created) {
-			t.Fatalf("round trip changed the record")
-		}
-	})
+	f.Fuzz(func(t *testing.T, data []byte) { checkDecode(t, c, jsonBudgetC, data) })
+}
+
+// checkDecode is the body of the decode fuzzers: decoding data with c must
+// stay within budgetC bytes per input byte, and a record it accepts must
+// survive another encode/decode round.
+func checkDecode(t *testing.T, c session.Codec, budgetC int, data []byte) {
+	var r session.Record
+	budget := decodeBudget(budgetC, len(data))
+	alloc, err := measureDecode(c, data, &r, budget)
+	require.LessOrEqual(t, alloc, budget, "decoding %d bytes allocated over the bound (err: %v)", len(data), err)
+	if err != nil {
+		return
+	}
+	again, err := c.Encode(nil, &r)
+	require.NoError(t, err, "a decoded record does not encode")
+	var r2 session.Record
+	require.NoError(t, c.Decode(again, &r2), "re-encoded record does not decode")
+	require.Len(t, r2.Values, len(r.Values), "round trip changed the record's values")
+	require.Len(t, r2.Flashes, len(r.Flashes), "round trip changed the record's flashes")
+	require.True(t, r2.Created.Equal(r.Created), "round trip changed the record's creation time: %v, then %v", r.Created, r2.Created)
 }

@@ -1,9 +1,7 @@
 package session_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -36,7 +34,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// env is a Manager over a counted MemoryStore with a manual clock.
+// env is a testenv.Fixture (a Manager over a counting, failing MemoryStore,
+// logging into a buffer) with a manual clock.
 type env struct {
 	t     *testing.T
 	m     *session.Manager
@@ -44,20 +43,15 @@ type env struct {
 	count *testenv.CountingStore
 	fail  *testenv.FailingStore
 	clock *clock
-	log   *bytes.Buffer
+	log   *testenv.LogBuffer
 }
 
 func newEnv(t *testing.T, opts ...session.Option) *env {
 	t.Helper()
-	e := &env{t: t, clock: newClock(), log: new(bytes.Buffer)}
-	e.mem = newMem(t, session.WithReapInterval(0), session.WithMaxAge(48*time.Hour))
-	e.fail = testenv.NewFailingStore(e.mem)
-	e.count = testenv.NewCountingStore(e.fail)
-	logger := slog.New(slog.NewTextHandler(e.log, nil))
-	m, err := session.NewManager(append([]session.Option{session.WithStore(e.count), session.WithLogger(logger)}, opts...)...)
-	require.NoError(t, err)
-	session.SetClock(m, e.mem, e.clock.Now)
-	e.m = m
+	mem := testenv.MemoryStore(t, session.WithReapInterval(0), session.WithMaxAge(48*time.Hour))
+	f := testenv.NewFixtureOver(t, mem, opts...)
+	e := &env{t: t, m: f.Manager, mem: f.Mem, count: f.Count, fail: f.Fail, clock: newClock(), log: f.Log}
+	session.SetClock(e.m, e.mem, e.clock.Now)
 	return e
 }
 
@@ -108,18 +102,5 @@ func newClient() *client { return &client{ip: "192.0.2.10", ua: "test-agent/1.0"
 
 func cookieOf(x *sessiontest.Exchange) *http.Cookie { return x.LastCookie() }
 
-// begin starts a request described by x, as an adapter does.
-func begin(m *session.Manager, x session.Exchange) *session.Handle {
-	h := new(session.Handle)
-	h.Init(m, x)
-	return h
-}
-
-// newMem returns a MemoryStore with opts, closed when the test ends.
-func newMem(tb testing.TB, opts ...session.MemoryOption) *session.MemoryStore {
-	tb.Helper()
-	s, err := session.NewMemoryStore(opts...)
-	require.NoError(tb, err)
-	tb.Cleanup(func() { s.Close() })
-	return s
-}
+// begin is testenv.Begin under the short name the Examples show.
+func begin(m *session.Manager, x session.Exchange) *session.Handle { return testenv.Begin(m, x) }

@@ -11,11 +11,12 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/sessionkit/sessionkit/internal/testenv"
 )
 
 func TestMemoryStoreConformance(t *testing.T) {
 	sessiontest.TestStore(t, func(t *testing.T) session.Store {
-		s := newMem(t)
+		s := testenv.MemoryStore(t)
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -23,7 +24,7 @@ func TestMemoryStoreConformance(t *testing.T) {
 
 func TestMemoryStoreBoundEvictsSoonestExpiry(t *testing.T) {
 	ctx := context.Background()
-	s := newMem(t, session.WithMaxEntries(1000), session.WithReapInterval(0))
+	s := testenv.MemoryStore(t, session.WithMaxEntries(1000), session.WithReapInterval(0))
 	defer s.Close()
 	now := time.Now()
 	for i := range 20000 {
@@ -54,7 +55,7 @@ func TestMemoryStoreBoundEvictsSoonestExpiry(t *testing.T) {
 func TestMemoryStoreReapAndMaxAge(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	s := newMem(t, session.WithMaxAge(time.Hour), session.WithReapInterval(0))
+	s := testenv.MemoryStore(t, session.WithMaxAge(time.Hour), session.WithReapInterval(0))
 	session.SetClock(nil, s, clk.Now)
 	require.NoError(t, s.Set(ctx, "short", []byte("x"), clk.Now().Add(time.Minute)))
 	require.NoError(t, s.Set(ctx, "capped", []byte("x"), clk.Now().Add(100*time.Hour)))
@@ -74,7 +75,7 @@ func TestMemoryStoreReapAndMaxAge(t *testing.T) {
 
 func TestMemoryStoreBackgroundReaper(t *testing.T) {
 	ctx := context.Background()
-	s := newMem(t, session.WithReapInterval(20*time.Millisecond))
+	s := testenv.MemoryStore(t, session.WithReapInterval(20*time.Millisecond))
 	require.NoError(t, s.Set(ctx, "k", []byte("x"), time.Now().Add(30*time.Millisecond)))
 	require.Equal(t, 1, session.RawLen(s))
 	assert.Eventually(t, func() bool { return session.RawLen(s) == 0 }, 2*time.Second, 10*time.Millisecond,
@@ -87,7 +88,7 @@ func TestManagerCloseClosesOnlyItsOwnStore(t *testing.T) {
 	m, err := session.NewManager()
 	require.NoError(t, err)
 	require.NoError(t, m.Close())
-	own := newMem(t)
+	own := testenv.MemoryStore(t)
 	m, err = session.NewManager(session.WithStore(own))
 	require.NoError(t, err)
 	require.NoError(t, m.Close())
@@ -96,7 +97,7 @@ func TestManagerCloseClosesOnlyItsOwnStore(t *testing.T) {
 
 func TestMemoryStoreBoundIsGlobalNotPerShard(t *testing.T) {
 	ctx := context.Background()
-	s := newMem(t, session.WithMaxEntries(300), session.WithReapInterval(0))
+	s := testenv.MemoryStore(t, session.WithMaxEntries(300), session.WithReapInterval(0))
 	defer s.Close()
 	exp := time.Now().Add(time.Hour)
 	// Below the bound nothing is evicted, however the keys fall in shards.

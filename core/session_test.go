@@ -85,7 +85,7 @@ func TestIDs(t *testing.T) {
 	seen := make(map[string]bool)
 	for range 20000 {
 		x := &sessiontest.Exchange{}
-		m, _ := session.NewManager(session.WithStore(newMem(t, session.WithReapInterval(0))))
+		m, _ := session.NewManager(session.WithStore(testenv.MemoryStore(t, session.WithReapInterval(0))))
 		s, err := begin(m, x).Session()
 		require.NoError(t, err)
 		id := s.ID()
@@ -393,7 +393,7 @@ func (l longExpiryStore) SetVersion(ctx context.Context, k string, d []byte, exp
 
 func TestLifetimeEnforcedWhateverTheStore(t *testing.T) {
 	clk := newClock()
-	mem := newMem(t, session.WithReapInterval(0), session.WithMaxAge(72*time.Hour))
+	mem := testenv.MemoryStore(t, session.WithReapInterval(0), session.WithMaxAge(72*time.Hour))
 	m, err := session.NewManager(session.WithStore(longExpiryStore{mem}), session.WithLifetime(time.Hour),
 		session.WithIdleTimeout(20*time.Minute))
 	require.NoError(t, err)
@@ -522,18 +522,9 @@ func TestManyConcurrentWritersLoseNothing(t *testing.T) {
 	e.request(c, func(s *session.Session) { assert.Equal(t, n+1, s.Len()) })
 }
 
-// plainStore hides the MemoryStore's versioned methods: last write wins.
-type plainStore struct{ s session.Store }
-
-func (p plainStore) Get(ctx context.Context, k string) ([]byte, error) { return p.s.Get(ctx, k) }
-func (p plainStore) Set(ctx context.Context, k string, d []byte, exp time.Time) error {
-	return p.s.Set(ctx, k, d, exp)
-}
-func (p plainStore) Delete(ctx context.Context, k string) error { return p.s.Delete(ctx, k) }
-
 func TestStoreWithoutVersionsWorks(t *testing.T) {
-	mem := newMem(t, session.WithReapInterval(0))
-	m, err := session.NewManager(session.WithStore(plainStore{mem}))
+	mem := testenv.MemoryStore(t, session.WithReapInterval(0))
+	m, err := session.NewManager(session.WithStore(testenv.NewPlainStore(mem)))
 	require.NoError(t, err)
 	c := newClient()
 	for i := range 3 {
@@ -561,8 +552,11 @@ func (c conflictStore) SetVersion(ctx context.Context, k string, d []byte, exp t
 	return 0, session.ErrConflict
 }
 
-func TestEndlessConflictIsAnError(t *testing.T) {
-	mem := newMem(t, session.WithReapInterval(0))
+// conflictingSession returns a Manager over a conflictStore and a client
+// holding a stored session with a=1, whose every update conflicts.
+func conflictingSession(t *testing.T) (*session.Manager, *client) {
+	t.Helper()
+	mem := testenv.MemoryStore(t, session.WithReapInterval(0))
 	m, err := session.NewManager(session.WithStore(conflictStore{mem}))
 	require.NoError(t, err)
 	c := newClient()
@@ -572,8 +566,13 @@ func TestEndlessConflictIsAnError(t *testing.T) {
 	s.Set("a", 1)
 	require.NoError(t, h.Commit())
 	c.cookie = x.LastCookie().Value
-	h = begin(m, c.exchange())
-	s, err = h.Session()
+	return m, c
+}
+
+func TestEndlessConflictIsAnError(t *testing.T) {
+	m, c := conflictingSession(t)
+	h := begin(m, c.exchange())
+	s, err := h.Session()
 	require.NoError(t, err)
 	s.Set("a", 2)
 	err = h.Commit()
@@ -743,7 +742,7 @@ func (k *keyFails) Delete(ctx context.Context, key string) error {
 }
 
 func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
-	mem := newMem(t, session.WithReapInterval(0))
+	mem := testenv.MemoryStore(t, session.WithReapInterval(0))
 	store := &keyFails{MemoryStore: mem}
 	m, err := session.NewManager(session.WithStore(store))
 	require.NoError(t, err)
@@ -774,23 +773,13 @@ func TestRegenerateWhoseOldRecordCannotBeDeletedHandsOutNoNewID(t *testing.T) {
 }
 
 func TestConflictRetriesStopAtTheRequestDeadline(t *testing.T) {
-	mem := newMem(t, session.WithReapInterval(0))
-	m, err := session.NewManager(session.WithStore(conflictStore{mem}))
-	require.NoError(t, err)
-	c := newClient()
-	x := c.exchange()
-	h := begin(m, x)
-	s, _ := h.Session()
-	s.Set("a", 1)
-	require.NoError(t, h.Commit())
-	c.cookie = x.LastCookie().Value
-
+	m, c := conflictingSession(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	x = c.exchange()
+	x := c.exchange()
 	x.Ctx = ctx
-	h = begin(m, x)
-	s, err = h.Session()
+	h := begin(m, x)
+	s, err := h.Session()
 	require.NoError(t, err)
 	s.Set("a", 2)
 	start := time.Now()
@@ -818,7 +807,7 @@ var _ session.VersionedStore = stallStore{}
 func TestStoreTimeoutBoundsAStalledStore(t *testing.T) {
 	_, err := session.NewManager(session.WithStoreTimeout(-time.Second))
 	require.Error(t, err)
-	mem := newMem(t, session.WithReapInterval(0))
+	mem := testenv.MemoryStore(t, session.WithReapInterval(0))
 	m, err := session.NewManager(session.WithStore(stallStore{mem}), session.WithStoreTimeout(20*time.Millisecond))
 	require.NoError(t, err)
 

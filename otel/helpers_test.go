@@ -118,7 +118,7 @@ func (r *rig) figures() want {
 					out[m.Name+label(p.Attributes)+"#sum"] = p.Sum
 				}
 			default:
-				r.t.Fatalf("metric %s has unexpected data %T", m.Name, m.Data)
+				require.FailNowf(r.t, "unexpected metric data", "metric %s has unexpected data %T", m.Name, m.Data)
 			}
 		}
 	}

@@ -224,7 +224,7 @@ func TestEveryStoreCallIsCountedByOp(t *testing.T) {
 
 	// A Store without versions is written with set and delete.
 	plain, err := session.NewManager(session.WithObserver(r.obs),
-		session.WithStore(plainStore{testenv.MemoryStore(t)}))
+		session.WithStore(testenv.NewPlainStore(testenv.MemoryStore(t))))
 	require.NoError(t, err)
 	r.m = plain
 	c = &client{}
@@ -238,15 +238,6 @@ func TestEveryStoreCallIsCountedByOp(t *testing.T) {
 		calls(3, "get", "ok").calls(1, "get", "not_found").calls(1, "remove_owner", "ok").
 		calls(1, "range", "ok").calls(1, "set", "ok").calls(1, "delete", "ok"), r.counts())
 }
-
-// plainStore hides every method but the Store interface's.
-type plainStore struct{ s session.Store }
-
-func (p plainStore) Get(ctx context.Context, key string) ([]byte, error) { return p.s.Get(ctx, key) }
-func (p plainStore) Set(ctx context.Context, key string, data []byte, exp time.Time) error {
-	return p.s.Set(ctx, key, data, exp)
-}
-func (p plainStore) Delete(ctx context.Context, key string) error { return p.s.Delete(ctx, key) }
 
 func TestStoreCallsAreClientSpansUnderTheRequestsSpan(t *testing.T) {
 	mem := testenv.MemoryStore(t)

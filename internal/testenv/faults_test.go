@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/require"
 )
 
 // echoServer starts a TCP server on a loopback port that sends back
@@ -23,9 +24,7 @@ import (
 func echoServer(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var (
 		mu    sync.Mutex
 		conns []net.Conn
@@ -58,9 +57,7 @@ func echoServer(t *testing.T) string {
 func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial %s: %v", addr, err)
-	}
+	require.NoError(t, err, "dial %s", addr)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -70,29 +67,25 @@ func echo(t *testing.T, c net.Conn, msg string) {
 	t.Helper()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	defer c.SetDeadline(time.Time{})
-	if _, err := io.WriteString(c, msg); err != nil {
-		t.Fatalf("write %q: %v", msg, err)
-	}
+	_, err := io.WriteString(c, msg)
+	require.NoError(t, err, "write %q", msg)
 	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil || string(got) != msg {
-		t.Fatalf("echo of %q: got %q, %v", msg, got, err)
-	}
+	_, err = io.ReadFull(c, got)
+	require.NoError(t, err, "echo of %q", msg)
+	require.Equal(t, msg, string(got), "echo of %q", msg)
 }
 
 // stalls sends msg on c and fails the test unless a read then times out:
 // the connection is open and nothing answers.
 func stalls(t *testing.T, c net.Conn, msg string) {
 	t.Helper()
-	if _, err := io.WriteString(c, msg); err != nil {
-		t.Fatalf("write %q to a black hole: %v", msg, err)
-	}
+	_, err := io.WriteString(c, msg)
+	require.NoError(t, err, "write %q to a black hole", msg)
 	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	defer c.SetReadDeadline(time.Time{})
 	n, err := c.Read(make([]byte, 64))
 	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("read from a black hole: %d bytes, %v; want a timeout", n, err)
-	}
+	require.True(t, errors.As(err, &ne) && ne.Timeout(), "read from a black hole: %d bytes, %v; want a timeout", n, err)
 }
 
 // closed fails the test unless a read on c ends at once with an error
@@ -101,10 +94,9 @@ func closed(t *testing.T, c net.Conn) {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	n, err := c.Read(make([]byte, 64))
+	require.Error(t, err, "read on a dropped connection: %d bytes; want EOF or a reset", n)
 	var ne net.Error
-	if err == nil || errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("read on a dropped connection: %d bytes, %v; want EOF or a reset", n, err)
-	}
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "read on a dropped connection timed out; want EOF or a reset")
 }
 
 // refused fails the test unless a connection to addr is refused.
@@ -113,11 +105,8 @@ func refused(t *testing.T, addr string) {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err == nil {
 		c.Close()
-		t.Fatalf("dial %s succeeded, want connection refused", addr)
 	}
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("dial %s: %v, want connection refused", addr, err)
-	}
+	require.ErrorIs(t, err, syscall.ECONNREFUSED, "dial %s", addr)
 }
 
 func TestProxy(t *testing.T) {
@@ -134,9 +123,7 @@ func TestProxy(t *testing.T) {
 	refused(t, addr)
 
 	p.Restore()
-	if p.Addr() != addr {
-		t.Fatalf("Addr after Restore = %s, want %s", p.Addr(), addr)
-	}
+	require.Equal(t, addr, p.Addr(), "Addr after Restore")
 	forwarded := dial(t, addr)
 	echo(t, forwarded, "again")
 
@@ -169,9 +156,7 @@ func TestProxy(t *testing.T) {
 // closes its clients' connections.
 func TestProxyTargetDown(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	target := ln.Addr().String()
 	ln.Close()
 	p := testenv.StartProxy(t, target)
@@ -238,20 +223,16 @@ func redisDo(t *testing.T, addr, cmd string) string {
 	c := dial(t, addr)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, cmd+"\r\n"); err != nil {
-		t.Fatalf("%s: %v", cmd, err)
-	}
+	_, err := io.WriteString(c, cmd+"\r\n")
+	require.NoError(t, err, cmd)
 	r := bufio.NewReader(c)
 	line, err := r.ReadString('\n')
-	if err != nil {
-		t.Fatalf("%s: %v", cmd, err)
-	}
+	require.NoError(t, err, cmd)
 	line = strings.TrimSuffix(line, "\r\n")
 	if n, err := strconv.Atoi(strings.TrimPrefix(line, "$")); strings.HasPrefix(line, "$") && err == nil && n >= 0 {
 		data := make([]byte, n+2)
-		if _, err := io.ReadFull(r, data); err != nil {
-			t.Fatalf("%s: %v", cmd, err)
-		}
+		_, err := io.ReadFull(r, data)
+		require.NoError(t, err, cmd)
 		return fmt.Sprintf("%s %s", line, data[:n])
 	}
 	return line
@@ -260,38 +241,24 @@ func redisDo(t *testing.T, addr, cmd string) string {
 func TestRedisServer(t *testing.T) {
 	r := testenv.StartRedisServer(t)
 	addr := r.Addr()
-	if addr != "127.0.0.1:"+strconv.Itoa(r.Port()) {
-		t.Fatalf("Addr %s does not match Port %d", addr, r.Port())
-	}
-	if got := redisDo(t, addr, "PING"); got != "+PONG" {
-		t.Fatalf("PING = %q", got)
-	}
-	if got := redisDo(t, addr, "SET k v"); got != "+OK" {
-		t.Fatalf("SET = %q", got)
-	}
+	require.Equal(t, "127.0.0.1:"+strconv.Itoa(r.Port()), addr, "Addr does not match Port")
+	require.Equal(t, "+PONG", redisDo(t, addr, "PING"), "PING")
+	require.Equal(t, "+OK", redisDo(t, addr, "SET k v"), "SET")
 
 	r.Kill()
 	refused(t, addr)
 	r.Kill() // again: nothing to do
 
 	r.Restart()
-	if r.Addr() != addr {
-		t.Fatalf("Addr after Restart = %s, want %s", r.Addr(), addr)
-	}
-	if got := redisDo(t, addr, "GET k"); got != "$-1" {
-		t.Fatalf("GET k after a restart = %q, want nothing kept (%q)", got, "$-1")
-	}
+	require.Equal(t, addr, r.Addr(), "Addr after Restart")
+	require.Equal(t, "$-1", redisDo(t, addr, "GET k"), "GET k after a restart: nothing is kept")
 
 	r.Stop()
 	refused(t, addr)
 	r.Restart()
-	if got := redisDo(t, addr, "PING"); got != "+PONG" {
-		t.Fatalf("PING after Stop and Restart = %q", got)
-	}
+	require.Equal(t, "+PONG", redisDo(t, addr, "PING"), "PING after Stop and Restart")
 	r.Restart() // while running: killed and started again
-	if got := redisDo(t, addr, "PING"); got != "+PONG" {
-		t.Fatalf("PING after a Restart of a running server = %q", got)
-	}
+	require.Equal(t, "+PONG", redisDo(t, addr, "PING"), "PING after a Restart of a running server")
 }
 
 // TestRedisServerArgs checks that extra arguments override the defaults
@@ -299,24 +266,15 @@ func TestRedisServer(t *testing.T) {
 // that a configuration file goes first.
 func TestRedisServerArgs(t *testing.T) {
 	r := testenv.StartRedisServer(t, "--appendonly", "yes", "--appendfsync", "always")
-	if got := redisDo(t, r.Addr(), "SET k v"); got != "+OK" {
-		t.Fatalf("SET = %q", got)
-	}
+	require.Equal(t, "+OK", redisDo(t, r.Addr(), "SET k v"), "SET")
 	r.Kill()
 	r.Restart()
-	if got := redisDo(t, r.Addr(), "GET k"); got != "$1 v" {
-		t.Fatalf("GET k after a kill with appendfsync always = %q, want %q", got, "$1 v")
-	}
+	require.Equal(t, "$1 v", redisDo(t, r.Addr(), "GET k"), "GET k after a kill with appendfsync always")
 
 	conf := filepath.Join(t.TempDir(), "redis.conf")
-	if err := os.WriteFile(conf, []byte("databases 4\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(conf, []byte("databases 4\n"), 0o600))
 	c := testenv.StartRedisServer(t, conf)
-	if got := redisDo(t, c.Addr(), "SELECT 3"); got != "+OK" {
-		t.Fatalf("SELECT 3 with 4 databases = %q", got)
-	}
-	if got := redisDo(t, c.Addr(), "SELECT 4"); !strings.HasPrefix(got, "-ERR") {
-		t.Fatalf("SELECT 4 with 4 databases = %q, want an error: the configuration file was not read", got)
-	}
+	require.Equal(t, "+OK", redisDo(t, c.Addr(), "SELECT 3"), "SELECT 3 with 4 databases")
+	got := redisDo(t, c.Addr(), "SELECT 4")
+	require.True(t, strings.HasPrefix(got, "-ERR"), "SELECT 4 with 4 databases = %q, want an error: the configuration file was not read", got)
 }

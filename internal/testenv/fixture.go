@@ -75,7 +75,13 @@ type Fixture struct {
 // override them.
 func NewFixture(t testing.TB, opts ...session.Option) *Fixture {
 	t.Helper()
-	mem := MemoryStore(t)
+	return NewFixtureOver(t, MemoryStore(t), opts...)
+}
+
+// NewFixtureOver is NewFixture over a MemoryStore of the test's own, for
+// tests that need its options (a reap interval, a clock) under the Manager.
+func NewFixtureOver(t testing.TB, mem *session.MemoryStore, opts ...session.Option) *Fixture {
+	t.Helper()
 	f := &Fixture{Mem: mem, Fail: NewFailingStore(mem), Log: &LogBuffer{}}
 	f.Count = NewCountingStore(f.Fail)
 	all := append([]session.Option{session.WithStore(f.Count),

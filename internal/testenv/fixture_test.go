@@ -1,7 +1,6 @@
 package testenv_test
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/require"
 )
 
 func TestLogBuffer(t *testing.T) {
@@ -24,16 +24,13 @@ func TestLogBuffer(t *testing.T) {
 	}
 	l.WaitFor(t, "line 0;", "line 7;")
 	wg.Wait()
-	if n := strings.Count(l.String(), ";"); n != 8 {
-		t.Fatalf("log %q has %d lines, want 8", l.String(), n)
-	}
-	if msg := fatalOf(func(tb testing.TB) { l.WaitFor(tb, "line 0;") }); msg != "" {
-		t.Fatalf("WaitFor failed on a present line: %s", msg)
-	}
+	require.Equal(t, 8, strings.Count(l.String(), ";"), "lines in the log %q", l.String())
+	require.Empty(t, fatalOf(func(tb testing.TB) { l.WaitFor(tb, "line 0;") }), "WaitFor failed on a present line")
 }
 
 func TestFixture(t *testing.T) {
-	f := testenv.NewFixture(t, session.WithCookieSecure(true))
+	// Secure is the default; turning it off shows the option was applied.
+	f := testenv.NewFixture(t, session.WithCookieSecure(false))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x := &sessiontest.Exchange{IP: "192.0.2.1"}
 		for _, c := range r.CookiesNamed(f.Manager.CookieName()) {
@@ -56,25 +53,17 @@ func TestFixture(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	resp, err := http.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body := testenv.ReadBody(t, resp); body != "saved" {
-		t.Fatalf("body %q, want %q", body, "saved")
-	}
+	require.NoError(t, err)
+	require.Equal(t, "saved", testenv.ReadBody(t, resp), "body")
 	c := testenv.SessionCookie(t, resp)
-	if !c.Secure {
-		t.Fatal("the option given to NewFixture was not applied: cookie not Secure")
-	}
-	if _, sets, _ := f.Count.Calls(); sets != 1 {
-		t.Fatalf("Count saw %d sets, want 1", sets)
-	}
+	require.False(t, c.Secure, "the option given to NewFixture was not applied: cookie still Secure")
+	_, sets, _ := f.Count.Calls()
+	require.EqualValues(t, 1, sets, "sets Count saw")
 
 	f.Fail.SetDown(true)
 	x := &sessiontest.Exchange{IP: "192.0.2.1", CookieMap: map[string][]string{c.Name: {c.Value}}}
-	if _, err := testenv.Begin(f.Manager, x).Session(); !errors.Is(err, session.ErrStore) {
-		t.Fatalf("with Fail down: err %v, want session.ErrStore", err)
-	}
+	_, err = testenv.Begin(f.Manager, x).Session()
+	require.ErrorIs(t, err, session.ErrStore, "with Fail down")
 
 	f.Manager.Logger().Info("fixture-log-check")
 	f.Log.WaitFor(t, "fixture-log-check")
@@ -86,9 +75,7 @@ func TestSessionCookieMissing(t *testing.T) {
 		session.DefaultCookieName + "=not-a-valid-id",
 	}}}
 	msg := fatalOf(func(tb testing.TB) { testenv.SessionCookie(tb, resp) })
-	if !strings.Contains(msg, "no valid") {
-		t.Fatalf("SessionCookie without a valid cookie: fatal %q", msg)
-	}
+	require.Contains(t, msg, "no valid", "SessionCookie without a valid cookie: its fatal message")
 }
 
 // fatalTB records the first fatal message and stops its goroutine, as

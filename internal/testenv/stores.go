@@ -147,3 +147,22 @@ func rangeOver(ctx context.Context, s session.Store, fn func(string, []byte, uin
 	}
 	return errors.ErrUnsupported
 }
+
+// PlainStore wraps a Store and offers only the methods of the Store
+// interface, hiding versions, listing and the owner index, as the least a
+// third-party store implements: the last write wins.
+type PlainStore struct{ s session.Store }
+
+// NewPlainStore wraps s.
+func NewPlainStore(s session.Store) PlainStore { return PlainStore{s} }
+
+// Get implements session.Store.
+func (p PlainStore) Get(ctx context.Context, key string) ([]byte, error) { return p.s.Get(ctx, key) }
+
+// Set implements session.Store.
+func (p PlainStore) Set(ctx context.Context, key string, data []byte, exp time.Time) error {
+	return p.s.Set(ctx, key, data, exp)
+}
+
+// Delete implements session.Store.
+func (p PlainStore) Delete(ctx context.Context, key string) error { return p.s.Delete(ctx, key) }

@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionkit/sessionkit/internal/testenv"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // defaultURL is the test database of the project's machines; PG_URL
@@ -48,9 +50,7 @@ var (
 func newPool(tb testing.TB, dsn string, tr pgx.QueryTracer, maxConns int32) *pgxpool.Pool {
 	tb.Helper()
 	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		tb.Fatalf("bad PostgreSQL URL %q: %v", dsn, err)
-	}
+	require.NoError(tb, err, "bad PostgreSQL URL %q", redact(dsn))
 	if tr != nil {
 		cfg.ConnConfig.Tracer = tr
 	}
@@ -58,15 +58,13 @@ func newPool(tb testing.TB, dsn string, tr pgx.QueryTracer, maxConns int32) *pgx
 		cfg.MaxConns = maxConns
 	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		tb.Fatalf("pgxpool: %v", err)
-	}
+	require.NoError(tb, err, "pgxpool")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		tb.Fatalf("PostgreSQL at %s is unreachable: %v\n"+
-			"These tests need a real server: start it (scripts/services.sh) or point PG_URL at one.", redact(dsn), err)
+		require.NoError(tb, err, "PostgreSQL at %s is unreachable.\n"+
+			"These tests need a real server: start it (scripts/services.sh) or point PG_URL at one.", redact(dsn))
 	}
 	return pool
 }
@@ -102,9 +100,7 @@ func testPool(tb testing.TB) *pgxpool.Pool {
 				"These tests need a real server: start it (scripts/services.sh) or point PG_URL at one.", redact(pgURL()), err)
 		}
 	})
-	if sharedErr != nil {
-		tb.Fatal(sharedErr)
-	}
+	require.NoError(tb, sharedErr)
 	return sharedPool
 }
 
@@ -118,9 +114,8 @@ func uniqueTable(tb testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		drop := "DROP TABLE IF EXISTS " + pgx.Identifier{name}.Sanitize() + ", " + pgx.Identifier{name + "_owners"}.Sanitize()
-		if _, err := pool.Exec(ctx, drop); err != nil {
-			tb.Errorf("drop test table %s: %v", name, err)
-		}
+		_, err := pool.Exec(ctx, drop)
+		assert.NoError(tb, err, "drop test table %s", name)
 	})
 	return name
 }
@@ -129,14 +124,18 @@ func uniqueTable(tb testing.TB) string {
 // own, closed at the end of the test.
 func newStore(tb testing.TB, opts ...pgstore.Option) *pgstore.Store {
 	tb.Helper()
+	return newStoreOn(tb, testPool(tb), opts...)
+}
+
+// newStoreOn is newStore on a pool of the test's own.
+func newStoreOn(tb testing.TB, pool *pgxpool.Pool, opts ...pgstore.Option) *pgstore.Store {
+	tb.Helper()
 	// A fresh table of its own unless opts name one (the later option wins).
 	opts = append([]pgstore.Option{pgstore.WithTable(uniqueTable(tb)), pgstore.WithCreateTable()}, opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := pgstore.New(ctx, testPool(tb), opts...)
-	if err != nil {
-		tb.Fatalf("pgstore.New: %v", err)
-	}
+	s, err := pgstore.New(ctx, pool, opts...)
+	require.NoError(tb, err, "pgstore.New")
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
@@ -145,9 +144,7 @@ func newStore(tb testing.TB, opts ...pgstore.Option) *pgstore.Store {
 func closedAddr(tb testing.TB) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	addr := l.Addr().String()
 	l.Close()
 	return addr
@@ -157,9 +154,7 @@ func closedAddr(tb testing.TB) string {
 func dsnVia(tb testing.TB, addr string) string {
 	tb.Helper()
 	u, err := url.Parse(pgURL())
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	u.Host = addr
 	return u.String()
 }
@@ -170,9 +165,7 @@ func dsnVia(tb testing.TB, addr string) string {
 func newProxy(tb testing.TB) *testenv.Proxy {
 	tb.Helper()
 	u, err := url.Parse(pgURL())
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	upstream := u.Host
 	if u.Port() == "" {
 		upstream = net.JoinHostPort(u.Hostname(), "5432")

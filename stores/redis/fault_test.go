@@ -2,14 +2,15 @@ package redisstore
 
 import (
 	"context"
-	"errors"
-	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestServerDownAndBack runs a Manager on a store whose redis-server this
@@ -30,7 +31,7 @@ func TestServerDownAndBack(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	s := mustNew(t, c)
 	m, err := session.NewManager(session.WithStore(s))
-	must(t, err)
+	require.NoError(t, err)
 
 	// request runs one request with a 1.5 s deadline; handler may be nil.
 	request := func(cookie *string, handler func(*session.Session)) (loadErr, commitErr error) {
@@ -65,9 +66,9 @@ func TestServerDownAndBack(t *testing.T) {
 
 	var cookie string
 	loadErr, commitErr := request(&cookie, func(s *session.Session) { s.Set("user", "ann") })
-	if loadErr != nil || commitErr != nil || cookie == "" {
-		t.Fatalf("with Redis up: load %v, commit %v, cookie %q", loadErr, commitErr, cookie)
-	}
+	require.NoError(t, loadErr, "load with Redis up")
+	require.NoError(t, commitErr, "commit with Redis up")
+	require.NotEmpty(t, cookie, "cookie with Redis up")
 
 	for round, down := range []struct {
 		sig  string
@@ -78,27 +79,21 @@ func TestServerDownAndBack(t *testing.T) {
 
 		// A session with a cookie: the load fails.
 		existing := cookie
-		loadErr, _ := request(&existing, func(*session.Session) { t.Error("handler ran although the load failed") })
-		if !errors.Is(loadErr, session.ErrStore) {
-			t.Fatalf("round %d (%v): load with Redis down: error = %v, want ErrStore", round, sig, loadErr)
-		}
+		loadErr, _ := request(&existing, func(*session.Session) { assert.Fail(t, "handler ran although the load failed") })
+		require.ErrorIs(t, loadErr, session.ErrStore, "round %d (%v): load with Redis down", round, sig)
 		// A new session: no load, the commit fails.
 		var fresh string
 		loadErr, commitErr := request(&fresh, func(s *session.Session) { s.Set("user", "bob") })
-		if loadErr != nil || !errors.Is(commitErr, session.ErrStore) {
-			t.Fatalf("round %d (%v): new session with Redis down: load %v, commit %v; want nil and ErrStore", round, sig, loadErr, commitErr)
-		}
-		if fresh != "" {
-			t.Fatalf("round %d: a cookie was set for a session that was not stored", round)
-		}
+		require.NoError(t, loadErr, "round %d (%v): new session with Redis down: load", round, sig)
+		require.ErrorIs(t, commitErr, session.ErrStore, "round %d (%v): new session with Redis down: commit", round, sig)
+		require.Empty(t, fresh, "round %d: a cookie was set for a session that was not stored", round)
 		// The store's own methods fail too, and not with ErrNotFound.
 		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		var getErr error
 		within(t, 10*time.Second, "Get while Redis is down", func() { _, getErr = s.Get(ctx, "k") })
 		cancel()
-		if getErr == nil || errors.Is(getErr, session.ErrNotFound) {
-			t.Fatalf("round %d: Get with Redis down = %v, want a connection error", round, getErr)
-		}
+		require.Error(t, getErr, "round %d: Get with Redis down: want a connection error", round)
+		require.NotErrorIs(t, getErr, session.ErrNotFound, "round %d: Get with Redis down: want a connection error", round)
 
 		srv.Restart() // same port, empty data set
 		recovered := false
@@ -108,9 +103,8 @@ func TestServerDownAndBack(t *testing.T) {
 			loadErr, commitErr := request(&ck, func(s *session.Session) { s.Set("user", "cy") })
 			if loadErr == nil && commitErr == nil && ck != "" {
 				loadErr, _ = request(&ck, func(s *session.Session) {
-					if s.IsNew() || s.Get("user") != "cy" {
-						t.Errorf("round %d: after recovery the session did not round-trip: new=%v user=%v", round, s.IsNew(), s.Get("user"))
-					}
+					assert.False(t, s.IsNew(), "round %d: after recovery the session did not round-trip", round)
+					assert.Equal(t, "cy", s.Get("user"), "round %d: after recovery the session did not round-trip", round)
 				})
 				if loadErr == nil {
 					recovered, cookie = true, ck
@@ -119,18 +113,13 @@ func TestServerDownAndBack(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if !recovered {
-			t.Fatalf("round %d: the store did not recover within 20s of Redis restarting", round)
-		}
+		require.True(t, recovered, "round %d: the store did not recover within 20s of Redis restarting", round)
 		// The old session died with the server's memory: a fresh one, no error.
 		old := existing
-		if loadErr, _ := request(&old, func(s *session.Session) {
-			if !s.IsNew() {
-				t.Errorf("round %d: a session from before the restart came back", round)
-			}
-		}); loadErr != nil {
-			t.Fatalf("round %d: load of a lost session: %v", round, loadErr)
-		}
+		loadErr, _ = request(&old, func(s *session.Session) {
+			assert.True(t, s.IsNew(), "round %d: a session from before the restart came back", round)
+		})
+		require.NoError(t, loadErr, "round %d: load of a lost session", round)
 	}
 }
 
@@ -142,7 +131,7 @@ func TestScriptNotCached(t *testing.T) {
 	srv := testenv.StartRedisServer(t)
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
-	must(t, c.Ping(ctx).Err())
+	require.NoError(t, c.Ping(ctx).Err())
 	var n rediscount.Counter
 	c.AddHook(&n)
 	s := mustNew(t, c)
@@ -150,18 +139,14 @@ func TestScriptNotCached(t *testing.T) {
 
 	for round := range 2 {
 		n.Reset()
-		must(t, setVersion(s, ctx, "k", []byte("a"), exp, 0))
-		if got := n.Commands(); got != 2 {
-			t.Fatalf("round %d: first SetVersion on a server without the script: %d commands, want 2 (EVALSHA, EVAL)", round, got)
-		}
+		require.NoError(t, setVersion(s, ctx, "k", []byte("a"), exp, 0))
+		require.EqualValues(t, 2, n.Commands(), "round %d: commands of the first SetVersion on a server without the script (EVALSHA, EVAL)", round)
 		_, v, err := s.GetVersion(ctx, "k")
-		must(t, err)
+		require.NoError(t, err)
 		n.Reset()
-		must(t, setVersion(s, ctx, "k", []byte("b"), exp, v))
-		if got := n.Commands(); got != 1 {
-			t.Fatalf("round %d: SetVersion with the script cached: %d commands, want 1", round, got)
-		}
-		must(t, s.Delete(ctx, "k"))
-		must(t, c.ScriptFlush(ctx).Err())
+		require.NoError(t, setVersion(s, ctx, "k", []byte("b"), exp, v))
+		require.EqualValues(t, 1, n.Commands(), "round %d: commands of SetVersion with the script cached", round)
+		require.NoError(t, s.Delete(ctx, "k"))
+		require.NoError(t, c.ScriptFlush(ctx).Err())
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // redisAddr is the single Redis the tests use: REDIS_ADDR, or
@@ -31,9 +33,7 @@ const clusterHint = `start one with: eval "$(scripts/redis-cluster.sh start)" (f
 func clusterAddrs(tb testing.TB) []string {
 	tb.Helper()
 	v := os.Getenv("REDIS_CLUSTER_ADDRS")
-	if v == "" {
-		tb.Fatalf("REDIS_CLUSTER_ADDRS is not set; the Redis Cluster tests need a running Cluster; %s", clusterHint)
-	}
+	require.NotEmpty(tb, v, "REDIS_CLUSTER_ADDRS is not set; the Redis Cluster tests need a running Cluster; %s", clusterHint)
 	return strings.Split(v, ",")
 }
 
@@ -45,9 +45,7 @@ func singleClient(tb testing.TB) *redis.Client {
 	tb.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		tb.Fatalf("Redis at %s (REDIS_ADDR) does not answer: %v", redisAddr(), err)
-	}
+	require.NoError(tb, c.Ping(ctx).Err(), "Redis at %s (REDIS_ADDR) does not answer", redisAddr())
 	return c
 }
 
@@ -61,23 +59,15 @@ func clusterClient(tb testing.TB) *redis.ClusterClient {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	info, err := c.ClusterInfo(ctx).Result()
-	if err != nil {
-		tb.Fatalf("Redis Cluster at %v (REDIS_CLUSTER_ADDRS) does not answer: %v; %s", addrs, err, clusterHint)
-	}
-	if !strings.Contains(info, "cluster_state:ok") {
-		tb.Fatalf("Redis Cluster at %v is not healthy:\n%s", addrs, info)
-	}
+	require.NoError(tb, err, "Redis Cluster at %v (REDIS_CLUSTER_ADDRS) does not answer; %s", addrs, clusterHint)
+	require.Contains(tb, info, "cluster_state:ok", "Redis Cluster at %v is not healthy", addrs)
 	var masters atomic.Int32
 	err = c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 		masters.Add(1)
 		return n.Ping(ctx).Err()
 	})
-	if err != nil {
-		tb.Fatalf("a master of the Redis Cluster does not answer: %v", err)
-	}
-	if masters.Load() < 3 {
-		tb.Fatalf("the Redis Cluster at %v has %d masters; the tests need 3", addrs, masters.Load())
-	}
+	require.NoError(tb, err, "a master of the Redis Cluster does not answer")
+	require.GreaterOrEqual(tb, masters.Load(), int32(3), "masters of the Redis Cluster at %v; the tests need 3", addrs)
 	return c
 }
 
@@ -94,17 +84,15 @@ func testPrefix(tb testing.TB) string {
 	return "sktest:" + name + ":" + hex.EncodeToString(b[:]) + ":"
 }
 
-// newTestStore returns a Store with a fresh prefix on c that is cleared
-// when the test ends.
-func newTestStore(tb testing.TB, c redis.UniversalClient) *Store {
+// newTestStore returns a Store with a fresh prefix on c (unless opts give
+// one: the later option wins) that is cleared when the test ends.
+func newTestStore(tb testing.TB, c redis.UniversalClient, opts ...Option) *Store {
 	tb.Helper()
-	s := mustNew(tb, c, WithPrefix(testPrefix(tb)))
+	s := mustNew(tb, c, append([]Option{WithPrefix(testPrefix(tb))}, opts...)...)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := s.Clear(ctx); err != nil {
-			tb.Errorf("cleanup: Clear: %v", err)
-		}
+		assert.NoError(tb, s.Clear(ctx), "cleanup: Clear")
 	})
 	return s
 }
@@ -123,9 +111,7 @@ func loadScript(tb testing.TB, c redis.UniversalClient) {
 	} else {
 		err = setScript.Load(ctx, c).Err()
 	}
-	if err != nil {
-		tb.Fatalf("SCRIPT LOAD: %v", err)
-	}
+	require.NoError(tb, err, "SCRIPT LOAD")
 }
 
 // client is a request from one browser, as the Manager sees it.
@@ -146,14 +132,7 @@ func within(tb testing.TB, d time.Duration, what string, f func()) {
 	select {
 	case <-done:
 	case <-time.After(d):
-		tb.Fatalf("%s hung for more than %v", what, d)
-	}
-}
-
-func must(tb testing.TB, err error) {
-	tb.Helper()
-	if err != nil {
-		tb.Fatal(err)
+		require.FailNowf(tb, "hung", "%s hung for more than %v", what, d)
 	}
 }
 
@@ -173,12 +152,34 @@ func allRecords(s *Store, ctx context.Context) (map[string][]byte, error) {
 	return out, err
 }
 
+// listed checks that Len and Range both see n sessions in s, and returns
+// what Range visited.
+func listed(tb testing.TB, s *Store, n int) map[string][]byte {
+	tb.Helper()
+	ctx := context.Background()
+	got, err := s.Len(ctx)
+	require.NoError(tb, err, "Len")
+	require.Equal(tb, n, got, "Len")
+	all, err := allRecords(s, ctx)
+	require.NoError(tb, err, "Range")
+	require.Len(tb, all, n, "records Range visited")
+	return all
+}
+
+// cleared clears s and checks that Len then sees nothing.
+func cleared(tb testing.TB, s *Store) {
+	tb.Helper()
+	ctx := context.Background()
+	require.NoError(tb, s.Clear(ctx), "Clear")
+	n, err := s.Len(ctx)
+	require.NoError(tb, err, "Len after Clear")
+	require.Zero(tb, n, "Len after Clear")
+}
+
 // mustNew is New for tests: an error fails the test.
 func mustNew(tb testing.TB, c redis.UniversalClient, opts ...Option) *Store {
 	tb.Helper()
 	s, err := New(c, opts...)
-	if err != nil {
-		tb.Fatalf("redisstore.New: %v", err)
-	}
+	require.NoError(tb, err, "redisstore.New")
 	return s
 }

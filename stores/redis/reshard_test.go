@@ -31,9 +31,8 @@ type testCluster struct {
 // redis-cli --cluster create. It fails the test if it cannot.
 func startCluster(t *testing.T) *testCluster {
 	t.Helper()
-	if _, err := exec.LookPath("redis-cli"); err != nil {
-		t.Fatalf("this test builds its own Redis Cluster with redis-cli, which is not installed (apt-get install redis-tools): %v", err)
-	}
+	_, err := exec.LookPath("redis-cli")
+	require.NoError(t, err, "this test builds its own Redis Cluster with redis-cli, which is not installed (apt-get install redis-tools)")
 	tc := new(testCluster)
 	for range 3 {
 		srv := testenv.StartRedisServer(t, "--cluster-enabled", "yes",
@@ -44,9 +43,8 @@ func startCluster(t *testing.T) *testCluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := append(append([]string{"--cluster", "create"}, tc.addrs...), "--cluster-replicas", "0", "--cluster-yes")
-	if out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli --cluster create %v: %v\n%s", tc.addrs, err, out)
-	}
+	out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput()
+	require.NoError(t, err, "redis-cli --cluster create %v:\n%s", tc.addrs, out)
 	for _, addr := range tc.addrs {
 		c := redis.NewClient(&redis.Options{Addr: addr})
 		for {
@@ -56,7 +54,7 @@ func startCluster(t *testing.T) *testCluster {
 			}
 			if ctx.Err() != nil {
 				c.Close()
-				t.Fatalf("the test's Redis Cluster node %s did not become healthy: %v\n%s", addr, err, info)
+				require.FailNowf(t, "node not healthy", "the test's Redis Cluster node %s did not become healthy: %v\n%s", addr, err, info)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -211,9 +209,7 @@ func TestRevocationDuringReshard(t *testing.T) {
 			}
 			cookies[i] = x.LastCookie().Value
 		})
-		if f := failed.Load(); f != nil {
-			t.Fatal(f)
-		}
+		require.Nil(t, failed.Load(), "a session could not be created")
 		return cookies
 	}
 	// live returns the cookies whose record is still stored, checked with

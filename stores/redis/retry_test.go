@@ -64,7 +64,7 @@ func lossyManager(t *testing.T) (*session.Manager, *replyDropper) {
 	d := new(replyDropper)
 	c := redis.NewClient(&redis.Options{Addr: redisAddr(), Dialer: d.dial, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { c.Close() })
-	must(t, c.Ping(context.Background()).Err())
+	require.NoError(t, c.Ping(context.Background()).Err())
 	loadScript(t, c) // so the EVALSHA runs, rather than answering NOSCRIPT
 	m, err := session.NewManager(session.WithStore(newTestStore(t, c)))
 	require.NoError(t, err)

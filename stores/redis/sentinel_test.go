@@ -14,6 +14,7 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/require"
 )
 
 // waitFor polls cond every 100 ms until it returns "" (done) or d has
@@ -28,9 +29,7 @@ func waitFor(tb testing.TB, d time.Duration, what string, cond func(ctx context.
 		if why == "" {
 			return
 		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %v: %s", what, d, why)
-		}
+		require.False(tb, time.Now().After(deadline), "%s: not within %v: %s", what, d, why)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
@@ -61,7 +60,7 @@ func TestSentinel(t *testing.T) {
 	err := os.WriteFile(conf, fmt.Appendf(nil, "sentinel monitor mymaster 127.0.0.1 %d 1\n"+
 		"sentinel down-after-milliseconds mymaster 2000\n"+
 		"sentinel failover-timeout mymaster 10000\n", master.Port()), 0o600)
-	must(t, err)
+	require.NoError(t, err)
 	// A Sentinel rewrites its configuration file, which goes first.
 	sentinel := testenv.StartRedisServer(t, conf, "--sentinel")
 	sc := redis.NewSentinelClient(&redis.Options{Addr: sentinel.Addr()})
@@ -94,25 +93,25 @@ func TestSentinel(t *testing.T) {
 	t.Run("failover", func(t *testing.T) {
 		s := newTestStore(t, c)
 		m, err := session.NewManager(session.WithStore(s))
-		must(t, err)
+		require.NoError(t, err)
 		var cookie string
 		x := client(&cookie)
 		h := testenv.Begin(m, x)
 		sess, err := h.Session()
-		must(t, err)
+		require.NoError(t, err)
 		sess.Set("user", "ann")
-		must(t, h.Commit())
+		require.NoError(t, h.Commit())
 		cookie = x.LastCookie().Value
 
 		mc := redis.NewClient(&redis.Options{Addr: master.Addr()})
 		defer mc.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if n, err := mc.Wait(ctx, 1, 3*time.Second).Result(); err != nil || n != 1 {
-			t.Fatalf("WAIT for the replica: %d, %v", n, err)
-		}
+		replicas, err := mc.Wait(ctx, 1, 3*time.Second).Result()
+		require.NoError(t, err, "WAIT for the replica")
+		require.EqualValues(t, 1, replicas, "replicas WAIT saw")
 
-		must(t, sc.Failover(ctx, "mymaster").Err())
+		require.NoError(t, sc.Failover(ctx, "mymaster").Err())
 		waitFor(t, 20*time.Second, "Sentinel promotes the replica", func(ctx context.Context) string {
 			addr, err := sc.GetMasterAddrByName(ctx, "mymaster").Result()
 			if err != nil {
@@ -150,12 +149,10 @@ func TestSentinel(t *testing.T) {
 		for iter.Next(context.Background()) {
 			keys++
 		}
-		must(t, iter.Err())
-		if keys != 1 {
-			t.Fatalf("the promoted replica holds %d session keys, want 1", keys)
-		}
-		if role, _ := rc.Do(context.Background(), "ROLE").Slice(); len(role) == 0 || role[0] != "master" {
-			t.Fatalf("the replica's role after the failover is %v", role)
-		}
+		require.NoError(t, iter.Err())
+		require.Equal(t, 1, keys, "session keys the promoted replica holds")
+		role, _ := rc.Do(context.Background(), "ROLE").Slice()
+		require.NotEmpty(t, role, "the replica's ROLE after the failover")
+		require.Equal(t, "master", role[0], "the replica's role after the failover")
 	})
 }

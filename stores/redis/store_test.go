@@ -2,10 +2,7 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +11,8 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -41,64 +40,43 @@ func TestLayout(t *testing.T) {
 	s := newTestStore(t, c)
 	key := s.Prefix() + "k"
 
-	must(t, setVersion(s, ctx, "k", []byte("data"), time.Now().Add(90*time.Second), 0))
+	require.NoError(t, setVersion(s, ctx, "k", []byte("data"), time.Now().Add(90*time.Second), 0))
 	raw, err := c.Get(ctx, key).Result()
-	must(t, err)
+	require.NoError(t, err)
 	_, v, err := s.GetVersion(ctx, "k")
-	must(t, err)
-	if want := fmt.Sprintf("%016x:data", v); raw != want {
-		t.Fatalf("stored value = %q, want %q", raw, want)
-	}
-	if typ := c.Type(ctx, key).Val(); typ != "string" {
-		t.Fatalf("key type = %s, want string", typ)
-	}
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("%016x:data", v), raw, "stored value")
+	require.Equal(t, "string", c.Type(ctx, key).Val(), "key type")
 	ttl := c.PTTL(ctx, key).Val()
-	if ttl <= 80*time.Second || ttl > 90*time.Second {
-		t.Fatalf("PTTL = %v, want about 90s", ttl)
-	}
+	require.True(t, ttl > 80*time.Second && ttl <= 90*time.Second, "PTTL = %v, want about 90s", ttl)
 
-	must(t, s.Set(ctx, "k", []byte("plain"), time.Now().Add(time.Hour)))
-	if ttl := c.PTTL(ctx, key).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
-		t.Fatalf("after Set PTTL = %v, want about 1h", ttl)
-	}
+	require.NoError(t, s.Set(ctx, "k", []byte("plain"), time.Now().Add(time.Hour)))
+	ttl = c.PTTL(ctx, key).Val()
+	require.True(t, ttl > 59*time.Minute && ttl <= time.Hour, "after Set PTTL = %v, want about 1h", ttl)
 	_, v2, err := s.GetVersion(ctx, "k")
-	must(t, err)
-	if v2 == v {
-		t.Fatal("Set kept the old version")
-	}
-	if err := setVersion(s, ctx, "k", []byte("x"), time.Now().Add(time.Hour), v); !errors.Is(err, session.ErrConflict) {
-		t.Fatalf("SetVersion with the version Set replaced = %v, want ErrConflict", err)
-	}
+	require.NoError(t, err)
+	require.NotEqual(t, v, v2, "Set kept the old version")
+	require.ErrorIs(t, setVersion(s, ctx, "k", []byte("x"), time.Now().Add(time.Hour), v), session.ErrConflict,
+		"SetVersion with the version Set replaced")
 
 	// A past expiry deletes a record that exists.
-	must(t, s.Set(ctx, "k", []byte("plain"), time.Now().Add(-time.Millisecond)))
-	if n := c.Exists(ctx, key).Val(); n != 0 {
-		t.Fatal("Set with a past expiry left the key in Redis")
-	}
-	must(t, setVersion(s, ctx, "k", []byte("a"), time.Now().Add(time.Hour), 0))
+	require.NoError(t, s.Set(ctx, "k", []byte("plain"), time.Now().Add(-time.Millisecond)))
+	require.Zero(t, c.Exists(ctx, key).Val(), "Set with a past expiry left the key in Redis")
+	require.NoError(t, setVersion(s, ctx, "k", []byte("a"), time.Now().Add(time.Hour), 0))
 	_, v, _ = s.GetVersion(ctx, "k")
-	must(t, setVersion(s, ctx, "k", []byte("a"), time.Time{}, v))
-	if n := c.Exists(ctx, key).Val(); n != 0 {
-		t.Fatal("SetVersion with a past expiry left the key in Redis")
-	}
+	require.NoError(t, setVersion(s, ctx, "k", []byte("a"), time.Time{}, v))
+	require.Zero(t, c.Exists(ctx, key).Val(), "SetVersion with a past expiry left the key in Redis")
 	// Empty data deletes, through both writes.
-	must(t, setVersion(s, ctx, "k", []byte("a"), time.Now().Add(time.Hour), 0))
+	require.NoError(t, setVersion(s, ctx, "k", []byte("a"), time.Now().Add(time.Hour), 0))
 	_, v, _ = s.GetVersion(ctx, "k")
-	if err := setVersion(s, ctx, "k", nil, time.Now().Add(time.Hour), v+1); !errors.Is(err, session.ErrConflict) {
-		t.Fatalf("SetVersion(empty) with a wrong version = %v, want ErrConflict", err)
-	}
-	if n := c.Exists(ctx, key).Val(); n != 1 {
-		t.Fatal("a conflicting SetVersion(empty) deleted the record")
-	}
-	must(t, setVersion(s, ctx, "k", nil, time.Now().Add(time.Hour), v))
-	if n := c.Exists(ctx, key).Val(); n != 0 {
-		t.Fatal("SetVersion(empty) left the key in Redis")
-	}
-	must(t, s.Set(ctx, "k", []byte("a"), time.Now().Add(time.Hour)))
-	must(t, s.Set(ctx, "k", []byte{}, time.Now().Add(time.Hour)))
-	if n := c.Exists(ctx, key).Val(); n != 0 {
-		t.Fatal("Set(empty) left the key in Redis")
-	}
+	require.ErrorIs(t, setVersion(s, ctx, "k", nil, time.Now().Add(time.Hour), v+1), session.ErrConflict,
+		"SetVersion(empty) with a wrong version")
+	require.EqualValues(t, 1, c.Exists(ctx, key).Val(), "a conflicting SetVersion(empty) deleted the record")
+	require.NoError(t, setVersion(s, ctx, "k", nil, time.Now().Add(time.Hour), v))
+	require.Zero(t, c.Exists(ctx, key).Val(), "SetVersion(empty) left the key in Redis")
+	require.NoError(t, s.Set(ctx, "k", []byte("a"), time.Now().Add(time.Hour)))
+	require.NoError(t, s.Set(ctx, "k", []byte{}, time.Now().Add(time.Hour)))
+	require.Zero(t, c.Exists(ctx, key).Val(), "Set(empty) left the key in Redis")
 }
 
 // TestVersionsNeverRepeat deletes and recreates one key many times: every
@@ -110,26 +88,23 @@ func TestVersionsNeverRepeat(t *testing.T) {
 	seen := make(map[uint64]bool)
 	var old []uint64
 	for i := range 200 {
-		must(t, setVersion(s, ctx, "k", []byte("a"), exp, 0))
+		require.NoError(t, setVersion(s, ctx, "k", []byte("a"), exp, 0))
 		_, v, err := s.GetVersion(ctx, "k")
-		must(t, err)
-		must(t, setVersion(s, ctx, "k", []byte("b"), exp, v))
+		require.NoError(t, err)
+		require.NoError(t, setVersion(s, ctx, "k", []byte("b"), exp, v))
 		_, v2, err := s.GetVersion(ctx, "k")
-		must(t, err)
-		if seen[v] || seen[v2] || v == v2 {
-			t.Fatalf("round %d: a version repeated (%d, %d)", i, v, v2)
-		}
+		require.NoError(t, err)
+		require.False(t, seen[v] || seen[v2] || v == v2, "round %d: a version repeated (%d, %d)", i, v, v2)
 		seen[v], seen[v2] = true, true
 		for _, o := range old[max(0, len(old)-5):] {
-			if err := setVersion(s, ctx, "k", []byte("stale"), exp, o); !errors.Is(err, session.ErrConflict) {
-				t.Fatalf("round %d: an earlier version was accepted: %v", i, err)
-			}
+			require.ErrorIs(t, setVersion(s, ctx, "k", []byte("stale"), exp, o), session.ErrConflict,
+				"round %d: an earlier version was accepted", i)
 		}
 		old = append(old, v, v2)
 		if i%2 == 0 {
-			must(t, s.Delete(ctx, "k"))
+			require.NoError(t, s.Delete(ctx, "k"))
 		} else {
-			must(t, s.Set(ctx, "k", nil, exp))
+			require.NoError(t, s.Set(ctx, "k", nil, exp))
 		}
 	}
 }
@@ -153,15 +128,13 @@ func TestForeignData(t *testing.T) {
 	for name, put := range plant {
 		t.Run(name, func(t *testing.T) {
 			s := newTestStore(t, c)
-			must(t, put(s.Prefix()+name))
+			require.NoError(t, put(s.Prefix()+name))
 			isForeign := func(op string, err error) {
 				t.Helper()
-				if !errors.Is(err, ErrForeignData) || !errors.Is(err, session.ErrCorrupt) {
-					t.Fatalf("%s on foreign data: error = %v, want ErrForeignData and session.ErrCorrupt", op, err)
-				}
-				if errors.Is(err, session.ErrNotFound) || errors.Is(err, session.ErrConflict) {
-					t.Fatalf("%s on foreign data: error %v claims not-found or conflict", op, err)
-				}
+				require.ErrorIs(t, err, ErrForeignData, "%s on foreign data", op)
+				require.ErrorIs(t, err, session.ErrCorrupt, "%s on foreign data", op)
+				require.NotErrorIs(t, err, session.ErrNotFound, "%s on foreign data claims not-found", op)
+				require.NotErrorIs(t, err, session.ErrConflict, "%s on foreign data claims a conflict", op)
 			}
 			_, err := s.Get(ctx, name)
 			isForeign("Get", err)
@@ -171,26 +144,22 @@ func TestForeignData(t *testing.T) {
 			isForeign("SetVersion(1)", setVersion(s, ctx, name, []byte("x"), exp, 0xab))
 			_, err = allRecords(s, ctx)
 			isForeign("All", err)
-			if n, err := s.Len(ctx); err != nil || n != 1 {
-				t.Fatalf("Len = %d, %v; want 1 (the foreign key is under the prefix)", n, err)
-			}
-			if typ := c.Type(ctx, s.Prefix()+name).Val(); typ == "none" {
-				t.Fatal("a failed SetVersion removed the foreign key")
-			}
+			n, err := s.Len(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "Len: the foreign key is under the prefix")
+			require.NotEqual(t, "none", c.Type(ctx, s.Prefix()+name).Val(), "a failed SetVersion removed the foreign key")
 
 			// Through a Manager: the load fails with ErrStore, nothing is written.
 			m, err := session.NewManager(session.WithStore(s), session.WithFingerprint(func(string, session.Exchange) string { return name }))
-			must(t, err)
+			require.NoError(t, err)
 			id := "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 			x := client(&id)
-			if _, err := testenv.Begin(m, x).Session(); !errors.Is(err, session.ErrStore) || !errors.Is(err, ErrForeignData) {
-				t.Fatalf("Manager load over foreign data: error = %v, want ErrStore wrapping ErrForeignData", err)
-			}
+			_, err = testenv.Begin(m, x).Session()
+			require.ErrorIs(t, err, session.ErrStore, "Manager load over foreign data")
+			require.ErrorIs(t, err, ErrForeignData, "Manager load over foreign data")
 
-			must(t, s.Clear(ctx))
-			if n := c.Exists(ctx, s.Prefix()+name).Val(); n != 0 {
-				t.Fatal("Clear left a foreign key under the prefix")
-			}
+			require.NoError(t, s.Clear(ctx))
+			require.Zero(t, c.Exists(ctx, s.Prefix()+name).Val(), "Clear left a foreign key under the prefix")
 		})
 	}
 }
@@ -205,9 +174,9 @@ func TestRoundTrips(t *testing.T) {
 func testRoundTrips(t *testing.T, c redis.UniversalClient) {
 	s := newTestStore(t, c)
 	m, err := session.NewManager(session.WithStore(s))
-	must(t, err)
+	require.NoError(t, err)
 	loadScript(t, c)
-	must(t, c.Ping(context.Background()).Err()) // a pooled connection, so HELLO is not counted below
+	require.NoError(t, c.Ping(context.Background()).Err()) // a pooled connection, so HELLO is not counted below
 	var n rediscount.Counter
 	c.AddHook(&n)
 
@@ -219,44 +188,29 @@ func testRoundTrips(t *testing.T, c redis.UniversalClient) {
 		h := testenv.Begin(m, x)
 		if handler != nil {
 			sess, err := h.Session()
-			if err != nil {
-				t.Fatalf("%s: Session: %v", name, err)
-			}
+			require.NoError(t, err, "%s: Session", name)
 			handler(sess)
 		}
-		if err := h.Commit(); err != nil {
-			t.Fatalf("%s: Commit: %v", name, err)
-		}
-		if err := h.Commit(); err != nil { // the adapter's second call
-			t.Fatalf("%s: second Commit: %v", name, err)
-		}
+		require.NoError(t, h.Commit(), "%s: Commit", name)
+		require.NoError(t, h.Commit(), "%s: second Commit", name) // the adapter's second call
 		if ck := x.LastCookie(); ck != nil {
 			cookie = ck.Value
 		}
-		if got := n.Commands(); got != want {
-			t.Fatalf("%s: %d commands, want %d", name, got, want)
-		}
-		if got := n.RoundTrips(); got != want {
-			t.Fatalf("%s: %d round trips, want %d", name, got, want)
-		}
+		require.Equal(t, want, n.Commands(), "%s: commands", name)
+		require.Equal(t, want, n.RoundTrips(), "%s: round trips", name)
 	}
 
 	request("untouched request, no cookie", 0, nil)
 	request("new session, written", 1, func(s *session.Session) { s.Set("user", "ann") })
-	if cookie == "" {
-		t.Fatal("no cookie for the new session")
-	}
+	require.NotEmpty(t, cookie, "no cookie for the new session")
 	request("untouched request with a cookie", 0, nil)
 	request("load, read, commit", 1, func(s *session.Session) {
-		if s.IsNew() || s.Get("user") != "ann" {
-			t.Fatalf("session not loaded: new=%v user=%v", s.IsNew(), s.Get("user"))
-		}
+		require.False(t, s.IsNew(), "session not loaded")
+		require.Equal(t, "ann", s.Get("user"), "session not loaded")
 	})
 	request("load, write, commit", 2, func(s *session.Session) { s.Set("n", 1) })
 	request("load, read back", 1, func(s *session.Session) {
-		if s.Get("n") != 1 {
-			t.Fatalf("write not stored: n=%v", s.Get("n"))
-		}
+		require.Equal(t, 1, s.Get("n"), "write not stored")
 	})
 }
 
@@ -270,14 +224,14 @@ func TestClusterSpread(t *testing.T) {
 	exp := time.Now().Add(time.Minute)
 	const n = 600
 	for i := range n {
-		must(t, s.Set(ctx, fmt.Sprint("k", i), fmt.Appendf(nil, "v%d", i), exp))
+		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), fmt.Appendf(nil, "v%d", i), exp))
 	}
-	must(t, other.Set(ctx, "k0", []byte("other"), exp))
+	require.NoError(t, other.Set(ctx, "k0", []byte("other"), exp))
 
 	// The keys really lie on every master.
 	var mu sync.Mutex
 	perMaster := map[string]int{}
-	must(t, c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+	require.NoError(t, c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
 		count := 0
 		iter := node.Scan(ctx, 0, globEscape(s.Prefix())+"*", 1000).Iterator()
 		for iter.Next(ctx) {
@@ -290,36 +244,20 @@ func TestClusterSpread(t *testing.T) {
 	}))
 	total := 0
 	for addr, k := range perMaster {
-		if k == 0 {
-			t.Fatalf("master %s holds none of the %d keys: %v", addr, n, perMaster)
-		}
+		require.NotZero(t, k, "master %s holds none of the %d keys: %v", addr, n, perMaster)
 		total += k
 	}
-	if total != n {
-		t.Fatalf("masters hold %d keys in all, want %d: %v", total, n, perMaster)
-	}
+	require.Equal(t, n, total, "keys the masters hold in all: %v", perMaster)
 	t.Logf("keys per master: %v", perMaster)
 
-	if got, err := s.Len(ctx); err != nil || got != n {
-		t.Fatalf("Len = %d, %v; want %d", got, err, n)
-	}
-	all, err := allRecords(s, ctx)
-	must(t, err)
-	if len(all) != n {
-		t.Fatalf("All returned %d records, want %d", len(all), n)
-	}
+	all := listed(t, s, n)
 	for i := range n {
-		if got := all[fmt.Sprint("k", i)]; string(got) != fmt.Sprint("v", i) {
-			t.Fatalf("All[k%d] = %q", i, got)
-		}
+		require.Equal(t, fmt.Sprint("v", i), string(all[fmt.Sprint("k", i)]), "All[k%d]", i)
 	}
-	must(t, s.Clear(ctx))
-	if got, err := s.Len(ctx); err != nil || got != 0 {
-		t.Fatalf("Len after Clear = %d, %v", got, err)
-	}
-	if got, err := other.Get(ctx, "k0"); err != nil || string(got) != "other" {
-		t.Fatalf("Clear removed another prefix's key: %q, %v", got, err)
-	}
+	cleared(t, s)
+	data, err := other.Get(ctx, "k0")
+	require.NoError(t, err, "Clear removed another prefix's key")
+	require.Equal(t, "other", string(data), "Clear removed another prefix's key")
 }
 
 // TestLargeBatches makes Clear, All and Len go through several SCAN pages
@@ -338,18 +276,10 @@ func TestLargeBatches(t *testing.T) {
 		}
 		return nil
 	})
-	must(t, err)
-	if got, err := s.Len(ctx); err != nil || got != n {
-		t.Fatalf("Len = %d, %v; want %d", got, err, n)
-	}
-	all, err := allRecords(s, ctx)
-	if err != nil || len(all) != n || string(all["1234"]) != "1234" {
-		t.Fatalf("All: %d records, %v; want %d", len(all), err, n)
-	}
-	must(t, s.Clear(ctx))
-	if got, err := s.Len(ctx); err != nil || got != 0 {
-		t.Fatalf("Len after Clear = %d, %v", got, err)
-	}
+	require.NoError(t, err)
+	all := listed(t, s, n)
+	require.Equal(t, "1234", string(all["1234"]), "All[1234]")
+	cleared(t, s)
 }
 
 // TestPrefixIsolation checks that stores with different prefixes on one
@@ -359,19 +289,18 @@ func TestPrefixIsolation(t *testing.T) {
 	ctx := context.Background()
 	c := singleClient(t)
 	base := testPrefix(t)
-	a := mustNew(t, c, WithPrefix(base+"a*:"))
-	b := mustNew(t, c, WithPrefix(base+"ab:"))
-	t.Cleanup(func() { a.Clear(ctx); b.Clear(ctx) })
+	a := newTestStore(t, c, WithPrefix(base+"a*:"))
+	b := newTestStore(t, c, WithPrefix(base+"ab:"))
 	exp := time.Now().Add(time.Minute)
-	must(t, a.Set(ctx, "x", []byte("a"), exp))
-	must(t, b.Set(ctx, "x", []byte("b"), exp))
-	if n, err := a.Len(ctx); err != nil || n != 1 {
-		t.Fatalf("a.Len = %d, %v; want 1", n, err)
-	}
-	must(t, a.Clear(ctx))
-	if got, err := b.Get(ctx, "x"); err != nil || string(got) != "b" {
-		t.Fatalf("clearing prefix %q removed a key of %q: %q, %v", a.Prefix(), b.Prefix(), got, err)
-	}
+	require.NoError(t, a.Set(ctx, "x", []byte("a"), exp))
+	require.NoError(t, b.Set(ctx, "x", []byte("b"), exp))
+	n, err := a.Len(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "a.Len")
+	require.NoError(t, a.Clear(ctx))
+	got, err := b.Get(ctx, "x")
+	require.NoError(t, err, "clearing prefix %q removed a key of %q", a.Prefix(), b.Prefix())
+	require.Equal(t, "b", string(got), "clearing prefix %q changed a key of %q", a.Prefix(), b.Prefix())
 }
 
 // TestNonUTF8PrefixIsListed gives the store a prefix that is not valid
@@ -382,22 +311,17 @@ func TestNonUTF8PrefixIsListed(t *testing.T) {
 	ctx := context.Background()
 	c := singleClient(t)
 	base := testPrefix(t)
-	s := mustNew(t, c, WithPrefix(base+"app\xff\xfe*?[x]\\:"))
+	s := newTestStore(t, c, WithPrefix(base+"app\xff\xfe*?[x]\\:"))
 	// Same bytes but for the invalid ones: a rune-wise escape would make
 	// both prefixes' patterns equal.
-	other := mustNew(t, c, WithPrefix(base+"app\uFFFD\uFFFD*?[x]\\:"))
-	t.Cleanup(func() { s.Clear(ctx); other.Clear(ctx) })
+	other := newTestStore(t, c, WithPrefix(base+"app\uFFFD\uFFFD*?[x]\\:"))
 	exp := time.Now().Add(time.Minute)
 	for i := range 3 {
 		require.NoError(t, s.Set(ctx, fmt.Sprint("k", i), []byte("v"), exp))
 	}
 	require.NoError(t, other.Set(ctx, "k0", []byte("other"), exp))
 
-	n, err := s.Len(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 3, n, "Len under a prefix that is not UTF-8")
-	all, err := allRecords(s, ctx)
-	require.NoError(t, err)
+	all := listed(t, s, 3)
 	require.Equal(t, map[string][]byte{"k0": []byte("v"), "k1": []byte("v"), "k2": []byte("v")}, all)
 
 	require.NoError(t, s.Clear(ctx))
@@ -410,54 +334,40 @@ func TestNonUTF8PrefixIsListed(t *testing.T) {
 func TestNewFromURL(t *testing.T) {
 	ctx := context.Background()
 	s, err := NewFromURL("redis://"+redisAddr()+"/0", WithPrefix(testPrefix(t)))
-	must(t, err)
-	if _, ok := s.Client().(*redis.Client); !ok {
-		t.Fatalf("client is %T, want *redis.Client", s.Client())
-	}
-	must(t, s.Set(ctx, "k", []byte("v"), time.Now().Add(time.Minute)))
-	if got, err := s.Get(ctx, "k"); err != nil || string(got) != "v" {
-		t.Fatalf("Get = %q, %v", got, err)
-	}
-	must(t, s.Clear(ctx))
-	must(t, s.Close())
-	must(t, s.Close()) // twice is fine
-	if err := s.Client().Ping(ctx).Err(); err == nil {
-		t.Fatal("Close did not close the client NewFromURL made")
-	}
+	require.NoError(t, err)
+	require.IsType(t, (*redis.Client)(nil), s.Client())
+	require.NoError(t, s.Set(ctx, "k", []byte("v"), time.Now().Add(time.Minute)))
+	got, err := s.Get(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, "v", string(got))
+	require.NoError(t, s.Clear(ctx))
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close()) // twice is fine
+	require.Error(t, s.Client().Ping(ctx).Err(), "Close did not close the client NewFromURL made")
 
 	cs, err := NewFromURL("redis://127.0.0.1:7101?addr=127.0.0.1:7102&addr=127.0.0.1:7103")
-	must(t, err)
-	if _, ok := cs.Client().(*redis.ClusterClient); !ok {
-		t.Fatalf("cluster URL made a %T, want *redis.ClusterClient", cs.Client())
-	}
-	must(t, cs.Close())
+	require.NoError(t, err)
+	require.IsType(t, (*redis.ClusterClient)(nil), cs.Client(), "the client a cluster URL made")
+	require.NoError(t, cs.Close())
 
 	for _, bad := range []string{"http://127.0.0.1:6379", "redis://127.0.0.1:6379/notanumber", "::"} {
-		if _, err := NewFromURL(bad); err == nil {
-			t.Errorf("NewFromURL(%q) succeeded", bad)
-		}
+		_, err := NewFromURL(bad)
+		assert.Error(t, err, "NewFromURL(%q)", bad)
 	}
-	if _, err := NewFromURL("redis://"+redisAddr(), WithPrefix("")); err == nil || !strings.Contains(err.Error(), "prefix") {
-		t.Errorf("NewFromURL with an empty prefix: error = %v", err)
-	}
+	_, err = NewFromURL("redis://"+redisAddr(), WithPrefix(""))
+	assert.ErrorContains(t, err, "prefix", "NewFromURL with an empty prefix")
 }
 
 func TestNewLeavesClientOpen(t *testing.T) {
 	c := singleClient(t)
 	s := mustNew(t, c)
-	if s.Prefix() != DefaultPrefix {
-		t.Fatalf("default prefix = %q", s.Prefix())
-	}
-	must(t, s.Close())
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("Close closed a client passed to New: %v", err)
-	}
-	if _, err := New(c, WithPrefix("")); err == nil {
-		t.Fatal("New with an empty prefix returned no error")
-	}
-	if _, err := New(nil); err == nil {
-		t.Fatal("New with a nil client returned no error")
-	}
+	require.Equal(t, DefaultPrefix, s.Prefix(), "default prefix")
+	require.NoError(t, s.Close())
+	require.NoError(t, c.Ping(context.Background()).Err(), "Close closed a client passed to New")
+	_, err := New(c, WithPrefix(""))
+	require.Error(t, err, "New with an empty prefix")
+	_, err = New(nil)
+	require.Error(t, err, "New with a nil client")
 }
 
 func TestHeader(t *testing.T) {
@@ -465,23 +375,18 @@ func TestHeader(t *testing.T) {
 		var h [hdrLen]byte
 		putHeader(h[:], v)
 		got, ok := parseHeader(append(h[:], "data"...))
-		if !ok || got != v {
-			t.Fatalf("header of %d = %q parses as %d, %v", v, h, got, ok)
-		}
+		require.True(t, ok, "header of %d = %q does not parse", v, h)
+		require.Equal(t, v, got, "header %q", h)
 	}
 	for _, bad := range []string{"", "0123456789abcdef", "0123456789abcdefX", "0123456789abcdeg:", "0000000000000000:"} {
-		if _, ok := parseHeader([]byte(bad)); ok {
-			t.Fatalf("parseHeader(%q) accepted it", bad)
-		}
+		_, ok := parseHeader([]byte(bad))
+		require.False(t, ok, "parseHeader(%q) accepted it", bad)
 	}
 	for range 1000 {
-		if v := newVersion(); v == 0 || v>>63 != 0 {
-			t.Fatalf("newVersion() = %d, outside [1, 2^63)", v)
-		}
+		v := newVersion()
+		require.True(t, v != 0 && v>>63 == 0, "newVersion() = %d, outside [1, 2^63)", v)
 	}
-	if got := globEscape(`a*b?c[d]e\f`); got != `a\*b\?c\[d\]e\\f` {
-		t.Fatalf("globEscape = %q", got)
-	}
+	require.Equal(t, `a\*b\?c\[d\]e\\f`, globEscape(`a*b?c[d]e\f`), "globEscape")
 	require.Equal(t, "app\xff\xfe\\*:", globEscape("app\xff\xfe*:"), "globEscape must keep bytes that are not UTF-8")
 }
 

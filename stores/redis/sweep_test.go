@@ -98,14 +98,6 @@ func TestRangeWithApplicationSlotMap(t *testing.T) {
 	for _, k := range []string{"a", "b", "c"} {
 		require.NoError(t, s.Set(ctx, k, []byte(k), exp))
 	}
-	all, err := allRecords(s, ctx)
-	require.NoError(t, err)
-	require.Len(t, all, 3)
-	n, err := s.Len(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 3, n)
-	require.NoError(t, s.Clear(ctx))
-	n, err = s.Len(ctx)
-	require.NoError(t, err)
-	require.Zero(t, n)
+	listed(t, s, 3)
+	cleared(t, s)
 }

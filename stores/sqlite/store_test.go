@@ -15,7 +15,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
-	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/sessionkit/sessionkit/internal/testenv/storetest"
 	sqlitestore "github.com/sessionkit/sessionkit/stores/sqlite"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,14 +46,7 @@ func TestConformanceOnOneConnection(t *testing.T) {
 func TestSchemaSQLIsDocumented(t *testing.T) {
 	ddl, err := sqlitestore.SchemaSQL("")
 	require.NoError(t, err)
-	src, err := os.ReadFile("doc.go")
-	require.NoError(t, err)
-	// The doc shows the SQL as a code block: each line after "//\t".
-	var want strings.Builder
-	for _, line := range strings.Split(strings.TrimSuffix(ddl, "\n"), "\n") {
-		want.WriteString("//\t" + line + "\n")
-	}
-	assert.Contains(t, string(src), want.String(), "the package doc does not show the SQL the store runs")
+	assert.NoError(t, storetest.SchemaDocumented("doc.go", ddl), "the package doc does not show the SQL the store runs")
 }
 
 func TestTableNames(t *testing.T) {
@@ -376,49 +369,13 @@ func TestRangeFailsRatherThanStopsShort(t *testing.T) {
 // *sql.DB of the test's own given to New.
 func TestOneStatementPerCall(t *testing.T) {
 	ctx := context.Background()
-	path := dbPath(t)
-	cc := newCountConnector(t, "file:"+path+"?_busy_timeout=5000")
+	cc := newCountConnector(t, "file:"+dbPath(t)+"?_busy_timeout=5000")
 	db := sql.OpenDB(cc)
 	t.Cleanup(func() { db.Close() })
 	s, err := sqlitestore.New(ctx, db)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
-	exp := time.Now().Add(time.Minute)
-	var v uint64
-	calls := []struct {
-		name string
-		call func() error
-	}{
-		{"SetVersion(create)", func() error { return setVersion(s, "k", []byte("a"), exp, 0) }},
-		{"GetVersion", func() (err error) { _, v, err = s.GetVersion(ctx, "k"); return err }},
-		{"SetVersion(update)", func() error { return setVersion(s, "k", []byte("b"), exp, v) }},
-		{"SetVersion(conflict)", func() error {
-			if err := setVersion(s, "k", []byte("c"), exp, v); !errors.Is(err, session.ErrConflict) {
-				return fmt.Errorf("want ErrConflict, got %v", err)
-			}
-			return nil
-		}},
-		{"Get", func() error { _, err := s.Get(ctx, "k"); return err }},
-		{"Set", func() error { return s.Set(ctx, "k", []byte("d"), exp) }},
-		{"GetVersion again", func() (err error) { _, v, err = s.GetVersion(ctx, "k"); return err }},
-		{"SetVersion(delete)", func() error { return setVersion(s, "k", nil, exp, v) }},
-		{"Set(empty)", func() error { return s.Set(ctx, "k", nil, exp) }},
-		{"Get(missing)", func() error {
-			if _, err := s.Get(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
-				return fmt.Errorf("want ErrNotFound, got %v", err)
-			}
-			return nil
-		}},
-		{"Delete", func() error { return s.Delete(ctx, "k") }},
-		{"AddOwner", func() error { return s.AddOwner(ctx, "ann", "k", exp) }},
-		{"Owned", func() error { _, err := s.Owned(ctx, "ann"); return err }},
-		{"RemoveOwner", func() error { return s.RemoveOwner(ctx, "ann", "k", "j") }},
-	}
-	for _, c := range calls {
-		before := cc.n.Load()
-		require.NoError(t, c.call(), c.name)
-		assert.Equal(t, int64(1), cc.n.Load()-before, "%s: statements sent", c.name)
-	}
+	require.NoError(t, storetest.OneStatementEach(ctx, s, cc.n.Load))
 }
 
 func TestNew(t *testing.T) {
@@ -570,54 +527,7 @@ func TestCloseStopsTheCleanup(t *testing.T) {
 // TestManagerConcurrentWriters runs requests on one session from several
 // goroutines, each setting keys of its own: every key must persist.
 func TestManagerConcurrentWriters(t *testing.T) {
-	const writers, rounds = 8, 3
-	s := newStore(t)
-	m, err := session.NewManager(session.WithStore(s))
+	m, err := session.NewManager(session.WithStore(newStore(t)))
 	require.NoError(t, err)
-	headers := map[string]string{"User-Agent": "sqlitestore-test"}
-	x := &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers}
-	h := testenv.Begin(m, x)
-	sess, err := h.Session()
-	require.NoError(t, err)
-	sess.Set("start", true)
-	require.NoError(t, h.Commit())
-	cookies := map[string][]string{m.CookieName(): {x.LastCookie().Value}}
-
-	var wg sync.WaitGroup
-	errs := make(chan error, writers*rounds)
-	for w := range writers {
-		wg.Go(func() {
-			for r := range rounds {
-				h := testenv.Begin(m, &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers, CookieMap: cookies})
-				sess, err := h.Session()
-				if err != nil {
-					errs <- err
-					return
-				}
-				if sess.IsNew() {
-					errs <- errors.New("the session was not found")
-					return
-				}
-				sess.Set(fmt.Sprintf("w%d.r%d", w, r), w*100+r)
-				if err := h.Commit(); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
-	sess, err = testenv.Begin(m, &sessiontest.Exchange{IP: "192.0.2.7", Headers: headers, CookieMap: cookies}).Session()
-	require.NoError(t, err)
-	for w := range writers {
-		for r := range rounds {
-			k := fmt.Sprintf("w%d.r%d", w, r)
-			assert.Equal(t, w*100+r, sess.Get(k), "key %s: a concurrent commit was lost", k)
-		}
-	}
-	assert.Equal(t, true, sess.Get("start"))
+	require.NoError(t, storetest.ConcurrentWriters(m, 8, 3))
 }

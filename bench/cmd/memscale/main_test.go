@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRun checks the program's accounting on a small store: every
@@ -12,15 +15,11 @@ import (
 // cmd/results reads are there. It times nothing.
 func TestRun(t *testing.T) {
 	var out strings.Builder
-	if err := run(&out, 20_000, 200, 0.5, 2, 10*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, run(&out, 20_000, 200, 0.5, 2, 10*time.Millisecond))
 	fields := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "memscale" {
-			t.Fatalf("unexpected line %q", line)
-		}
+		require.True(t, len(f) >= 2 && f[0] == "memscale", "unexpected line %q", line)
 		for _, kv := range f[2:] {
 			k, v, _ := strings.Cut(kv, "=")
 			fields[f[1]+"."+k] = v
@@ -30,13 +29,12 @@ func TestRun(t *testing.T) {
 		"size.sessions": "20000", "size.payload_bytes": "200", "size.key_bytes": "43",
 		"reap.expired": "10000", "reap.remaining": "10000", "reap.rounds": "2",
 	} {
-		if fields[k] != want {
-			t.Errorf("%s = %q, want %q", k, fields[k], want)
-		}
+		assert.Equal(t, want, fields[k], k)
 	}
 	for _, k := range []string{"size.bytes_per_session", "reap.max_get_us", "reap.gets"} {
-		if v, err := strconv.ParseFloat(fields[k], 64); err != nil || v <= 0 {
-			t.Errorf("%s = %q, want a positive number", k, fields[k])
+		v, err := strconv.ParseFloat(fields[k], 64)
+		if assert.NoError(t, err, "%s = %q, want a number", k, fields[k]) {
+			assert.Positive(t, v, k)
 		}
 	}
 }
@@ -45,9 +43,8 @@ func TestKeyShape(t *testing.T) {
 	seen := map[string]bool{}
 	for i := range 1000 {
 		k := key(i)
-		if len(k) != 43 || seen[k] {
-			t.Fatalf("key(%d) = %q: want 43 characters, all keys distinct", i, k)
-		}
+		require.Len(t, k, 43, "key(%d)", i)
+		require.False(t, seen[k], "key(%d) = %q: all keys must be distinct", i, k)
 		seen[k] = true
 	}
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // sample is go test output for one framework, three runs of a few rows.
@@ -26,30 +29,23 @@ PASS
 
 func TestParseMedians(t *testing.T) {
 	d, err := parseBench(strings.NewReader(sample))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := d.row("nethttp", "floor", "read", "serial").med("ns/op"); got != 200 {
-		t.Errorf("median of 100, 300, 200 = %v, want 200", got)
-	}
-	if got := d.anchors("nethttp", false); len(got) != 1 || got[0] != "scs.mem" {
-		t.Errorf("anchors = %v, want [scs.mem]", got)
-	}
+	require.NoError(t, err)
+	got, _ := d.row("nethttp", "floor", "read", "serial").med("ns/op")
+	assert.Equal(t, 200.0, got, "median of 100, 300, 200")
+	assert.Equal(t, []string{"scs.mem"}, d.anchors("nethttp", false), "anchors")
 	// (1200-200) / (20200-200) = 1/20
-	if r, ok := d.ratio("nethttp", "scs.mem", "read", "serial", "ns/op"); !ok || r != 0.05 {
-		t.Errorf("ratio = %v, %v; want 0.05", r, ok)
-	}
+	r, ok := d.ratio("nethttp", "scs.mem", "read", "serial", "ns/op")
+	assert.True(t, ok, "ratio: no data")
+	assert.Equal(t, 0.05, r, "ratio")
 	// (50000-200-47800) / (90000-200-80800) = 2/9
-	if r, ok := d.beyondRatio("nethttp", "scs.redis", "read"); !ok || r < 0.222 || r > 0.223 {
-		t.Errorf("cpu ratio = %v, %v; want 2/9", r, ok)
-	}
+	r, ok = d.beyondRatio("nethttp", "scs.redis", "read")
+	assert.True(t, ok, "cpu ratio: no data")
+	assert.InDelta(t, 0.2225, r, 0.0005, "cpu ratio, want 2/9")
 }
 
 func TestTargetsMarked(t *testing.T) {
 	d, err := parseBench(strings.NewReader(sample))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var b strings.Builder
 	render(&b, d)
 	out := b.String()
@@ -65,9 +61,7 @@ func TestTargetsMarked(t *testing.T) {
 		"- cpu: Test CPU",
 		"- flags: -count 3",
 	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("report lacks %q", want)
-		}
+		assert.Contains(t, out, want, "the report lacks a line")
 	}
 	if t.Failed() {
 		t.Log(out)
@@ -80,12 +74,8 @@ func TestBusyWarning(t *testing.T) {
 		"bench-meta cores=2\nbench-meta load average (1, 5, 15 min) after=3.10 2.0 1.0\n":  true,
 	} {
 		d, err := parseBench(strings.NewReader(in + sample))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := d.busyWarning() != ""; got != busy {
-			t.Errorf("busyWarning for %q = %v, want %v", in, got, busy)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, busy, d.busyWarning() != "", "busyWarning for %q", in)
 	}
 }
 
@@ -95,9 +85,8 @@ func TestParseErrors(t *testing.T) {
 		"BenchmarkSessions/nethttp/floor/read/serial-2 1000 abc ns/op\n",
 		"BenchmarkSessions/nethttp/floor-2 1000 100 ns/op\n",
 	} {
-		if _, err := parseBench(strings.NewReader(in)); err == nil {
-			t.Errorf("parseBench(%q) succeeded", in)
-		}
+		_, err := parseBench(strings.NewReader(in))
+		assert.Error(t, err, "parseBench(%q)", in)
 	}
 }
 
@@ -105,9 +94,7 @@ func TestMemscale(t *testing.T) {
 	m, err := parseMemscale(strings.NewReader(
 		"memscale size sessions=10 payload_bytes=200 bytes_per_session=380.5\n" +
 			"memscale reap expired=5 max_get_us=6000\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	d := &data{mem: m}
 	var heapV, stallV verdict
 	for _, tg := range d.targets() {
@@ -119,10 +106,6 @@ func TestMemscale(t *testing.T) {
 			}
 		}
 	}
-	if !heapV.known || !heapV.met {
-		t.Errorf("380.5 B for a 200 B payload should meet ≤ 2×: %+v", heapV)
-	}
-	if !stallV.known || stallV.met {
-		t.Errorf("a 6 ms stall should miss ≤ 5 ms: %+v", stallV)
-	}
+	assert.True(t, heapV.known && heapV.met, "380.5 B for a 200 B payload should meet ≤ 2×: %+v", heapV)
+	assert.True(t, stallV.known && !stallV.met, "a 6 ms stall should miss ≤ 5 ms: %+v", stallV)
 }
