@@ -1,15 +1,21 @@
 // Command results turns the output of `go test -bench BenchmarkSessions`
-// (and of cmd/memscale) into bench/RESULTS.md: the medians of every row,
-// sessionkit's overhead over the floor next to each anchor's, and the
-// project's performance targets marked met or missed.
+// (and of cmd/memscale) into bench/RESULTS.md: the median of every row with
+// its confidence interval, sessionkit's overhead over the floor next to
+// each anchor's, and the project's performance targets marked met, missed
+// or inconclusive by the intervals.
 //
 // Usage:
 //
 //	go run ./cmd/results -bench bench.txt [-memscale memscale.txt] [-o RESULTS.md]
 //
-// Lines of the form "bench-meta key=value" in the bench output are shown in
-// the header of the report (scripts/bench.sh records the flags and the
-// machine's load there). It needs nothing but the standard library.
+// It reads the benchmark output with golang.org/x/perf/benchfmt and
+// summarises it with golang.org/x/perf/benchmath. Results after a
+// "pass: N" line (scripts/bench.sh writes one before each pass over every
+// row) are paired by pass when rows are compared; see the report's "How to
+// read it". Lines of the form "bench-meta key=value" are shown in the
+// header of the report (scripts/bench.sh records the flags and the
+// machine's load there). The frameworks come from the data; their titles
+// and anchors from the table in frameworks.go.
 package main
 
 import (

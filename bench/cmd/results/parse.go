@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 // key names one benchmark row: BenchmarkSessions/fw/subject/scenario/mode.
@@ -14,25 +16,16 @@ type key struct {
 	fw, subject, scenario, mode string
 }
 
-// row holds every value a row reported, per unit, one per run.
-type row struct {
-	vals map[string][]float64
+// obs is one run's value of a row in one unit, with the pass it came from
+// ("" when the input does not say).
+type obs struct {
+	v    float64
+	pass string
 }
 
-// med returns the median of unit over the runs, and whether there is one.
-func (r *row) med(unit string) (float64, bool) {
-	if r == nil {
-		return 0, false
-	}
-	v := slices.Clone(r.vals[unit])
-	if len(v) == 0 {
-		return 0, false
-	}
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2], true
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+// row holds every value a row reported, per unit, one per run.
+type row struct {
+	vals map[string][]obs
 }
 
 // runs returns how many runs reported the row.
@@ -43,12 +36,25 @@ func (r *row) runs() int {
 	return len(r.vals["ns/op"])
 }
 
+// values returns the row's values of unit, in the order of the runs.
+func (r *row) values(unit string) []float64 {
+	if r == nil {
+		return nil
+	}
+	v := make([]float64, 0, len(r.vals[unit]))
+	for _, o := range r.vals[unit] {
+		v = append(v, o.v)
+	}
+	return v
+}
+
 // data is everything read from the inputs.
 type data struct {
 	meta     [][2]string // bench-meta and the go test header, in order
 	rows     map[key]*row
 	fws      []string            // frameworks, in order of appearance
 	subjects map[string][]string // per framework, in order of appearance
+	passes   []string            // the pass labels seen, in order
 	mem      map[string]string   // memscale fields
 }
 
@@ -56,13 +62,51 @@ func (d *data) row(fw, subject, scenario, mode string) *row {
 	return d.rows[key{fw, subject, scenario, mode}]
 }
 
-const prefix = "BenchmarkSessions/"
+// base is the benchmark the report is about, as benchfmt names it (it drops
+// the "Benchmark" prefix).
+const base = "Sessions"
 
-// parseBench reads go test -bench output. Lines it does not know are
-// skipped; a benchmark line it cannot read is an error.
+// passKey is the configuration key (a "pass: N" line, in the benchmark
+// format's terms) scripts/bench.sh writes before each pass over every row.
+// Values of different rows from the same pass were measured minutes apart
+// at most, under the same load, and are paired when two rows are compared.
+const passKey = "pass"
+
+// parseBench reads go test -bench output with benchfmt. Lines that are
+// neither results nor configuration are skipped, except "bench-meta k=v"
+// lines, kept for the report's header; a result line benchfmt cannot read,
+// or a BenchmarkSessions name of the wrong shape, is an error.
 func parseBench(r io.Reader) (*data, error) {
+	in, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
 	d := &data{rows: make(map[key]*row), subjects: make(map[string][]string)}
-	sc := bufio.NewScanner(r)
+	d.readMeta(in)
+	br := benchfmt.NewReader(bytes.NewReader(in), "bench output")
+	for br.Scan() {
+		switch rec := br.Result().(type) {
+		case *benchfmt.SyntaxError:
+			return nil, rec
+		case *benchfmt.Result:
+			if err := d.add(rec); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := br.Err(); err != nil {
+		return nil, err
+	}
+	if len(d.rows) == 0 {
+		return nil, fmt.Errorf("no BenchmarkSessions results in the input")
+	}
+	return d, nil
+}
+
+// readMeta collects the bench-meta lines and the first of each go test
+// header line (they repeat once per pass).
+func (d *data) readMeta(in []byte) {
+	sc := bufio.NewScanner(bytes.NewReader(in))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -75,43 +119,31 @@ func parseBench(r io.Reader) (*data, error) {
 			if !slices.Contains(d.meta, [2]string{k, v}) {
 				d.meta = append(d.meta, [2]string{k, v})
 			}
-		case strings.HasPrefix(line, prefix):
-			if err := d.addLine(line); err != nil {
-				return nil, err
-			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(d.rows) == 0 {
-		return nil, fmt.Errorf("no BenchmarkSessions results in the input")
-	}
-	return d, nil
 }
 
-func (d *data) addLine(line string) error {
-	f := strings.Fields(line)
-	if len(f) < 4 || len(f)%2 != 0 {
-		if len(f) == 1 {
-			return nil // a parent benchmark's name line, or a failure notice
-		}
-		return fmt.Errorf("cannot read benchmark line %q", line)
+// add files one result under its row. Other benchmarks than
+// BenchmarkSessions are ignored.
+func (d *data) add(res *benchfmt.Result) error {
+	b, parts := res.Name.Parts()
+	if string(b) != base {
+		return nil
 	}
-	name := strings.TrimPrefix(f[0], prefix)
-	if i := strings.LastIndexByte(name, '-'); i > 0 {
-		if _, err := strconv.Atoi(name[i+1:]); err == nil {
-			name = name[:i] // the GOMAXPROCS suffix
-		}
+	if n := len(parts); n > 0 && strings.HasPrefix(string(parts[n-1]), "-") {
+		parts = parts[:n-1] // the GOMAXPROCS suffix
 	}
-	parts := strings.Split(name, "/")
 	if len(parts) != 4 {
-		return fmt.Errorf("unexpected benchmark name %q", f[0])
+		return fmt.Errorf("unexpected benchmark name %q", "Benchmark"+res.Name.String())
 	}
-	k := key{parts[0], parts[1], parts[2], parts[3]}
+	f := make([]string, 4)
+	for i, p := range parts {
+		f[i] = strings.TrimPrefix(string(p), "/")
+	}
+	k := key{f[0], f[1], f[2], f[3]}
 	r := d.rows[k]
 	if r == nil {
-		r = &row{vals: make(map[string][]float64)}
+		r = &row{vals: make(map[string][]obs)}
 		d.rows[k] = r
 		if !slices.Contains(d.fws, k.fw) {
 			d.fws = append(d.fws, k.fw)
@@ -120,12 +152,18 @@ func (d *data) addLine(line string) error {
 			d.subjects[k.fw] = append(d.subjects[k.fw], k.subject)
 		}
 	}
-	for i := 2; i < len(f); i += 2 {
-		v, err := strconv.ParseFloat(f[i], 64)
-		if err != nil {
-			return fmt.Errorf("cannot read %q in %q", f[i], line)
+	pass := res.GetConfig(passKey)
+	if pass != "" && !slices.Contains(d.passes, pass) {
+		d.passes = append(d.passes, pass)
+	}
+	for _, v := range res.Values {
+		// benchfmt tidies ns/op into sec/op; the report keeps the units
+		// go test printed.
+		val, unit := v.Value, v.Unit
+		if v.OrigUnit != "" {
+			val, unit = v.OrigValue, v.OrigUnit
 		}
-		r.vals[f[i+1]] = append(r.vals[f[i+1]], v)
+		r.vals[unit] = append(r.vals[unit], obs{val, pass})
 	}
 	return nil
 }
