@@ -169,17 +169,24 @@ func (d *data) busyWarning() string {
 		"conclusions from close calls.", load, cores)
 }
 
-// fewRunsWarning says when no row has enough runs for a finite interval.
+// fewRunsWarning says when the rows have too few runs for finite
+// intervals: 6 for a row's own (and a paired overhead's), more for an
+// overhead bounded from two rows' intervals at 97.5 % each.
 func (d *data) fewRunsWarning() string {
 	runs := 0
 	for _, r := range d.rows {
 		runs = max(runs, r.runs())
 	}
-	if e := summary(make([]float64, runs), confidence); !math.IsInf(e.Lo, 0) {
-		return ""
+	finite := func(c float64) bool { return !math.IsInf(summary(make([]float64, runs), c).Lo, 0) }
+	switch {
+	case !finite(confidence):
+		return fmt.Sprintf("**Warning: %d runs per row are too few** for a finite 95 %% interval (6 are needed): "+
+			"every interval is [−∞, +∞] and every target with one is inconclusive.", runs)
+	case len(d.passes) == 0 && !finite(1-(1-confidence)/2):
+		return fmt.Sprintf("**Warning: %d runs per row, not in passes, are too few** for a finite bound on an overhead "+
+			"(7 are needed, more for a ratio): the targets on overheads are inconclusive. scripts/bench.sh runs passes.", runs)
 	}
-	return fmt.Sprintf("**Warning: %d runs per row are too few** for a finite 95 %% interval (6 are needed): "+
-		"every interval is [−∞, +∞] and every target with one is inconclusive.", runs)
+	return ""
 }
 
 // mark is a target's outcome on one framework.

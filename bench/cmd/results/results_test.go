@@ -282,6 +282,15 @@ func TestFewRunsWarned(t *testing.T) {
 	assert.Contains(t, d.fewRunsWarning(), "5 runs per row are too few")
 	v := cell(t, d.targets(), "write: time over the floor", "nethttp")
 	assert.Equal(t, inconclusive, v.mark, "a clear miss is still inconclusive on 5 runs: %v", v)
+	v = cell(t, d.targets(), "read: time over the floor", "nethttp")
+	assert.Equal(t, inconclusive, v.mark, "so is a clear pass: %v", v)
+
+	d, err = parseBench(strings.NewReader(synth(-6, knownAnswers()...)))
+	require.NoError(t, err)
+	assert.Contains(t, d.fewRunsWarning(), "6 runs per row, not in passes, are too few")
+	d, err = parseBench(strings.NewReader(synth(6, knownAnswers()...)))
+	require.NoError(t, err)
+	assert.Empty(t, d.fewRunsWarning(), "6 passes are enough")
 }
 
 func TestBusyWarning(t *testing.T) {

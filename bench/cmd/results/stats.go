@@ -34,7 +34,6 @@ type expr struct {
 // est is the estimate of an expr: a median and its confidence interval.
 type est struct {
 	center, lo, hi float64
-	n              int  // runs (passes, when paired) it rests on
 	bound          bool // combined from separate intervals, not paired runs
 	ok             bool
 	why            string // why there is no estimate, when not for want of rows
@@ -147,7 +146,7 @@ func (d *data) paired(e expr, rs []ref, series [][]obs, passes []string) est {
 		xs = append(xs, x)
 	}
 	s := summary(xs, confidence)
-	return est{center: s.Center, lo: s.Lo, hi: s.Hi, n: len(xs), ok: true}
+	return est{center: s.Center, lo: s.Lo, hi: s.Hi, ok: true}
 }
 
 // bounds estimates e from each row's own median interval, for runs that
@@ -161,14 +160,12 @@ func (d *data) paired(e expr, rs []ref, series [][]obs, passes []string) est {
 func bounds(e expr, rs []ref, series [][]obs) est {
 	c := 1 - (1-confidence)/float64(len(rs))
 	ss := make([]benchmath.Summary, len(rs))
-	n := math.MaxInt
 	for i, s := range series {
 		vs := make([]float64, len(s))
 		for j, o := range s {
 			vs[j] = o.v
 		}
 		ss[i] = summary(vs, c)
-		n = min(n, len(vs))
 	}
 	sum := func(ts []term) (center, lo, hi float64) {
 		for _, t := range ts {
@@ -183,7 +180,7 @@ func bounds(e expr, rs []ref, series [][]obs) est {
 		return center, lo, hi
 	}
 	center, lo, hi := sum(e.num)
-	r := est{center: center, lo: lo, hi: hi, n: n, bound: len(rs) > 1, ok: true}
+	r := est{center: center, lo: lo, hi: hi, bound: len(rs) > 1, ok: true}
 	if e.den == nil {
 		return r
 	}
