@@ -19,32 +19,48 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // kitMux mounts the conformance kit's routes on a ServeMux.
 func kitMux() *http.ServeMux {
 	mux := http.NewServeMux()
-	kit := func(w http.ResponseWriter, r *http.Request) {
-		sess, err := httpsession.Get(r)
+	answer := func(w http.ResponseWriter, r *http.Request, status int, body string, err error) {
 		if err != nil {
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			httpsession.Error(w, r, err)
+			io.WriteString(w, "ignored") // a careless handler: the write fails
 			return
 		}
-		status, body := sessiontest.Do(sess, r.PathValue("op"), r.URL.Query(), w.Header().Set)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		io.WriteString(w, body)
 	}
+	kit := func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		var status int
+		var body string
+		if err == nil {
+			status, body = sessiontest.Do(sess, r.PathValue("op"), r.URL.Query(), w.Header().Set)
+		}
+		answer(w, r, status, body, err)
+	}
+	kitFor := func(w http.ResponseWriter, r *http.Request) {
+		status, body, err := sessiontest.DoFor(r.PathValue("op"), r.URL.Query(), w.Header().Set,
+			func(m *session.Manager) (*session.Session, error) { return httpsession.GetFor(r, m) })
+		answer(w, r, status, body, err)
+	}
 	mux.HandleFunc("GET /kit/{op}", kit)
 	mux.HandleFunc("POST /kit/{op}", kit)
+	mux.HandleFunc("GET /for/{op}", kitFor)
+	mux.HandleFunc("POST /for/{op}", kitFor)
 	mux.HandleFunc("GET /untouched", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	})
 	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
 		sess, err := httpsession.Get(r)
 		if err != nil {
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			httpsession.Error(w, r, err)
 			return
 		}
 		sessiontest.Do(sess, "set", r.URL.Query(), w.Header().Set)
@@ -70,7 +86,7 @@ func kitMux() *http.ServeMux {
 	mux.HandleFunc("GET /hijack", func(w http.ResponseWriter, r *http.Request) {
 		sess, err := httpsession.Get(r)
 		if err != nil {
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			httpsession.Error(w, r, err)
 			return
 		}
 		sessiontest.Do(sess, "set", r.URL.Query(), w.Header().Set)
@@ -91,6 +107,9 @@ func TestConformance(t *testing.T) {
 		},
 		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
 			return inProcess(httpsession.Middleware(m)(kitMux()))
+		},
+		ServeTwo: func(t *testing.T, outer, inner *session.Manager, ln net.Listener) {
+			serveOn(t, ln, httpsession.Middleware(outer)(httpsession.Middleware(inner)(kitMux())))
 		},
 	})
 }
@@ -135,7 +154,7 @@ func wait(t *testing.T, ch <-chan struct{}) {
 	select {
 	case <-ch:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the server never finished the request")
+		require.FailNow(t, "the server never finished the request")
 	}
 }
 
@@ -143,7 +162,7 @@ func wait(t *testing.T, ch <-chan struct{}) {
 func valueRoute(w http.ResponseWriter, r *http.Request) {
 	sess, err := httpsession.Get(r)
 	if err != nil {
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		httpsession.Error(w, r, err)
 		return
 	}
 	if v := sess.Get("k"); v != nil {
@@ -167,21 +186,13 @@ func TestLateChangeIsLogged(t *testing.T) {
 	url := serve(t, h)
 
 	resp := testenv.Get(t, url+"/late")
-	if body := testenv.ReadBody(t, resp); body != "body first" {
-		t.Fatalf("body = %q", body)
-	}
+	require.Equal(t, "body first", testenv.ReadBody(t, resp))
 	wait(t, done)
 	log := f.Log.String()
-	if !strings.Contains(log, "after the response headers were sent") {
-		t.Fatalf("ErrLateChange not logged; log: %s", log)
-	}
-	if !strings.Contains(log, "tardy") {
-		t.Fatalf("the late key is not named in the log: %s", log)
-	}
+	require.Contains(t, log, "after the response headers were sent", "ErrLateChange not logged")
+	require.Contains(t, log, "tardy", "the late key is not named in the log")
 	cookie := testenv.SessionCookie(t, resp)
-	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", cookie)); got != "early" {
-		t.Fatalf("value = %q, want early", got)
-	}
+	require.Equal(t, "early", testenv.ReadBody(t, testenv.Get(t, url+"/value", cookie)))
 }
 
 func TestCommitFailureAtHeaderTime(t *testing.T) {
@@ -194,9 +205,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 		{"DefaultErrorHandler", nil, 500, "Internal Server Error\n"},
 		{"CustomErrorHandler", []httpsession.Option{httpsession.WithErrorHandler(
 			func(w http.ResponseWriter, r *http.Request, err error) {
-				if !errors.Is(err, session.ErrStore) {
-					t.Errorf("error handler got %v, want a session.ErrStore", err)
-				}
+				assert.ErrorIs(t, err, session.ErrStore, "the error handler's error")
 				http.Error(w, "try later", http.StatusServiceUnavailable)
 			})}, 503, "try later\n"},
 	} {
@@ -207,8 +216,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 				sess, err := httpsession.Get(r) // a new session: no store call yet
-				if err != nil {
-					t.Errorf("Get: %v", err)
+				if !assert.NoError(t, err) {
 					return
 				}
 				sess.Set("k", "v")
@@ -221,29 +229,20 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 			url := serve(t, httpsession.Middleware(f.Manager, tc.opts...)(mux))
 			resp := testenv.Get(t, url+"/fail")
 			body := testenv.ReadBody(t, resp)
-			if resp.StatusCode != tc.wantStatus || body != tc.wantBody {
-				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
-			}
-			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-				t.Fatalf("Content-Type %q, want text/plain", ct)
-			}
-			if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
-				t.Fatalf("unexpected Set-Cookie %q", sc)
-			}
-			if err := <-writeErr; !errors.Is(err, session.ErrStore) {
-				t.Fatalf("the handler's Write after a failed commit returned %v, want an error wrapping session.ErrStore", err)
-			}
-			if tc.opts == nil && !strings.Contains(f.Log.String(), "could not be saved") {
-				t.Fatalf("the default error handler did not log the failure: %s", f.Log)
-			}
+			require.Equal(t, tc.wantStatus, resp.StatusCode, body)
+			require.Equal(t, tc.wantBody, body)
+			require.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain"), resp.Header.Get("Content-Type"))
+			require.Empty(t, resp.Header.Values("Set-Cookie"))
+			require.ErrorIs(t, <-writeErr, session.ErrStore, "the handler's Write after a failed commit")
+			// Logged once, whoever answers.
+			require.Equal(t, 1, strings.Count(f.Log.String(), "could not be saved"), f.Log.String())
 		})
 	}
 }
 
 func TestGetWithoutMiddleware(t *testing.T) {
-	if _, err := httpsession.Get(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, session.ErrNoMiddleware) {
-		t.Fatalf("Get without the middleware: %v, want ErrNoMiddleware", err)
-	}
+	_, err := httpsession.Get(httptest.NewRequest("GET", "/", nil))
+	require.ErrorIs(t, err, session.ErrNoMiddleware)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /bare", func(w http.ResponseWriter, r *http.Request) {
 		_, err := httpsession.Get(r)
@@ -254,9 +253,65 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		io.WriteString(w, fmt.Sprint("unexpected: ", err))
 	})
 	resp := testenv.Get(t, serve(t, mux)+"/bare")
-	if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 || body != "no middleware\n" {
-		t.Fatalf("got %d %q", resp.StatusCode, body)
-	}
+	body := testenv.ReadBody(t, resp)
+	require.Equal(t, 500, resp.StatusCode)
+	require.Equal(t, "no middleware\n", body)
+}
+
+// TestErrorAnswersAsTheMiddlewareWould: httpsession.Error answers a Get
+// error through the WithErrorHandler handler, logs it once with the
+// Manager's logger, and fails the handler's later writes; on a route
+// without the middleware it answers the default error response and logs
+// with slog.Default.
+func TestErrorAnswersAsTheMiddlewareWould(t *testing.T) {
+	f := testenv.NewFixture(t)
+	handled := make(chan error, 4)
+	mw := httpsession.Middleware(f.Manager, httpsession.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		handled <- err
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+	}))
+	writeErr := make(chan error, 4)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /set", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		sess.Set("k", "v")
+	})
+	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := httpsession.Get(r); err != nil {
+			httpsession.Error(w, r, err)
+			_, err = io.WriteString(w, "ignored")
+			writeErr <- err
+		}
+	})
+	url := serve(t, mw(mux))
+	resp := testenv.Get(t, url+"/set")
+	testenv.ReadBody(t, resp)
+	cookie := testenv.SessionCookie(t, resp)
+	f.Fail.SetDown(true)
+	resp = testenv.Get(t, url+"/get", cookie)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Equal(t, "try later\n", testenv.ReadBody(t, resp))
+	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	require.ErrorIs(t, <-handled, session.ErrStore, "the error handler's error")
+	require.ErrorIs(t, <-writeErr, session.ErrStore, "a write after Error")
+	require.Equal(t, 1, strings.Count(f.Log.String(), testenv.ErrDown.Error()), f.Log.String())
+
+	log := testenv.DefaultLog(t)
+	bare := http.NewServeMux()
+	bare.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := httpsession.Get(r); err != nil {
+			httpsession.Error(w, r, err)
+		}
+	})
+	resp = testenv.Get(t, serve(t, bare)+"/get")
+	require.Equal(t, session.ErrorStatus, resp.StatusCode)
+	require.Equal(t, session.ErrorBody, testenv.ReadBody(t, resp))
+	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	require.Contains(t, log.String(), session.ErrNoMiddleware.Error())
+}
+
+func TestMiddlewareWithANilManagerPanics(t *testing.T) {
+	require.PanicsWithValue(t, "httpsession: Middleware with a nil Manager", func() { httpsession.Middleware(nil) })
 }
 
 func TestServeMuxPatterns(t *testing.T) {
@@ -264,7 +319,7 @@ func TestServeMuxPatterns(t *testing.T) {
 	items := func(w http.ResponseWriter, r *http.Request) {
 		sess, err := httpsession.Get(r)
 		if err != nil {
-			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			httpsession.Error(w, r, err)
 			return
 		}
 		key := "item-" + r.PathValue("id")
@@ -282,22 +337,15 @@ func TestServeMuxPatterns(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			url := serve(t, h)
 			resp := testenv.Get(t, url+"/items/42")
-			if body := testenv.ReadBody(t, resp); body != "item-42=1" {
-				t.Fatalf("body = %q", body)
-			}
+			require.Equal(t, "item-42=1", testenv.ReadBody(t, resp))
 			cookie := testenv.SessionCookie(t, resp)
-			if body := testenv.ReadBody(t, testenv.Get(t, url+"/items/42", cookie)); body != "item-42=2" {
-				t.Fatalf("body = %q", body)
-			}
-			if body := testenv.ReadBody(t, testenv.Get(t, url+"/items/7", cookie)); body != "item-7=1" {
-				t.Fatalf("body = %q", body)
-			}
+			require.Equal(t, "item-42=2", testenv.ReadBody(t, testenv.Get(t, url+"/items/42", cookie)))
+			require.Equal(t, "item-7=1", testenv.ReadBody(t, testenv.Get(t, url+"/items/7", cookie)))
 		})
 	}
 	resp := testenv.Get(t, serve(t, inner)+"/open")
-	if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 {
-		t.Fatalf("a route outside the middleware: %d %q, want 500", resp.StatusCode, body)
-	}
+	body := testenv.ReadBody(t, resp)
+	require.Equal(t, 500, resp.StatusCode, "a route outside the middleware: %q", body)
 }
 
 func TestWithClientIP(t *testing.T) {
@@ -320,20 +368,14 @@ func TestWithClientIP(t *testing.T) {
 			req.AddCookie(c)
 		}
 		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return resp
 	}
 	resp := do("/set", "198.51.100.1")
 	testenv.ReadBody(t, resp)
 	cookie := testenv.SessionCookie(t, resp)
-	if got := testenv.ReadBody(t, do("/value", "198.51.100.2", cookie)); got != "missing" {
-		t.Fatalf("another client IP read the session: %q", got)
-	}
-	if got := testenv.ReadBody(t, do("/value", "198.51.100.1", cookie)); got != "from-a" {
-		t.Fatalf("the same client IP: %q, want from-a", got)
-	}
+	require.Equal(t, "missing", testenv.ReadBody(t, do("/value", "198.51.100.2", cookie)), "another client IP read the session")
+	require.Equal(t, "from-a", testenv.ReadBody(t, do("/value", "198.51.100.1", cookie)), "the same client IP")
 }
 
 func TestReadFromAndInformational(t *testing.T) {
@@ -345,13 +387,11 @@ func TestReadFromAndInformational(t *testing.T) {
 		w.WriteHeader(http.StatusEarlyHints) // not the final headers: no commit yet
 		sess.Set("k", "after-103")
 		rf, ok := w.(io.ReaderFrom)
-		if !ok {
-			t.Error("the ResponseWriter lost io.ReaderFrom")
+		if !assert.True(t, ok, "the ResponseWriter lost io.ReaderFrom") {
 			return
 		}
-		if _, err := rf.ReadFrom(io.LimitReader(strings.NewReader("payload-and-more"), 7)); err != nil {
-			t.Error(err)
-		}
+		_, err := rf.ReadFrom(io.LimitReader(strings.NewReader("payload-and-more"), 7))
+		assert.NoError(t, err)
 	})
 	mux.HandleFunc("GET /value", valueRoute)
 	url := serve(t, httpsession.Middleware(f.Manager)(mux))
@@ -362,15 +402,11 @@ func TestReadFromAndInformational(t *testing.T) {
 	}}
 	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url+"/file", nil)
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body := testenv.ReadBody(t, resp); body != "payload" || len(got1xx) != 1 || got1xx[0] != 103 {
-		t.Fatalf("body %q, 1xx %v", body, got1xx)
-	}
-	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "after-103" {
-		t.Fatalf("value = %q: a change after a 103 was not saved", got)
-	}
+	require.NoError(t, err)
+	require.Equal(t, "payload", testenv.ReadBody(t, resp))
+	require.Equal(t, []int{103}, got1xx)
+	require.Equal(t, "after-103", testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))),
+		"a change after a 103 was not saved")
 }
 
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
@@ -419,9 +455,8 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 
 			// A new session: nothing stored, no cookie.
 			resp := testenv.Get(t, url+"/panic")
-			if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
-				t.Fatalf("got %d %q", resp.StatusCode, body)
-			}
+			require.Equal(t, 500, resp.StatusCode)
+			require.Equal(t, "recovered", testenv.ReadBody(t, resp))
 			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
 			_, sets, _ := f.Count.Calls()
 			require.Zero(t, sets, "store writes after a panic")
