@@ -100,52 +100,89 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 )
 
-// localsKey is the c.Locals key of the request's exchange.
-type localsKey struct{}
+// localsKey is the c.Locals key of the request's state: the innermost
+// with a nil m, m's once another middleware is nested inside m's.
+type localsKey struct{ m *session.Manager }
 
-// Middleware returns a Fiber handler that gives each request a session from
-// m, loaded lazily by Get and committed when the rest of the chain
-// returns, before fasthttp sends the response. Register it with app.Use (or
-// on a group or route).
+// Middleware returns a Fiber handler that gives each request a lazily
+// loaded session of m, reached with Get or GetFor, and commits it when the
+// rest of the chain returns, before fasthttp sends the response. Register
+// it with app.Use (or on a group or route). It panics if m is nil.
 //
-// If the commit fails, the middleware returns an error that fiber's
-// ErrorHandler answers with 500 (see Get); otherwise it returns the
-// handler's error.
+// If the session failed (see Get), the middleware returns an error that
+// fiber's ErrorHandler answers with 500; otherwise the handler's error.
 func Middleware(m *session.Manager) fiber.Handler {
+	if m == nil {
+		panic("fibersession: Middleware with a nil Manager")
+	}
 	return func(c *fiber.Ctx) error {
-		x := &exchange{c: c}
+		x := &state{c: c}
 		x.Init(m, x)
+		if outer, ok := c.Locals(localsKey{}).(*state); ok {
+			c.Locals(localsKey{outer.Manager()}, outer) // GetFor still finds it, and fasthttp still closes it
+		}
 		c.Locals(localsKey{}, x)
 		err := c.Next()
-		x.committed = true
-		cerr := x.Commit()
+		var ferr error
+		if x.failed {
+			// Get failed: the load error again, from the Handle, or, if the
+			// session loaded, GetFor's missing middleware. Nothing is
+			// committed, then or in Close.
+			if _, ferr = x.Session(); ferr == nil {
+				ferr = session.ErrNoMiddleware
+			}
+		} else {
+			x.committed = true
+			if ferr = x.Commit(); ferr != nil {
+				x.log(ferr)
+			}
+		}
 		x.stopBound()
-		if cerr != nil {
-			// The core's error response, through fiber's ErrorHandler; a
-			// registered hijack is called off: the upgrade failed.
-			res := c.Response()
-			res.ResetBody()
-			session.ResetErrorHeader(res.Header.Del, res.Header.Set)
-			c.Context().Hijack(nil)
-			return x.fail(cerr)
+		if ferr != nil {
+			return errorResponse(c, ferr)
 		}
 		return err
 	}
 }
 
-// Get returns the request's session, loading it on the first call. On
-// error, which wraps session.ErrStore or session.ErrCorrupt (errors.Is sees
-// through it), return it from the handler: it converts (errors.As) to a
-// *fiber.Error 500, and its message is just "Internal Server Error", so
-// fiber's default ErrorHandler answers 500 without internal detail. The
-// cause is logged with the Manager's logger and is errors.Unwrap(err).
-//
-// Get also fails, rather than panicking, on a request that Middleware did
-// not handle; that error's message names the mistake.
-func Get(c *fiber.Ctx) (*session.Session, error) {
-	x, _ := c.Locals(localsKey{}).(*exchange)
+// errorResponse replaces whatever the handler wrote with the error
+// response, for fiber's ErrorHandler to finish, and calls off a registered
+// hijack: the upgrade failed.
+func errorResponse(c *fiber.Ctx, err error) error {
+	res := c.Response()
+	res.ResetBody()
+	res.SetStatusCode(session.ErrorStatus)
+	session.ResetErrorHeader(res.Header.Del, res.Header.Set)
+	c.Context().Hijack(nil)
+	return &sessionError{err}
+}
+
+// Get returns the session of a request served through Middleware, of the
+// innermost Middleware when there are several, loading it on the first
+// call. On an error return it from the handler: it converts (errors.As) to
+// a *fiber.Error 500 and its message is just "Internal Server Error", so
+// fiber's default ErrorHandler answers 500 without detail; the middleware
+// replaces whatever the handler wrote. The cause, logged with the
+// Manager's logger, is errors.Unwrap(err): it wraps session.ErrStore or
+// session.ErrCorrupt when the session could not be loaded, and is
+// session.ErrNoMiddleware on a request that Middleware did not handle.
+func Get(c *fiber.Ctx) (*session.Session, error) { return GetFor(c, nil) }
+
+// GetFor is Get for the session of m, on a route with the middlewares of
+// several Managers (each with its own cookie name); with a nil m it is Get.
+// It fails with session.ErrNoMiddleware when no Middleware of m handles
+// the request.
+func GetFor(c *fiber.Ctx, m *session.Manager) (*session.Session, error) {
+	x, _ := c.Locals(localsKey{}).(*state)
+	if x != nil && m != nil && x.Manager() != m {
+		x, _ = c.Locals(localsKey{m}).(*state)
+	}
 	if x == nil {
-		return nil, &sessionError{msg: session.ErrNoMiddleware.Error(), err: session.ErrNoMiddleware}
+		if in, _ := c.Locals(localsKey{}).(*state); in != nil {
+			return nil, in.fail(session.ErrNoMiddleware) // another Manager's middleware answers
+		}
+		session.LogError(c.UserContext(), nil, session.ErrNoMiddleware)
+		return nil, errorResponse(c, session.ErrNoMiddleware)
 	}
 	s, err := x.Session()
 	if err != nil {
@@ -154,14 +191,21 @@ func Get(c *fiber.Ctx) (*session.Session, error) {
 	return s, nil
 }
 
-// sessionError is the error Get and Middleware return: its message shows
-// no detail, it unwraps to the cause and it converts to a *fiber.Error 500.
-type sessionError struct {
-	msg string
-	err error
+// fail logs err once, and has the middleware answer with the error
+// response whatever the handler does next.
+func (x *state) fail(err error) error {
+	if !x.failed {
+		x.failed = true
+		x.log(err)
+	}
+	return &sessionError{err}
 }
 
-func (e *sessionError) Error() string { return e.msg }
+// sessionError is the error Get and Middleware return: its message shows
+// no detail, it unwraps to the cause and it converts to a *fiber.Error 500.
+type sessionError struct{ err error }
+
+func (e *sessionError) Error() string { return http.StatusText(http.StatusInternalServerError) }
 
 func (e *sessionError) Unwrap() error { return e.err }
 
@@ -188,31 +232,27 @@ const DefaultStoreTimeout = 5 * time.Second
 // storeTimeout is DefaultStoreTimeout; the package's tests shorten it.
 var storeTimeout = DefaultStoreTimeout
 
-// exchange is the per-request state: the session handle and the
-// session.Exchange describing the request. It is the one allocation the
-// middleware makes per request.
-type exchange struct {
+// state is the per-request value, in one allocation: the session Handle
+// and the Exchange the core reads.
+type state struct {
 	session.Handle
 	c         *fiber.Ctx
 	committed bool                     // the middleware committed after c.Next
+	failed    bool                     // Get could not load the session, and logged why
 	vals      [2]string                // room for Cookies' result
 	bound     boundCtx                 // the first store call's bounded context, here to save an allocation
 	cur       atomic.Pointer[boundCtx] // the current store call's
 }
 
-// fail logs err, which has no other way to the logs, and wraps it for the
-// ErrorHandler.
-func (x *exchange) fail(err error) error {
-	x.Manager().Logger().ErrorContext(x.c.UserContext(), "fibersession: session unavailable; answering 500", "err", err)
-	return &sessionError{msg: http.StatusText(http.StatusInternalServerError), err: err}
-}
+// log logs err, a session error on its way to the ErrorHandler, once.
+func (x *state) log(err error) { session.LogError(x.c.UserContext(), x.Manager(), err) }
 
 // Context implements session.Exchange: c.UserContext(), bounded by
 // DefaultStoreTimeout when neither it nor the Manager bounds the store
 // calls. The core asks once per load and once per commit, so each gets the
 // whole bound, counted from when the store first looks at its context,
 // however long the handler ran in between.
-func (x *exchange) Context() context.Context {
+func (x *state) Context() context.Context {
 	ctx := x.c.UserContext()
 	if _, ok := ctx.Deadline(); ok || x.Manager().StoreTimeout() > 0 {
 		return ctx
@@ -231,7 +271,7 @@ func (x *exchange) Context() context.Context {
 
 // stopBound releases the timer of the last store call's context, if a store
 // started one.
-func (x *exchange) stopBound() {
+func (x *state) stopBound() {
 	if b := x.cur.Load(); b != nil {
 		b.stop()
 	}
@@ -239,7 +279,7 @@ func (x *exchange) stopBound() {
 
 // Cookies implements session.Exchange. The values point into fasthttp's
 // buffers; the core copies what it keeps.
-func (x *exchange) Cookies(name string) []string {
+func (x *state) Cookies(name string) []string {
 	vals := x.vals[:0]
 	x.c.Request().Header.VisitAllCookie(func(k, v []byte) {
 		if string(k) == name {
@@ -250,13 +290,13 @@ func (x *exchange) Cookies(name string) []string {
 }
 
 // Header implements session.Exchange.
-func (x *exchange) Header(name string) string { return x.c.Get(name) }
+func (x *state) Header(name string) string { return x.c.Get(name) }
 
 // ClientIP implements session.Exchange with fiber's c.IP, which honours
 // Config.ProxyHeader and the trusted-proxy settings, in the form of
 // session.CanonicalIP. fasthttp drops an IPv6 zone, which is put back: the
 // same link-local address on two links is two clients.
-func (x *exchange) ClientIP() string {
+func (x *state) ClientIP() string {
 	ip := x.c.IP()
 	if a, ok := x.c.Context().RemoteAddr().(*net.TCPAddr); ok && a.Zone != "" && a.IP.String() == ip {
 		return ip + "%" + a.Zone
@@ -265,18 +305,18 @@ func (x *exchange) ClientIP() string {
 }
 
 // SetCookie implements session.Exchange.
-func (x *exchange) SetCookie(ck *http.Cookie) {
+func (x *state) SetCookie(ck *http.Cookie) {
 	x.c.Response().Header.Add(fiber.HeaderSetCookie, ck.String())
 }
 
 // SetHeader implements session.Exchange.
-func (x *exchange) SetHeader(name, value string) { x.c.Set(name, value) }
+func (x *state) SetHeader(name, value string) { x.c.Set(name, value) }
 
 // Close is called by fasthttp when it drops the request's values, after the
 // response, streamed body included, has been sent. Committing again there
 // makes the core log changes made too late, such as inside a stream writer.
 // It must not touch the Ctx, which fiber has recycled by then.
-func (x *exchange) Close() error {
+func (x *state) Close() error {
 	if x.committed {
 		_ = x.Commit()
 	}
@@ -288,7 +328,7 @@ func (x *exchange) Close() error {
 // looks at it. The clock is read and the timer behind Done started only
 // when a store asks, so a store that never does (the MemoryStore) costs
 // neither, and a boundCtx no store started can serve the next call. It is
-// kept small: every request's exchange holds one.
+// kept small: every request's state holds one.
 type boundCtx struct {
 	mu       sync.Mutex
 	parent   context.Context
