@@ -275,4 +275,3 @@ func (s *state) Answer(err error, replace bool) {
 	s.cfg.onError(s.c, err)
 	res.Writer = w
 }
-
