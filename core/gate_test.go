@@ -31,26 +31,27 @@ func (x *answering) Answer(err error, replace bool) {
 	}
 }
 
-// gated returns a GateWriter over a recorder for a request of e's Manager
-// by c, whose handle it returns too.
-func (e *env) gated(c *client, x session.Exchange) (*session.GateWriter, *session.Handle, *httptest.ResponseRecorder) {
+// gated starts a request of e's Manager described by x, with a
+// GateWriter over a recorder, and sets k=v in its session.
+func (e *env) gated(x session.Exchange) (*session.GateWriter, *session.Session, *httptest.ResponseRecorder) {
+	e.t.Helper()
 	rec := httptest.NewRecorder()
 	h := begin(e.m, x)
 	w := new(session.GateWriter)
 	w.Init(h, rec)
-	return w, h, rec
+	s, err := h.Session()
+	require.NoError(e.t, err)
+	s.Set("k", "v")
+	return w, s, rec
 }
 
 func TestGateCommitsOnceBeforeTheFirstByte(t *testing.T) {
 	e, c := newEnv(t), newClient()
 	x := c.exchange()
-	w, h, rec := e.gated(c, x)
-	s, err := h.Session()
-	require.NoError(t, err)
-	s.Set("k", "v")
+	w, s, rec := e.gated(x)
 	s.Set("k2", "before the headers")
 	assert.Nil(t, x.LastCookie())
-	_, err = io.WriteString(w, "body")
+	_, err := io.WriteString(w, "body")
 	require.NoError(t, err)
 	require.NotNil(t, x.LastCookie(), "committed before the first byte")
 	require.True(t, w.Written())
@@ -68,10 +69,7 @@ func TestGateCommitsOnceBeforeTheFirstByte(t *testing.T) {
 
 func TestGateReportsALateChangeWhenTheHandlerReturns(t *testing.T) {
 	e, c := newEnv(t), newClient()
-	w, h, _ := e.gated(c, c.exchange())
-	s, err := h.Session()
-	require.NoError(t, err)
-	s.Set("k", "v")
+	w, s, _ := e.gated(c.exchange())
 	w.Flush()
 	s.Set("tardy", "x")
 	require.ErrorIs(t, w.Done(t.Context()), session.ErrLateChange)
@@ -81,10 +79,7 @@ func TestGateReportsALateChangeWhenTheHandlerReturns(t *testing.T) {
 func TestGateCommitsAnUntouchedResponseWhenTheHandlerReturns(t *testing.T) {
 	e, c := newEnv(t), newClient()
 	x := c.exchange()
-	w, h, _ := e.gated(c, x)
-	s, err := h.Session()
-	require.NoError(t, err)
-	s.Set("k", "v")
+	w, _, _ := e.gated(x)
 	require.False(t, w.Written())
 	require.NoError(t, w.Done(t.Context()))
 	require.NotNil(t, x.LastCookie(), "the framework writes the headers next: the cookie must be there")
@@ -93,9 +88,7 @@ func TestGateCommitsAnUntouchedResponseWhenTheHandlerReturns(t *testing.T) {
 func TestGateSkipsTheCommitOfARecoveryAnsweringAPanic(t *testing.T) {
 	e, c := newEnv(t), newClient()
 	x := c.exchange()
-	w, h, rec := e.gated(c, x)
-	s, err := h.Session()
-	require.NoError(t, err)
+	w, s, rec := e.gated(x)
 	s.Set("k", "half-done")
 	func() {
 		defer func() {
@@ -114,23 +107,18 @@ func TestGateSkipsTheCommitOfARecoveryAnsweringAPanic(t *testing.T) {
 func TestGateAnswersAFailedCommitWithTheErrorResponse(t *testing.T) {
 	for _, custom := range []bool{false, true} {
 		e, c := newEnv(t), newClient()
-		var x session.Exchange = c.exchange()
-		rec := httptest.NewRecorder()
-		ax := &answering{Exchange: x.(*sessiontest.Exchange), w: rec}
+		ax := &answering{Exchange: c.exchange()}
+		var x session.Exchange = ax.Exchange
 		if custom {
 			x = ax
 		}
-		h := begin(e.m, x)
-		w := new(session.GateWriter)
-		w.Init(h, rec)
-		s, err := h.Session() // a new session: no store call yet
-		require.NoError(t, err)
-		s.Set("k", "v")
+		w, _, rec := e.gated(x) // a new session: no store call yet
+		ax.w = rec
 		e.fail.SetDown(true)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Etag", `"v1"`)
 		w.WriteHeader(http.StatusCreated)
-		_, err = io.WriteString(w, `{"secret":1}`)
+		_, err := io.WriteString(w, `{"secret":1}`)
 		require.ErrorIs(t, err, session.ErrStore, "a write after the failed commit")
 		require.ErrorIs(t, w.Err(), session.ErrStore)
 		require.Empty(t, rec.Header().Get("Etag"))

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -90,39 +89,14 @@ func newEcho(ms ...*session.Manager) *echo.Echo {
 	return e
 }
 
-// serve runs h on a loopback listener until the test ends.
-func serve(t *testing.T, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-// serveOn runs h on ln until the test ends.
-func serveOn(t *testing.T, ln net.Listener, h http.Handler) {
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-}
-
-// inProcess returns h as a function serving one request in process.
-func inProcess(h http.Handler) func(*http.Request) *http.Response {
-	return func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Result()
-	}
-}
-
 func TestAdapter(t *testing.T) {
 	sessiontest.TestAdapter(t, sessiontest.Adapter{
-		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { serveOn(t, ln, newEcho(m)) },
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { testenv.ServeOn(t, ln, newEcho(m)) },
 		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
-			return inProcess(newEcho(m))
+			return testenv.InProcess(newEcho(m))
 		},
 		ServeTwo: func(t *testing.T, outer, inner *session.Manager, ln net.Listener) {
-			serveOn(t, ln, newEcho(outer, inner))
+			testenv.ServeOn(t, ln, newEcho(outer, inner))
 		},
 	})
 }
@@ -160,6 +134,15 @@ func (f *fixture) nextErr(t *testing.T) error {
 	}
 }
 
+// valueRoute answers the session value "a".
+func valueRoute(c echo.Context) error {
+	sess, err := echosession.Get(c)
+	if err != nil {
+		return err
+	}
+	return c.String(http.StatusOK, fmt.Sprint(sess.Get("a")))
+}
+
 // TestLateChange: a change made after the body was written is not saved,
 // is logged by the core and reaches the error handler as ErrLateChange.
 func TestLateChange(t *testing.T) {
@@ -177,7 +160,7 @@ func TestLateChange(t *testing.T) {
 		sess.Set("late", "1")
 		return nil
 	})
-	base := serve(t, e)
+	base := testenv.Serve(t, e)
 	resp := testenv.Get(t, base+"/late")
 	ck := testenv.SessionCookie(t, resp)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -231,7 +214,7 @@ func TestCommitFailure(t *testing.T) {
 		}
 		return nil
 	})
-	base := serve(t, e)
+	base := testenv.Serve(t, e)
 	f.Fail.SetDown(true)
 	for _, path := range []string{"/write", "/silent", "/stream"} {
 		resp := testenv.Get(t, base+path)
@@ -264,14 +247,12 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		_ = c.String(http.StatusOK, "ignored") // refused
 		return got
 	})
-	resp := testenv.Get(t, serve(t, e)+"/")
+	resp := testenv.Get(t, testenv.Serve(t, e)+"/")
 	var he *echo.HTTPError
 	require.ErrorAs(t, got, &he)
 	require.Equal(t, http.StatusInternalServerError, he.Code)
 	require.ErrorIs(t, got, session.ErrNoMiddleware)
-	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
-	require.Equal(t, session.ErrorBody, testenv.ReadBody(t, resp))
-	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	testenv.WantErrorResponse(t, resp, session.ErrorStatus, session.ErrorBody)
 	require.Contains(t, log.String(), session.ErrNoMiddleware.Error(), "not logged")
 }
 
@@ -308,14 +289,8 @@ func TestPanicCommitsNothingWhateverTheRecoverOrder(t *testing.T) {
 				sess.Set("a", "half-done")
 				panic("handler bug")
 			})
-			e.GET("/value", func(c echo.Context) error {
-				sess, err := echosession.Get(c)
-				if err != nil {
-					return err
-				}
-				return c.String(http.StatusOK, fmt.Sprint(sess.Get("a")))
-			})
-			base := serve(t, e)
+			e.GET("/value", valueRoute)
+			base := testenv.Serve(t, e)
 
 			// A new session: nothing stored, no cookie.
 			resp := testenv.Get(t, base+"/panic")
@@ -326,9 +301,7 @@ func TestPanicCommitsNothingWhateverTheRecoverOrder(t *testing.T) {
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = testenv.Get(t, base+"/set")
-			testenv.ReadBody(t, resp)
-			cookie := testenv.SessionCookie(t, resp)
+			cookie := testenv.StartSession(t, base+"/set")
 			resp = testenv.Get(t, base+"/panic", cookie)
 			testenv.ReadBody(t, resp)
 			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
@@ -346,7 +319,7 @@ func FuzzCookie(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { m.Close() })
-	sessiontest.FuzzCookieHeader(f, inProcess(newEcho(m)))
+	sessiontest.FuzzCookieHeader(f, testenv.InProcess(newEcho(m)))
 }
 
 // TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin: with
@@ -384,12 +357,10 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 		}
 		return c.String(http.StatusOK, "missing")
 	})
-	url := serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
+	url := testenv.Serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
 
-	resp := testenv.Get(t, url+"/anon")
-	testenv.ReadBody(t, resp)
-	anon := testenv.SessionCookie(t, resp)
-	resp = testenv.Get(t, url+"/login", anon)
+	anon := testenv.StartSession(t, url+"/anon")
+	resp := testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"))
 	testenv.ReadBody(t, resp)
@@ -405,22 +376,11 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 func TestGetErrorAnswersTheErrorResponse(t *testing.T) {
 	f := newFixture(t)
 	e := f.echo()
-	e.GET("/value", func(c echo.Context) error {
-		sess, err := echosession.Get(c)
-		if err != nil {
-			return err
-		}
-		return c.String(http.StatusOK, fmt.Sprint(sess.Get("a")))
-	})
-	base := serve(t, e)
-	resp := testenv.Get(t, base+"/kit/set?k=a&v=1")
-	testenv.ReadBody(t, resp)
-	cookie := testenv.SessionCookie(t, resp)
+	e.GET("/value", valueRoute)
+	base := testenv.Serve(t, e)
+	cookie := testenv.StartSession(t, base+"/kit/set?k=a&v=1")
 	f.Fail.SetDown(true)
-	resp = testenv.Get(t, base+"/value", cookie)
-	require.Equal(t, session.ErrorStatus, resp.StatusCode)
-	require.Equal(t, session.ErrorBody, testenv.ReadBody(t, resp))
-	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	testenv.WantErrorResponse(t, testenv.Get(t, base+"/value", cookie), session.ErrorStatus, session.ErrorBody)
 	err := f.nextErr(t)
 	var he *echo.HTTPError
 	require.ErrorAs(t, err, &he)
@@ -450,17 +410,11 @@ func TestWithErrorHandlerAnswersSessionErrors(t *testing.T) {
 		sess.Set("k", "v")
 		return c.String(http.StatusOK, "page")
 	})
-	base := serve(t, e)
-	resp := testenv.Get(t, base+"/set")
-	testenv.ReadBody(t, resp)
-	cookie := testenv.SessionCookie(t, resp)
+	base := testenv.Serve(t, e)
+	cookie := testenv.StartSession(t, base+"/set")
 	f.Fail.SetDown(true)
 	for name, cookies := range map[string][]*http.Cookie{"load": {cookie}, "commit": nil} {
-		resp := testenv.Get(t, base+"/set", cookies...)
-		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, name)
-		require.JSONEq(t, `{"error":"try later"}`, testenv.ReadBody(t, resp), name)
-		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"), name)
-		require.Empty(t, resp.Header.Values("Set-Cookie"), name)
+		testenv.WantErrorResponse(t, testenv.Get(t, base+"/set", cookies...), http.StatusServiceUnavailable, `{"error":"try later"}`)
 		require.ErrorIs(t, f.nextErr(t), session.ErrStore, name)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -109,40 +108,14 @@ func kitEngine(t testing.TB, ms ...*session.Manager) *gin.Engine {
 
 func TestConformance(t *testing.T) {
 	sessiontest.TestAdapter(t, sessiontest.Adapter{
-		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { serveOn(t, ln, kitEngine(t, m)) },
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { testenv.ServeOn(t, ln, kitEngine(t, m)) },
 		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
-			return inProcess(kitEngine(t, m))
+			return testenv.InProcess(kitEngine(t, m))
 		},
 		ServeTwo: func(t *testing.T, outer, inner *session.Manager, ln net.Listener) {
-			serveOn(t, ln, kitEngine(t, outer, inner))
+			testenv.ServeOn(t, ln, kitEngine(t, outer, inner))
 		},
 	})
-}
-
-// serve runs h on a loopback listener until the test ends.
-func serve(t *testing.T, h http.Handler) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-// serveOn runs h on ln until the test ends.
-func serveOn(t *testing.T, ln net.Listener, h http.Handler) {
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-}
-
-// inProcess returns h as a function serving one request in process.
-func inProcess(h http.Handler) func(*http.Request) *http.Response {
-	return func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Result()
-	}
 }
 
 // fixture is the kit's Fixture plus the c.Errors of each request.
@@ -221,7 +194,7 @@ func TestStream(t *testing.T) {
 			return i < 3
 		})
 	})
-	url := serve(t, e)
+	url := testenv.Serve(t, e)
 	resp := testenv.Get(t, url+"/events")
 	body := testenv.ReadBody(t, resp)
 	require.Equal(t, 3, strings.Count(body, "event:tick"), body)
@@ -237,7 +210,7 @@ func TestLateChange(t *testing.T) {
 		c.String(http.StatusOK, "body first")
 		sess.Set("tardy", "x")
 	})
-	url := serve(t, e)
+	url := testenv.Serve(t, e)
 	resp := testenv.Get(t, url+"/late")
 	require.Equal(t, "body first", testenv.ReadBody(t, resp))
 	errs := f.nextErrs(t)
@@ -284,7 +257,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 				c.Header("Content-Length", "12")
 				writeErr <- respond(c)
 			})
-			url := serve(t, e)
+			url := testenv.Serve(t, e)
 			resp := testenv.Get(t, url+"/fail")
 			body := testenv.ReadBody(t, resp)
 			require.Equal(t, 500, resp.StatusCode, body)
@@ -315,10 +288,8 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		}
 		f.errs <- errs
 	})
-	resp := testenv.Get(t, serve(t, e)+"/bare")
-	require.Equal(t, 500, resp.StatusCode)
-	require.Equal(t, "Internal Server Error\n", testenv.ReadBody(t, resp))
-	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	resp := testenv.Get(t, testenv.Serve(t, e)+"/bare")
+	testenv.WantErrorResponse(t, resp, 500, "Internal Server Error\n")
 	errs := f.nextErrs(t)
 	require.True(t, hasErr(errs, session.ErrNoMiddleware), "c.Errors = %v", errs)
 	require.Contains(t, log.String(), session.ErrNoMiddleware.Error(), "logged with slog.Default")
@@ -363,7 +334,7 @@ func TestWrappedWriterAndCopy(t *testing.T) {
 		}()
 		c.String(http.StatusOK, "same session in copy: %s", <-done)
 	})
-	url := serve(t, e)
+	url := testenv.Serve(t, e)
 	resp := testenv.Get(t, url+"/g/copy")
 	require.Equal(t, "same session in copy: true", testenv.ReadBody(t, resp))
 	require.Empty(t, f.nextErrs(t), "c.Errors")
@@ -399,7 +370,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 				panic("boom")
 			})
 			e.GET("/value", valueRoute)
-			url := serve(t, e)
+			url := testenv.Serve(t, e)
 
 			// A new session: nothing stored, no cookie.
 			resp := testenv.Get(t, url+"/panic")
@@ -410,9 +381,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = testenv.Get(t, url+"/set")
-			testenv.ReadBody(t, resp)
-			cookie := testenv.SessionCookie(t, resp)
+			cookie := testenv.StartSession(t, url+"/set")
 			resp = testenv.Get(t, url+"/panic", cookie)
 			testenv.ReadBody(t, resp)
 			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
@@ -425,7 +394,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
 // through the real router.
 func FuzzCookie(f *testing.F) {
-	sessiontest.FuzzCookieHeader(f, inProcess(kitEngine(f, newFixture(f).Manager)))
+	sessiontest.FuzzCookieHeader(f, testenv.InProcess(kitEngine(f, newFixture(f).Manager)))
 }
 
 // TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin: with
@@ -451,12 +420,10 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 		<-c.Request.Context().Done()
 	})
 	e.GET("/value", valueRoute)
-	url := serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
+	url := testenv.Serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
 
-	resp := testenv.Get(t, url+"/anon")
-	testenv.ReadBody(t, resp)
-	anon := testenv.SessionCookie(t, resp)
-	resp = testenv.Get(t, url+"/login", anon)
+	anon := testenv.StartSession(t, url+"/anon")
+	resp := testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"))
 	testenv.ReadBody(t, resp)
@@ -472,24 +439,21 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 func TestGetErrorIsAnsweredOnceWithoutTheHandlersLaterOutput(t *testing.T) {
 	f := newFixture(t)
 	e := f.engine(t)
-	e.GET("/set", func(c *gin.Context) {
-		sess, _ := ginsession.Get(c)
+	e.GET("/careless", func(c *gin.Context) {
+		sess, err := ginsession.Get(c)
+		if err != nil {
+			c.JSON(http.StatusOK, gin.H{"appended": true})
+			return
+		}
 		sess.Set("k", "v")
 	})
-	e.GET("/careless", func(c *gin.Context) {
-		if _, err := ginsession.Get(c); err != nil {
-			c.JSON(http.StatusOK, gin.H{"appended": true})
-		}
-	})
-	url := serve(t, e)
-	resp := testenv.Get(t, url+"/set")
-	testenv.ReadBody(t, resp)
-	cookie := testenv.SessionCookie(t, resp)
+	url := testenv.Serve(t, e)
+	cookie := testenv.StartSession(t, url+"/careless")
 	f.nextErrs(t)
 	f.Fail.SetDown(true)
-	resp = testenv.Get(t, url+"/careless", cookie)
+	resp := testenv.Get(t, url+"/careless", cookie)
+	require.Equal(t, session.ErrorBody, testenv.ReadBody(t, resp), "exactly the error response")
 	require.Equal(t, session.ErrorStatus, resp.StatusCode)
-	require.Equal(t, session.ErrorBody, testenv.ReadBody(t, resp))
 	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 	errs := f.nextErrs(t)
 	require.NotEmpty(t, errs, "c.Errors")
@@ -517,18 +481,12 @@ func TestWithErrorHandlerAnswersSessionErrors(t *testing.T) {
 			c.String(http.StatusOK, "page")
 		}
 	})
-	url := serve(t, e)
-	resp := testenv.Get(t, url+"/set")
-	testenv.ReadBody(t, resp)
-	cookie := testenv.SessionCookie(t, resp)
+	url := testenv.Serve(t, e)
+	cookie := testenv.StartSession(t, url+"/set")
 	f.nextErrs(t)
 	f.Fail.SetDown(true)
 	for name, cookies := range map[string][]*http.Cookie{"load": {cookie}, "commit": nil} {
-		resp := testenv.Get(t, url+"/set", cookies...)
-		require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, name)
-		require.JSONEq(t, `{"error":"try later"}`, testenv.ReadBody(t, resp), name)
-		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"), name)
-		require.Empty(t, resp.Header.Values("Set-Cookie"), name)
+		testenv.WantErrorResponse(t, testenv.Get(t, url+"/set", cookies...), http.StatusServiceUnavailable, `{"error":"try later"}`)
 		require.ErrorIs(t, f.nextErrs(t)[0], session.ErrStore, name)
 	}
 }

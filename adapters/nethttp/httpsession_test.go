@@ -103,41 +103,15 @@ func kitMux() *http.ServeMux {
 func TestConformance(t *testing.T) {
 	sessiontest.TestAdapter(t, sessiontest.Adapter{
 		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) {
-			serveOn(t, ln, httpsession.Middleware(m)(kitMux()))
+			testenv.ServeOn(t, ln, httpsession.Middleware(m)(kitMux()))
 		},
 		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
-			return inProcess(httpsession.Middleware(m)(kitMux()))
+			return testenv.InProcess(httpsession.Middleware(m)(kitMux()))
 		},
 		ServeTwo: func(t *testing.T, outer, inner *session.Manager, ln net.Listener) {
-			serveOn(t, ln, httpsession.Middleware(outer)(httpsession.Middleware(inner)(kitMux())))
+			testenv.ServeOn(t, ln, httpsession.Middleware(outer)(httpsession.Middleware(inner)(kitMux())))
 		},
 	})
-}
-
-// serve runs h on a loopback listener until the test ends.
-func serve(t *testing.T, h http.Handler) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-// serveOn runs h on ln until the test ends.
-func serveOn(t *testing.T, ln net.Listener, h http.Handler) {
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-}
-
-// inProcess returns h as a function serving one request in process.
-func inProcess(h http.Handler) func(*http.Request) *http.Response {
-	return func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Result()
-	}
 }
 
 // served wraps h so that done receives once the middleware has returned.
@@ -183,7 +157,7 @@ func TestLateChangeIsLogged(t *testing.T) {
 	})
 	mux.HandleFunc("GET /value", valueRoute)
 	h, done := served(httpsession.Middleware(f.Manager)(mux))
-	url := serve(t, h)
+	url := testenv.Serve(t, h)
 
 	resp := testenv.Get(t, url+"/late")
 	require.Equal(t, "body first", testenv.ReadBody(t, resp))
@@ -226,7 +200,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 				_, err = io.WriteString(w, `{"ok": true}`+"\n")
 				writeErr <- err
 			})
-			url := serve(t, httpsession.Middleware(f.Manager, tc.opts...)(mux))
+			url := testenv.Serve(t, httpsession.Middleware(f.Manager, tc.opts...)(mux))
 			resp := testenv.Get(t, url+"/fail")
 			body := testenv.ReadBody(t, resp)
 			require.Equal(t, tc.wantStatus, resp.StatusCode, body)
@@ -252,7 +226,7 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		}
 		io.WriteString(w, fmt.Sprint("unexpected: ", err))
 	})
-	resp := testenv.Get(t, serve(t, mux)+"/bare")
+	resp := testenv.Get(t, testenv.Serve(t, mux)+"/bare")
 	body := testenv.ReadBody(t, resp)
 	require.Equal(t, 500, resp.StatusCode)
 	require.Equal(t, "no middleware\n", body)
@@ -283,15 +257,10 @@ func TestErrorAnswersAsTheMiddlewareWould(t *testing.T) {
 			writeErr <- err
 		}
 	})
-	url := serve(t, mw(mux))
-	resp := testenv.Get(t, url+"/set")
-	testenv.ReadBody(t, resp)
-	cookie := testenv.SessionCookie(t, resp)
+	url := testenv.Serve(t, mw(mux))
+	cookie := testenv.StartSession(t, url+"/set")
 	f.Fail.SetDown(true)
-	resp = testenv.Get(t, url+"/get", cookie)
-	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-	require.Equal(t, "try later\n", testenv.ReadBody(t, resp))
-	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	testenv.WantErrorResponse(t, testenv.Get(t, url+"/get", cookie), http.StatusServiceUnavailable, "try later\n")
 	require.ErrorIs(t, <-handled, session.ErrStore, "the error handler's error")
 	require.ErrorIs(t, <-writeErr, session.ErrStore, "a write after Error")
 	require.Equal(t, 1, strings.Count(f.Log.String(), testenv.ErrDown.Error()), f.Log.String())
@@ -303,10 +272,7 @@ func TestErrorAnswersAsTheMiddlewareWould(t *testing.T) {
 			httpsession.Error(w, r, err)
 		}
 	})
-	resp = testenv.Get(t, serve(t, bare)+"/get")
-	require.Equal(t, session.ErrorStatus, resp.StatusCode)
-	require.Equal(t, session.ErrorBody, testenv.ReadBody(t, resp))
-	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	testenv.WantErrorResponse(t, testenv.Get(t, testenv.Serve(t, bare)+"/get"), session.ErrorStatus, session.ErrorBody)
 	require.Contains(t, log.String(), session.ErrNoMiddleware.Error())
 }
 
@@ -335,7 +301,7 @@ func TestServeMuxPatterns(t *testing.T) {
 	inner.HandleFunc("GET /open", valueRoute)
 	for name, h := range map[string]http.Handler{"AroundMux": httpsession.Middleware(f.Manager)(outer), "PerRoute": inner} {
 		t.Run(name, func(t *testing.T) {
-			url := serve(t, h)
+			url := testenv.Serve(t, h)
 			resp := testenv.Get(t, url+"/items/42")
 			require.Equal(t, "item-42=1", testenv.ReadBody(t, resp))
 			cookie := testenv.SessionCookie(t, resp)
@@ -343,7 +309,7 @@ func TestServeMuxPatterns(t *testing.T) {
 			require.Equal(t, "item-7=1", testenv.ReadBody(t, testenv.Get(t, url+"/items/7", cookie)))
 		})
 	}
-	resp := testenv.Get(t, serve(t, inner)+"/open")
+	resp := testenv.Get(t, testenv.Serve(t, inner)+"/open")
 	body := testenv.ReadBody(t, resp)
 	require.Equal(t, 500, resp.StatusCode, "a route outside the middleware: %q", body)
 }
@@ -360,7 +326,7 @@ func TestWithClientIP(t *testing.T) {
 		sess.Set("k", "from-a")
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	url := serve(t, mw(mux))
+	url := testenv.Serve(t, mw(mux))
 	do := func(path, ip string, cookies ...*http.Cookie) *http.Response {
 		req, _ := http.NewRequest("GET", url+path, nil)
 		req.Header.Set("X-Client-Ip", ip)
@@ -394,7 +360,7 @@ func TestReadFromAndInformational(t *testing.T) {
 		assert.NoError(t, err)
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	url := serve(t, httpsession.Middleware(f.Manager)(mux))
+	url := testenv.Serve(t, httpsession.Middleware(f.Manager)(mux))
 	var got1xx []int
 	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 		got1xx = append(got1xx, code)
@@ -412,7 +378,7 @@ func TestReadFromAndInformational(t *testing.T) {
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
 // through the real router.
 func FuzzCookie(f *testing.F) {
-	sessiontest.FuzzCookieHeader(f, inProcess(httpsession.Middleware(testenv.NewFixture(f).Manager)(kitMux())))
+	sessiontest.FuzzCookieHeader(f, testenv.InProcess(httpsession.Middleware(testenv.NewFixture(f).Manager)(kitMux())))
 }
 
 // recoverer is recovery middleware in the style of chi's Recoverer: it
@@ -451,7 +417,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 				panic("handler bug")
 			})
 			mux.HandleFunc("GET /value", valueRoute)
-			url := serve(t, wrap(f.Manager, mux))
+			url := testenv.Serve(t, wrap(f.Manager, mux))
 
 			// A new session: nothing stored, no cookie.
 			resp := testenv.Get(t, url+"/panic")
@@ -462,9 +428,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = testenv.Get(t, url+"/set")
-			testenv.ReadBody(t, resp)
-			cookie := testenv.SessionCookie(t, resp)
+			cookie := testenv.StartSession(t, url+"/set")
 			resp = testenv.Get(t, url+"/panic", cookie)
 			testenv.ReadBody(t, resp)
 			require.Equal(t, 500, resp.StatusCode)
@@ -496,15 +460,13 @@ func TestTimeoutHandlerInsideTheMiddlewareKeepsALogin(t *testing.T) {
 	})
 	mux.HandleFunc("GET /value", valueRoute)
 	// The documented order: the buffering wrapper inside the middleware.
-	url := serve(t, httpsession.Middleware(f.Manager)(http.TimeoutHandler(mux, 300*time.Millisecond, "timed out")))
+	url := testenv.Serve(t, httpsession.Middleware(f.Manager)(http.TimeoutHandler(mux, 300*time.Millisecond, "timed out")))
 
 	for _, path := range []string{"/login", "/login?slow=1"} {
 		t.Run(path, func(t *testing.T) {
-			resp := testenv.Get(t, url+"/anon")
-			testenv.ReadBody(t, resp)
-			anon := testenv.SessionCookie(t, resp)
+			anon := testenv.StartSession(t, url+"/anon")
 
-			resp = testenv.Get(t, url+path, anon)
+			resp := testenv.Get(t, url+path, anon)
 			body := testenv.ReadBody(t, resp)
 			if path == "/login" {
 				require.Equal(t, "welcome", body)
@@ -565,7 +527,7 @@ func TestCommitFailureDropsOnlyTheHandlersContentEncoding(t *testing.T) {
 			f := testenv.NewFixture(t)
 			f.Fail.SetDown(true)
 			// The client asks for gzip itself and decodes what says gzip.
-			resp := testenv.Get(t, serve(t, h(f.Manager))+"/fail")
+			resp := testenv.Get(t, testenv.Serve(t, h(f.Manager))+"/fail")
 			body := testenv.ReadBody(t, resp)
 			require.Equal(t, session.ErrorStatus, resp.StatusCode)
 			require.Equal(t, session.ErrorBody, body)
@@ -598,12 +560,10 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 		<-r.Context().Done()         // until the TimeoutHandler gives up on us
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	url := serve(t, http.TimeoutHandler(httpsession.Middleware(f.Manager)(mux), 300*time.Millisecond, "timed out"))
+	url := testenv.Serve(t, http.TimeoutHandler(httpsession.Middleware(f.Manager)(mux), 300*time.Millisecond, "timed out"))
 
-	resp := testenv.Get(t, url+"/anon")
-	testenv.ReadBody(t, resp)
-	anon := testenv.SessionCookie(t, resp)
-	resp = testenv.Get(t, url+"/login", anon)
+	anon := testenv.StartSession(t, url+"/anon")
+	resp := testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"), "the wrapper's 503 carries no cookie")
 	testenv.ReadBody(t, resp)
