@@ -1,74 +1,3 @@
-// Package echosession connects sessionkit sessions to the Echo web
-// framework (github.com/labstack/echo/v4).
-//
-//	m, _ := session.NewManager(session.WithStore(store))
-//	e := echo.New()
-//	e.IPExtractor = echo.ExtractIPDirect() // see "Client IP" below
-//	e.Use(echosession.Middleware(m))
-//	e.GET("/", func(c echo.Context) error {
-//		sess, err := echosession.Get(c)
-//		if err != nil {
-//			return err // a 500 through e.HTTPErrorHandler
-//		}
-//		n, _ := session.GetAs[int](sess, "visits")
-//		sess.Set("visits", n+1)
-//		return c.String(http.StatusOK, strconv.Itoa(n+1))
-//	})
-//
-// # Commit timing
-//
-// The session is saved and its cookie set just before the response headers
-// go out: the middleware wraps c.Response().Writer, so this happens on the
-// first WriteHeader, Write or Flush, whichever path the handler takes
-// (echo's own Response, a wrapped net/http handler, or the writer itself).
-// Nothing is buffered, so streaming with c.Response().Flush() works and the
-// cookie arrives with the first bytes. A handler that writes nothing gets
-// its session committed when it returns, before e.HTTPErrorHandler writes
-// any error response. Changes made after the headers were sent are not
-// saved; the core logs them with the Manager's logger and the middleware
-// returns an error wrapping session.ErrLateChange.
-//
-// A hijacked connection (a WebSocket upgrade through c.Response().Hijack or
-// http.ResponseController) gets the session committed before it is handed
-// over; a handler that wants the cookie sent must copy Set-Cookie from
-// c.Response().Header() into its own response (websocket libraries take a
-// header argument for this).
-//
-// If the commit fails when the headers are about to go out, the client gets
-// the error response of package session instead of the handler's response
-// (a plain 500 without the handler's body or caching headers, marked
-// Cache-Control: no-store so that no cache keeps it), the handler's later
-// writes fail with that error, and the middleware returns it.
-//
-// # Middleware order
-//
-// Register middleware.Recover before this one, so that it sits outside and
-// a panic unwinds through the session middleware, which then commits
-// nothing:
-//
-//	e.Use(middleware.Recover(), echosession.Middleware(m))
-//
-// A Recover registered after it is recognised too, as long as it answers
-// the panic itself (its default); with RecoverConfig.DisableErrorHandler it
-// returns the panic as an ordinary error, and the session is committed.
-//
-// Middlewares installed after this one that replace c.Response().Writer
-// must implement Unwrap() http.ResponseWriter, as echo's Gzip and BodyDump
-// do, for Get to find the session. echo's Timeout middleware does not, and
-// it buffers the response and may replace it with its own: installed
-// before this one it would throw away the cookie of a session committed
-// into its buffer (a login would lose both its old and its new session).
-// Use ContextTimeout, which neither buffers nor hides the writer.
-//
-// # Client IP
-//
-// The default fingerprint binds a session to the client IP, taken from
-// c.RealIP() in the form of session.CanonicalIP. Echo's default RealIP,
-// with no e.IPExtractor set, believes the X-Forwarded-For and X-Real-IP
-// headers from anyone, so a client could pick the IP it is bound to. Set e.IPExtractor in production:
-// echo.ExtractIPDirect() when clients connect directly, or
-// echo.ExtractIPFromXFFHeader / ExtractIPFromRealIPHeader with TrustOptions
-// naming your proxies when a proxy sits in front.
 package echosession
 
 import (
@@ -86,29 +15,22 @@ type config struct {
 	onError func(echo.Context, error)
 }
 
-// WithErrorHandler sets what answers a request whose session failed: Get
-// could not load it, or its commit failed as the response headers were
-// about to be written. The error has been logged with the Manager's logger
-// and still reaches e.HTTPErrorHandler afterwards, as an *echo.HTTPError
-// 500 with the cause as Internal; but the response is answered by then
-// (c.Response().Committed), so that echo's default handler, which would
-// answer JSON, writes nothing. f answers through c, whose header has
-// already lost the handler's body and caching headers and says
-// Cache-Control: no-store. The default answers session.ErrorStatus (500)
-// with session.ErrorBody. A nil f keeps the default.
+// WithErrorHandler sets what answers a request whose session failed (Get
+// could not load it, or the commit failed at header time) instead of
+// session.ErrorStatus with session.ErrorBody. f answers through c, whose
+// header has lost the handler's caching headers (session.ErrorHeader); the
+// error has been logged, and reaches e.HTTPErrorHandler afterwards, too
+// late to answer. A nil f keeps the default.
 func WithErrorHandler(f func(c echo.Context, err error)) Option {
 	return func(c *config) { c.onError = f }
 }
 
 // Middleware returns Echo middleware that gives each request a lazily
 // loaded session of m, reached with Get or GetFor, and commits it just
-// before the response headers are written. Register it with e.Use (or on a
-// group or route). It panics if m is nil.
-//
-// The middleware returns an *echo.HTTPError 500 with the cause as Internal
-// if the session failed (see Get); otherwise the handler's error, or, if
-// there is none, an error wrapping session.ErrLateChange when the handler
-// changed the session after the headers went out.
+// before the response headers are written. It returns an *echo.HTTPError
+// 500 with the cause as Internal if the session failed, else the handler's
+// error, else session.ErrLateChange for a change made too late. It panics
+// if m is nil.
 func Middleware(m *session.Manager, opts ...Option) echo.MiddlewareFunc {
 	if m == nil {
 		panic("echosession: Middleware with a nil Manager")
@@ -145,22 +67,15 @@ func Middleware(m *session.Manager, opts ...Option) echo.MiddlewareFunc {
 	}
 }
 
-// Get returns the session of a request served through Middleware, of the
-// innermost Middleware when there are several, loading it on the first
-// call. On an error it answers with the error response (session.
-// ErrorStatus 500 with session.ErrorBody, or what WithErrorHandler
-// answers), makes the handler's later writes fail, and returns an
-// *echo.HTTPError 500 with the cause as Internal, for the handler to
-// return to e.HTTPErrorHandler. The cause, which errors.Is sees through,
-// wraps session.ErrStore or session.ErrCorrupt when the session could not
-// be loaded, and is session.ErrNoMiddleware on a request that Middleware
-// did not handle.
+// Get returns the request's session (the innermost Middleware's), loading
+// it on the first call. On an error it has answered with the error
+// response and returns an *echo.HTTPError 500 for the handler to return;
+// its Internal wraps session.ErrStore or session.ErrCorrupt, or is
+// session.ErrNoMiddleware.
 func Get(c echo.Context) (*session.Session, error) { return GetFor(c, nil) }
 
-// GetFor is Get for the session of m, on a route with the middlewares of
-// several Managers (each with its own cookie name); with a nil m it is Get.
-// It fails with session.ErrNoMiddleware when no Middleware of m handles
-// the request.
+// GetFor is Get for the session of m, when the middlewares of several
+// Managers share a route; with a nil m it is Get.
 func GetFor(c echo.Context, m *session.Manager) (*session.Session, error) {
 	w := lookup(c.Response().Writer, m)
 	if w == nil {
@@ -176,8 +91,8 @@ func GetFor(c echo.Context, m *session.Manager) (*session.Session, error) {
 	return s, nil
 }
 
-// lookup finds the writer of m's middleware, or the innermost for a nil m,
-// in the chain of writers wrapping one another through Unwrap.
+// lookup finds the writer of m's middleware (the innermost for a nil m)
+// among the writers wrapping one another through Unwrap.
 func lookup(w http.ResponseWriter, m *session.Manager) *responseWriter {
 	for range 64 {
 		switch v := w.(type) {
@@ -195,8 +110,8 @@ func lookup(w http.ResponseWriter, m *session.Manager) *responseWriter {
 	return nil
 }
 
-// noMiddleware answers a request without Middleware with the error
-// response, and refuses the handler's later writes.
+// noMiddleware answers the error response on a route without Middleware,
+// behind a gate that refuses the handler's later writes.
 func noMiddleware(c echo.Context) error {
 	res := c.Response()
 	if res.Committed {
@@ -210,16 +125,14 @@ func noMiddleware(c echo.Context) error {
 	return httpError(err)
 }
 
-// httpError is err as echo's error path takes it: a 500 whose message
-// shows no detail, with err as Internal.
+// httpError is err for echo's error path, its message without detail.
 func httpError(err error) *echo.HTTPError {
 	return &echo.HTTPError{Code: http.StatusInternalServerError,
 		Message: http.StatusText(http.StatusInternalServerError), Internal: err}
 }
 
-// state is the per-request value, in one allocation: the session Handle,
-// the Exchange the core reads and the writer that commits before the
-// headers.
+// state is the per-request value, in one allocation: the Handle, the
+// Exchange and the writer.
 type state struct {
 	session.Handle
 	c   echo.Context
@@ -227,8 +140,7 @@ type state struct {
 	w   responseWriter
 }
 
-// responseWriter commits the session before the headers go out. Get finds
-// it through Unwrap from c.Response().Writer.
+// responseWriter commits the session before the headers go out.
 type responseWriter struct{ session.GateWriter }
 
 // Context implements session.Exchange.
@@ -242,9 +154,8 @@ func (s *state) Cookies(name string) []string {
 // Header implements session.Exchange.
 func (s *state) Header(name string) string { return s.c.Request().Header.Get(name) }
 
-// ClientIP implements session.Exchange with echo's RealIP, which honours
-// e.IPExtractor, in the form of session.CanonicalIP; the connection's
-// address if RealIP finds none.
+// ClientIP implements session.Exchange with c.RealIP (e.IPExtractor), or
+// the connection's address when it finds none.
 func (s *state) ClientIP() string {
 	if ip := s.c.RealIP(); ip != "" {
 		return session.CanonicalIP(ip)
@@ -258,8 +169,8 @@ func (s *state) SetCookie(ck *http.Cookie) { http.SetCookie(s.w.Unwrap(), ck) }
 // SetHeader implements session.Exchange.
 func (s *state) SetHeader(name, value string) { s.w.Header().Set(name, value) }
 
-// Answer implements session.Answerer: the error response, marked as
-// committed so that echo writes nothing more.
+// Answer implements session.Answerer, marking the response committed so
+// that echo's default HTTPErrorHandler writes no JSON after it.
 func (s *state) Answer(err error, replace bool) {
 	if !replace {
 		return

@@ -1,90 +1,3 @@
-// Package fibersession connects sessionkit sessions to the Fiber web
-// framework (github.com/gofiber/fiber/v2, on fasthttp).
-//
-//	m, _ := session.NewManager(session.WithStore(store))
-//	app := fiber.New()
-//	app.Use(fibersession.Middleware(m))
-//	app.Get("/", func(c *fiber.Ctx) error {
-//		sess, err := fibersession.Get(c)
-//		if err != nil {
-//			return err // fiber's ErrorHandler answers 500
-//		}
-//		n, _ := session.GetAs[int](sess, "visits")
-//		sess.Set("visits", n+1)
-//		return c.SendString(strconv.Itoa(n + 1))
-//	})
-//
-// # Commit timing
-//
-// fasthttp sends the response only after the handler returns, so the
-// middleware commits the session when c.Next returns: the store is written
-// and the cookie set before any byte goes out, without buffering more than
-// fasthttp already does. That covers streamed bodies too
-// (c.Context().SetBodyStreamWriter, c.SendStream): the cookie goes out with
-// their headers. Make session changes before starting a stream: a stream
-// writer runs on its own goroutine, may run before or after the commit, and
-// so its changes may be saved or, usually, not (they are then reported as
-// late by the Manager's logger once the response has been sent). Call Get
-// in the handler, never inside a stream writer: the Ctx is not valid there.
-//
-// A hijacked connection (c.Context().Hijack, as websocket upgraders use it)
-// is handed over only after the handler, and so the middleware, has
-// returned: the session is committed first, and fasthttp sends its cookie
-// with the response it writes before calling the hijack handler (unless
-// HijackSetNoResponse(true) says the hijack handler writes the response
-// itself). If the commit fails, the hijack is called off.
-//
-// If the commit fails, the handler's response is replaced by the error
-// response of package session: its body and the headers that describe it
-// or let a cache keep it are dropped, Cache-Control: no-store is set, and
-// the middleware returns an error that makes the ErrorHandler answer 500.
-//
-// # Middleware order
-//
-// Register the recover middleware before this one, so that it sits outside
-// and a panic unwinds through the session middleware, which then commits
-// nothing:
-//
-//	app.Use(recover.New(), fibersession.Middleware(m))
-//
-// This order is required: a recover registered after the session
-// middleware turns the panic into an ordinary error before this one sees
-// it, and fiber leaves no trace of the panic, so the panicking handler's
-// half-done changes would be committed. fiber's timeout middleware wraps a
-// handler, so it always sits inside; fasthttp.TimeoutHandler around the
-// whole app answers from a response of its own, which drops the cookie of
-// a commit made after it fired: do not use it.
-//
-// # Store timeout
-//
-// Each load and commit of a session is bounded by DefaultStoreTimeout (5 s)
-// unless the Manager has a store timeout (session.WithStoreTimeout) or
-// c.UserContext() has a deadline, which are then used instead: fasthttp
-// never cancels a request's context when the client leaves, so a stalled
-// store would otherwise hold the request forever.
-//
-// # fasthttp memory
-//
-// Strings taken from a *fiber.Ctx (c.Params, c.Query, c.Get, ...) point
-// into buffers fasthttp reuses after the request, unless Config.Immutable
-// is set. They may be passed to Session.Set as they are: values are encoded
-// when the session is committed, inside the request. Copy them (with
-// utils.CopyString) before keeping them anywhere else, including values
-// read back from the session that you keep after the request. The adapter
-// copies what it keeps itself.
-//
-// # Configuration
-//
-// fasthttp rejects requests whose headers exceed Config.ReadBufferSize
-// (4 KiB by default) with 431; browsers send up to about 8 KiB of cookies
-// for a site, so raise it (the tests use 16 KiB) if other cookies share the
-// domain.
-//
-// The default fingerprint binds a session to the client IP from c.IP(),
-// the connection's address unless Config.ProxyHeader is set. Behind a
-// proxy, set ProxyHeader together with EnableTrustedProxyCheck and
-// TrustedProxies: without the check, fiber believes the header from any
-// client, who could then choose the IP its session is bound to.
 package fibersession
 
 import (
@@ -100,17 +13,15 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 )
 
-// localsKey is the c.Locals key of the request's state: the innermost
-// with a nil m, m's once another middleware is nested inside m's.
+// localsKey is the c.Locals key of a state: the innermost's with a nil m,
+// m's once another middleware is nested inside m's.
 type localsKey struct{ m *session.Manager }
 
 // Middleware returns a Fiber handler that gives each request a lazily
 // loaded session of m, reached with Get or GetFor, and commits it when the
-// rest of the chain returns, before fasthttp sends the response. Register
-// it with app.Use (or on a group or route). It panics if m is nil.
-//
-// If the session failed (see Get), the middleware returns an error that
-// fiber's ErrorHandler answers with 500; otherwise the handler's error.
+// rest of the chain returns, before fasthttp sends the response. If the
+// session failed it returns an error for fiber's ErrorHandler (see Get),
+// else the handler's. It panics if m is nil.
 func Middleware(m *session.Manager) fiber.Handler {
 	if m == nil {
 		panic("fibersession: Middleware with a nil Manager")
@@ -119,15 +30,14 @@ func Middleware(m *session.Manager) fiber.Handler {
 		x := &state{c: c}
 		x.Init(m, x)
 		if outer, ok := c.Locals(localsKey{}).(*state); ok {
-			c.Locals(localsKey{outer.Manager()}, outer) // GetFor still finds it, and fasthttp still closes it
+			c.Locals(localsKey{outer.Manager()}, outer) // for GetFor, and for fasthttp to Close
 		}
 		c.Locals(localsKey{}, x)
 		err := c.Next()
 		var ferr error
 		if x.failed {
-			// Get failed: the load error again, from the Handle, or, if the
-			// session loaded, GetFor's missing middleware. Nothing is
-			// committed, then or in Close.
+			// The Handle's load error again, or else GetFor's missing
+			// middleware. Nothing is committed, now or in Close.
 			if _, ferr = x.Session(); ferr == nil {
 				ferr = session.ErrNoMiddleware
 			}
@@ -145,8 +55,8 @@ func Middleware(m *session.Manager) fiber.Handler {
 	}
 }
 
-// errorResponse replaces whatever the handler wrote with the error
-// response, for fiber's ErrorHandler to finish, and calls off a registered
+// errorResponse replaces what the handler wrote with the error response's
+// status and headers, for fiber's ErrorHandler to finish, and calls off a
 // hijack: the upgrade failed.
 func errorResponse(c *fiber.Ctx, err error) error {
 	res := c.Response()
@@ -157,21 +67,17 @@ func errorResponse(c *fiber.Ctx, err error) error {
 	return &sessionError{err}
 }
 
-// Get returns the session of a request served through Middleware, of the
-// innermost Middleware when there are several, loading it on the first
-// call. On an error return it from the handler: it converts (errors.As) to
-// a *fiber.Error 500 and its message is just "Internal Server Error", so
-// fiber's default ErrorHandler answers 500 without detail; the middleware
-// replaces whatever the handler wrote. The cause, logged with the
-// Manager's logger, is errors.Unwrap(err): it wraps session.ErrStore or
-// session.ErrCorrupt when the session could not be loaded, and is
-// session.ErrNoMiddleware on a request that Middleware did not handle.
+// Get returns the request's session (the innermost Middleware's), loading
+// it on the first call. Return its error from the handler: it converts
+// (errors.As) to a *fiber.Error 500 whose message, "Internal Server
+// Error", is all fiber's default ErrorHandler shows; the middleware
+// replaces whatever the handler wrote. errors.Unwrap gives the cause,
+// logged by then: it wraps session.ErrStore or session.ErrCorrupt, or is
+// session.ErrNoMiddleware.
 func Get(c *fiber.Ctx) (*session.Session, error) { return GetFor(c, nil) }
 
-// GetFor is Get for the session of m, on a route with the middlewares of
-// several Managers (each with its own cookie name); with a nil m it is Get.
-// It fails with session.ErrNoMiddleware when no Middleware of m handles
-// the request.
+// GetFor is Get for the session of m, when the middlewares of several
+// Managers share a route; with a nil m it is Get.
 func GetFor(c *fiber.Ctx, m *session.Manager) (*session.Session, error) {
 	x, _ := c.Locals(localsKey{}).(*state)
 	if x != nil && m != nil && x.Manager() != m {
@@ -191,8 +97,8 @@ func GetFor(c *fiber.Ctx, m *session.Manager) (*session.Session, error) {
 	return s, nil
 }
 
-// fail logs err once, and has the middleware answer with the error
-// response whatever the handler does next.
+// fail logs err once and has the middleware answer with the error
+// response, whatever the handler does next.
 func (x *state) fail(err error) error {
 	if !x.failed {
 		x.failed = true
@@ -201,15 +107,15 @@ func (x *state) fail(err error) error {
 	return &sessionError{err}
 }
 
-// sessionError is the error Get and Middleware return: its message shows
-// no detail, it unwraps to the cause and it converts to a *fiber.Error 500.
+// sessionError is a session error for fiber's ErrorHandler: a message
+// without detail, the cause, and a *fiber.Error 500 for errors.As.
 type sessionError struct{ err error }
 
 func (e *sessionError) Error() string { return http.StatusText(http.StatusInternalServerError) }
 
 func (e *sessionError) Unwrap() error { return e.err }
 
-// As lets errors.As, as fiber's DefaultErrorHandler uses it, see a
+// As gives errors.As, which fiber's DefaultErrorHandler uses, a
 // *fiber.Error 500.
 func (e *sessionError) As(target any) bool {
 	if p, ok := target.(**fiber.Error); ok {
@@ -220,25 +126,22 @@ func (e *sessionError) As(target any) bool {
 }
 
 // DefaultStoreTimeout bounds each load and each commit of a session when
-// nothing else does. fasthttp gives a request no context that ends when the
-// client leaves (c.UserContext() is context.Background() unless a
-// middleware sets one), so without a bound a stalled store would hold the
-// request, and its worker, forever. It applies only when the Manager has no
-// store timeout and c.UserContext() has no deadline: set
-// session.WithStoreTimeout on the Manager, or a deadline on the user
-// context in an earlier middleware (c.SetUserContext), to choose another.
+// neither the Manager (session.WithStoreTimeout) nor c.UserContext() (set
+// by an earlier middleware) does: fasthttp never ends a request's context
+// when the client leaves, so a stalled store would hold the worker
+// forever.
 const DefaultStoreTimeout = 5 * time.Second
 
 // storeTimeout is DefaultStoreTimeout; the package's tests shorten it.
 var storeTimeout = DefaultStoreTimeout
 
-// state is the per-request value, in one allocation: the session Handle
-// and the Exchange the core reads.
+// state is the per-request value, in one allocation: the Handle and the
+// Exchange.
 type state struct {
 	session.Handle
 	c         *fiber.Ctx
 	committed bool                     // the middleware committed after c.Next
-	failed    bool                     // Get could not load the session, and logged why
+	failed    bool                     // Get failed and logged why
 	vals      [2]string                // room for Cookies' result
 	bound     boundCtx                 // the first store call's bounded context, here to save an allocation
 	cur       atomic.Pointer[boundCtx] // the current store call's
@@ -248,10 +151,9 @@ type state struct {
 func (x *state) log(err error) { session.LogError(x.c.UserContext(), x.Manager(), err) }
 
 // Context implements session.Exchange: c.UserContext(), bounded by
-// DefaultStoreTimeout when neither it nor the Manager bounds the store
-// calls. The core asks once per load and once per commit, so each gets the
-// whole bound, counted from when the store first looks at its context,
-// however long the handler ran in between.
+// DefaultStoreTimeout when nothing else bounds the store calls. The core
+// asks once per load and once per commit, so each gets the whole bound,
+// counted from the store's first look, however long the handler ran.
 func (x *state) Context() context.Context {
 	ctx := x.c.UserContext()
 	if _, ok := ctx.Deadline(); ok || x.Manager().StoreTimeout() > 0 {
@@ -292,10 +194,9 @@ func (x *state) Cookies(name string) []string {
 // Header implements session.Exchange.
 func (x *state) Header(name string) string { return x.c.Get(name) }
 
-// ClientIP implements session.Exchange with fiber's c.IP, which honours
-// Config.ProxyHeader and the trusted-proxy settings, in the form of
-// session.CanonicalIP. fasthttp drops an IPv6 zone, which is put back: the
-// same link-local address on two links is two clients.
+// ClientIP implements session.Exchange with c.IP (Config.ProxyHeader and
+// the trusted proxies). fasthttp drops an IPv6 zone, which is put back:
+// the same link-local address on two links is two clients.
 func (x *state) ClientIP() string {
 	ip := x.c.IP()
 	if a, ok := x.c.Context().RemoteAddr().(*net.TCPAddr); ok && a.Zone != "" && a.IP.String() == ip {
@@ -312,10 +213,9 @@ func (x *state) SetCookie(ck *http.Cookie) {
 // SetHeader implements session.Exchange.
 func (x *state) SetHeader(name, value string) { x.c.Set(name, value) }
 
-// Close is called by fasthttp when it drops the request's values, after the
-// response, streamed body included, has been sent. Committing again there
-// makes the core log changes made too late, such as inside a stream writer.
-// It must not touch the Ctx, which fiber has recycled by then.
+// Close is called by fasthttp after the response, streamed body included,
+// has gone out: committing again makes the core log changes made too late,
+// as in a stream writer. The Ctx is recycled by then: hands off.
 func (x *state) Close() error {
 	if x.committed {
 		_ = x.Commit()
@@ -325,10 +225,9 @@ func (x *state) Close() error {
 
 // boundCtx is the context of one load or commit that nothing else bounds:
 // the user context with a deadline storeTimeout after the store first
-// looks at it. The clock is read and the timer behind Done started only
-// when a store asks, so a store that never does (the MemoryStore) costs
-// neither, and a boundCtx no store started can serve the next call. It is
-// kept small: every request's state holds one.
+// looks at it. The clock and the timer are started only when a store asks,
+// so the MemoryStore costs neither, and an unstarted boundCtx serves the
+// next call. Every state holds one: it stays small.
 type boundCtx struct {
 	mu       sync.Mutex
 	parent   context.Context

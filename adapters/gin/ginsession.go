@@ -18,23 +18,20 @@ type config struct {
 	onError func(*gin.Context, error)
 }
 
-// WithErrorHandler sets what answers a request whose session failed: Get
-// could not load it, or its commit failed as the response headers were
-// about to be written. By then the error is in c.Errors, the chain is
-// aborted and the error has been logged with the Manager's logger; f
-// answers through c, whose header has already lost the handler's body and
-// caching headers and says Cache-Control: no-store. gin's own error path,
-// middleware reading c.Errors, cannot answer instead: the response is under
-// way by the time it runs. The default answers session.ErrorStatus (500)
-// with session.ErrorBody. A nil f keeps the default.
+// WithErrorHandler sets what answers a request whose session failed (Get
+// could not load it, or the commit failed at header time) instead of
+// session.ErrorStatus with session.ErrorBody. f answers through c, whose
+// header has lost the handler's caching headers (session.ErrorHeader); the
+// error is in c.Errors and logged by then. Middleware reading c.Errors
+// runs after the response is under way, too late to answer. A nil f keeps
+// the default.
 func WithErrorHandler(f func(c *gin.Context, err error)) Option {
 	return func(c *config) { c.onError = f }
 }
 
 // Middleware returns gin middleware that gives every request a lazily
 // loaded session of m, reached with Get or GetFor, and commits it just
-// before the response headers are written. Register it with Engine.Use or
-// RouterGroup.Use. It panics if m is nil.
+// before the response headers are written. It panics if m is nil.
 func Middleware(m *session.Manager, opts ...Option) gin.HandlerFunc {
 	if m == nil {
 		panic("ginsession: Middleware with a nil Manager")
@@ -60,24 +57,16 @@ func Middleware(m *session.Manager, opts ...Option) gin.HandlerFunc {
 	}
 }
 
-// Get returns the session of a request served through Middleware, of the
-// innermost Middleware when there are several, loading it on the first
-// call. On an error it takes gin's error path: the error goes to c.Errors,
-// the chain is aborted, the client gets the error response (session.
-// ErrorStatus 500 with session.ErrorBody, or what WithErrorHandler
-// answers) and the handler's later writes fail. The error wraps
-// session.ErrStore or session.ErrCorrupt when the session could not be
-// loaded, and is session.ErrNoMiddleware when the route does not use
-// Middleware.
-//
-// Get also works on a context made by c.Copy, for as long as the request
-// lasts; there an error only goes to the copy's c.Errors.
+// Get returns the request's session (the innermost Middleware's), loading
+// it on the first call. On an error, which wraps session.ErrStore or
+// session.ErrCorrupt or is session.ErrNoMiddleware, it has taken gin's
+// error path (c.Errors, abort) and answered with the error response.
+// Get works on a c.Copy too while the request lasts; there an error only
+// goes to the copy's c.Errors: the request's goroutine owns the response.
 func Get(c *gin.Context) (*session.Session, error) { return GetFor(c, nil) }
 
-// GetFor is Get for the session of m, on a route with the middlewares of
-// several Managers (each with its own cookie name); with a nil m it is Get.
-// It fails with session.ErrNoMiddleware when no Middleware of m handles
-// the route.
+// GetFor is Get for the session of m, when the middlewares of several
+// Managers share a route; with a nil m it is Get.
 func GetFor(c *gin.Context, m *session.Manager) (*session.Session, error) {
 	st := lookup(c, m)
 	if st == nil {
@@ -90,7 +79,7 @@ func GetFor(c *gin.Context, m *session.Manager) (*session.Session, error) {
 	if err == nil {
 		return s, nil
 	}
-	if c != st.c { // a c.Copy: the request's goroutine owns the response
+	if c != st.c { // a c.Copy
 		session.LogError(st.Context(), st.Manager(), err)
 		_ = c.Error(err)
 		return nil, err
@@ -98,7 +87,7 @@ func GetFor(c *gin.Context, m *session.Manager) (*session.Session, error) {
 	return nil, st.w.gate.Fail(err)
 }
 
-// lookup finds the state of m's middleware, or the innermost for a nil m:
+// lookup finds the state of m's middleware (the innermost for a nil m)
 // through c.Writer, or through the request context when a later middleware
 // wrapped c.Writer or c is a copy.
 func lookup(c *gin.Context, m *session.Manager) *state {
@@ -115,8 +104,8 @@ func lookup(c *gin.Context, m *session.Manager) *state {
 	return nil
 }
 
-// noMiddleware takes gin's error path for a route without Middleware:
-// c.Errors, abort, the error response, and later writes refused.
+// noMiddleware takes gin's error path on a route without Middleware, and
+// answers behind a gate that refuses the handler's later writes.
 func noMiddleware(c *gin.Context) error {
 	err := session.ErrNoMiddleware
 	_ = c.Error(err)
@@ -126,7 +115,7 @@ func noMiddleware(c *gin.Context) error {
 		if c.Request != nil {
 			ctx = c.Request.Context()
 		}
-		session.LogError(ctx, nil, err) // a copy's detached writer, or a response under way
+		session.LogError(ctx, nil, err) // a copy's detached writer, or a response under way: no answer
 		return err
 	}
 	w := &responseWriter{ResponseWriter: c.Writer}
@@ -138,9 +127,8 @@ func noMiddleware(c *gin.Context) error {
 // ctxKey finds a request's state in its context: the innermost, or m's.
 type ctxKey struct{ m *session.Manager }
 
-// state is everything one request needs, in one allocation: the session
-// Handle, the Exchange the core reads, the writer that commits before the
-// headers, and the context node of c.Request.
+// state is the per-request value, in one allocation: the Handle, the
+// Exchange, the writer, and the context node of c.Request.
 type state struct {
 	session.Handle
 	c   *gin.Context
@@ -175,11 +163,9 @@ func (s *state) Cookies(name string) []string { return session.CookieValues(s.re
 // Header implements session.Exchange.
 func (s *state) Header(name string) string { return s.req.Header.Get(name) }
 
-// ClientIP implements session.Exchange with gin's trusted-proxy logic, in
-// the form of session.CanonicalIP. gin gives "" for an address net.ParseIP
-// cannot read, such as an IPv6 address with a zone (fe80::1%eth0): that
-// client gets the connection's address, which it cannot forge, rather than
-// an IP it would share with every other such client.
+// ClientIP implements session.Exchange with c.ClientIP. gin gives "" for a
+// zoned IPv6 address (fe80::1%eth0): the connection's address, which the
+// client cannot forge, keeps such clients apart.
 func (s *state) ClientIP() string {
 	if ip := s.c.ClientIP(); ip != "" {
 		return session.CanonicalIP(ip)
@@ -212,15 +198,14 @@ func (s *state) Answer(err error, replace bool) {
 }
 
 // responseWriter commits the session the first time gin is about to send
-// the response headers, and otherwise passes everything through. gin's
-// WriteHeader only records the status, so it does not commit.
+// the headers. gin's WriteHeader only records the status: it does not.
 type responseWriter struct {
 	gin.ResponseWriter
 	gate session.Gate
 	st   *state // nil on a route without Middleware
 }
 
-// open commits before the headers go out; see session.Gate.Open.
+// open is session.Gate.Open with the status gin recorded.
 func (w *responseWriter) open() error { return w.gate.Open(w.Status()) }
 
 // WriteHeader implements http.ResponseWriter.
@@ -260,8 +245,8 @@ func (w *responseWriter) Flush() {
 	}
 }
 
-// Hijack implements http.Hijacker. The session is committed first; its
-// Set-Cookie is left in Header for the new owner of the connection to send.
+// Hijack implements http.Hijacker; Set-Cookie is left in Header for the
+// connection's new owner to send.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err := w.open(); err != nil {
 		return nil, nil, err

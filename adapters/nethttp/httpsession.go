@@ -17,15 +17,12 @@ type config struct {
 	clientIP func(*http.Request) string
 }
 
-// WithErrorHandler sets what answers a request whose session failed: a
-// commit that failed as the response headers were about to be written, or
-// an error passed to Error. f gets the ResponseWriter the middleware wraps,
-// so the handler's status and body are replaced; its header has already
-// lost the handler's body and caching headers and says Cache-Control:
-// no-store (session.ErrorHeader). The error, which wraps session.ErrStore
-// or session.ErrCorrupt, has been logged with the Manager's logger. The
-// default answers session.ErrorStatus (500) with session.ErrorBody. A nil f
-// keeps the default.
+// WithErrorHandler sets what answers a request whose session failed (the
+// commit failed at header time, or Error was called) instead of
+// session.ErrorStatus with session.ErrorBody. f gets the ResponseWriter the
+// middleware wraps, whose header has lost the handler's caching headers
+// (session.ErrorHeader), and the error, logged by then. A nil f keeps the
+// default.
 func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(c *config) {
 		if f != nil {
@@ -34,11 +31,10 @@ func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error))
 	}
 }
 
-// WithClientIP sets how the client IP used by the session fingerprint is
-// found. The default is the IP of r.RemoteAddr, which a client cannot
-// forge, in the form of session.RemoteIP. Behind a reverse proxy, pass a
-// function that trusts the proxy's header only when the request comes from
-// that proxy. A nil f keeps the default.
+// WithClientIP sets how the fingerprint's client IP is found, instead of
+// session.RemoteIP(r.RemoteAddr), which a client cannot forge. Behind a
+// reverse proxy, pass a function that trusts its header only on requests
+// from that proxy. A nil f keeps the default.
 func WithClientIP(f func(r *http.Request) string) Option {
 	return func(c *config) {
 		if f != nil {
@@ -63,16 +59,13 @@ func Middleware(m *session.Manager, opts ...Option) func(http.Handler) http.Hand
 	}
 }
 
-// Get returns the session of a request served through Middleware, of the
-// innermost Middleware when there are several, loading it on the first
-// call. The error wraps session.ErrStore or session.ErrCorrupt when the
-// session could not be loaded, and is session.ErrNoMiddleware when the
-// request did not pass through Middleware; answer it with Error.
+// Get returns the request's session (the innermost Middleware's), loading
+// it on the first call. The error, to answer with Error, wraps
+// session.ErrStore or session.ErrCorrupt, or is session.ErrNoMiddleware.
 func Get(r *http.Request) (*session.Session, error) { return GetFor(r, nil) }
 
-// GetFor is Get for the session of m, on a route with the middlewares of
-// several Managers (each with its own cookie name); with a nil m it is Get.
-// It returns session.ErrNoMiddleware when no Middleware of m served r.
+// GetFor is Get for the session of m, when the middlewares of several
+// Managers share a route; with a nil m it is Get.
 func GetFor(r *http.Request, m *session.Manager) (*session.Session, error) {
 	st, ok := r.Context().Value(ctxKey{m}).(*state)
 	if !ok {
@@ -81,12 +74,11 @@ func GetFor(r *http.Request, m *session.Manager) (*session.Session, error) {
 	return st.Session()
 }
 
-// Error answers r with the error response for err, the error of Get or
-// GetFor, as the middleware answers a failed commit: it logs err with the
-// Manager's logger and calls the WithErrorHandler handler, which by
-// default answers session.ErrorStatus with session.ErrorBody; later writes
-// to w fail. Without a Middleware on the route it logs with slog.Default
-// and answers the default way.
+// Error answers err, the error of Get or GetFor, as the middleware answers
+// a failed commit: logged once with the Manager's logger, answered by the
+// WithErrorHandler handler (session.ErrorStatus with session.ErrorBody by
+// default), and later writes to w fail. Without a Middleware on the route
+// it logs with slog.Default and answers the default way.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := r.Context().Value(ctxKey{}).(*state); ok {
 		_ = st.w.Fail(err)
@@ -117,9 +109,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ctxKey finds a request's state in its context: the innermost, or m's.
 type ctxKey struct{ m *session.Manager }
 
-// state is everything one request needs, in one allocation: the session
-// Handle, the Exchange the core reads, the writer that commits before the
-// headers, and the context node that makes Get find the state.
+// state is the per-request value, in one allocation: the Handle, the
+// Exchange, the writer, and the context node through which Get finds it.
 type state struct {
 	session.Handle
 	cfg    *config
