@@ -12,6 +12,7 @@ import (
 type Option func(*config)
 
 type config struct {
+	m       *session.Manager
 	onError func(echo.Context, error)
 }
 
@@ -35,16 +36,17 @@ func Middleware(m *session.Manager, opts ...Option) echo.MiddlewareFunc {
 	if m == nil {
 		panic("echosession: Middleware with a nil Manager")
 	}
-	cfg := &config{}
+	cfg := &config{m: m}
 	for _, o := range opts {
 		o(cfg)
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		// echo builds this closure per request: it captures two words.
 		return func(c echo.Context) error {
 			res := c.Response()
 			w := res.Writer
 			st := &state{c: c, cfg: cfg}
-			st.Init(m, st)
+			st.Init(cfg.m, st)
 			st.w.Init(&st.Handle, w)
 			res.Writer = &st.w
 			// Restored on the way out, also on a panic: what an outer

@@ -15,6 +15,7 @@ import (
 type Option func(*config)
 
 type config struct {
+	m       *session.Manager
 	onError func(*gin.Context, error)
 }
 
@@ -36,14 +37,14 @@ func Middleware(m *session.Manager, opts ...Option) gin.HandlerFunc {
 	if m == nil {
 		panic("ginsession: Middleware with a nil Manager")
 	}
-	cfg := &config{}
+	cfg := &config{m: m}
 	for _, o := range opts {
 		o(cfg)
 	}
 	return func(c *gin.Context) {
 		req, w := c.Request, c.Writer
 		st := &state{c: c, req: req, cfg: cfg}
-		st.Init(m, st)
+		st.Init(cfg.m, st)
 		st.w.ResponseWriter, st.w.st = w, st
 		st.w.gate.Init(&st.Handle, w)
 		c.Request, c.Writer = req.WithContext(st), &st.w
@@ -205,8 +206,14 @@ type responseWriter struct {
 	st   *state // nil on a route without Middleware
 }
 
-// open is session.Gate.Open with the status gin recorded.
-func (w *responseWriter) open() error { return w.gate.Open(w.Status()) }
+// open is session.Gate.Open with the status gin recorded, asked for only
+// while it matters.
+func (w *responseWriter) open() error {
+	if w.gate.Written() {
+		return w.gate.Err()
+	}
+	return w.gate.Open(w.Status())
+}
 
 // WriteHeader implements http.ResponseWriter.
 func (w *responseWriter) WriteHeader(code int) {
