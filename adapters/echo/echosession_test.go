@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -421,4 +422,20 @@ func TestWithErrorHandlerAnswersSessionErrors(t *testing.T) {
 
 func TestMiddlewareWithANilManagerPanics(t *testing.T) {
 	require.PanicsWithValue(t, "echosession: Middleware with a nil Manager", func() { echosession.Middleware(nil) })
+}
+
+func TestGetForAllocatesNothing(t *testing.T) {
+	outer, inner := testenv.NewFixture(t).Manager, testenv.NewFixture(t, session.WithCookieName("inner")).Manager
+	allocs := -1.0
+	e := newEcho(outer, inner)
+	e.GET("/", func(c echo.Context) error {
+		allocs = testing.AllocsPerRun(100, func() {
+			echosession.GetFor(c, outer)
+			echosession.GetFor(c, inner)
+			echosession.Get(c)
+		})
+		return nil
+	})
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	require.Zero(t, allocs)
 }

@@ -549,3 +549,21 @@ func TestGetErrorAnswersTheErrorResponseWhateverTheHandlerDoes(t *testing.T) {
 func TestMiddlewareWithANilManagerPanics(t *testing.T) {
 	require.PanicsWithValue(t, "fibersession: Middleware with a nil Manager", func() { fibersession.Middleware(nil) })
 }
+
+func TestGetForAllocatesNothing(t *testing.T) {
+	outer, inner := testenv.NewFixture(t).Manager, testenv.NewFixture(t, session.WithCookieName("inner")).Manager
+	allocs := -1.0
+	app := newApp([]*session.Manager{outer, inner}, nil)
+	app.Get("/", func(c *fiber.Ctx) error {
+		allocs = testing.AllocsPerRun(100, func() {
+			fibersession.GetFor(c, outer)
+			fibersession.GetFor(c, inner)
+			fibersession.Get(c)
+		})
+		return nil
+	})
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234}, nil)
+	app.Handler()(&ctx)
+	require.Zero(t, allocs)
+}

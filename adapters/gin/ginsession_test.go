@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -493,4 +494,20 @@ func TestWithErrorHandlerAnswersSessionErrors(t *testing.T) {
 
 func TestMiddlewareWithANilManagerPanics(t *testing.T) {
 	require.PanicsWithValue(t, "ginsession: Middleware with a nil Manager", func() { ginsession.Middleware(nil) })
+}
+
+func TestGetForAllocatesNothing(t *testing.T) {
+	outer, inner := testenv.NewFixture(t).Manager, testenv.NewFixture(t, session.WithCookieName("inner")).Manager
+	allocs := -1.0
+	e := newEngine(t)
+	e.Use(ginsession.Middleware(outer), ginsession.Middleware(inner))
+	e.GET("/", func(c *gin.Context) {
+		allocs = testing.AllocsPerRun(100, func() {
+			ginsession.GetFor(c, outer)
+			ginsession.GetFor(c, inner)
+			ginsession.Get(c)
+		})
+	})
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	require.Zero(t, allocs)
 }

@@ -571,3 +571,17 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 		return testenv.ReadBody(t, testenv.Get(t, url+"/value", anon)) == "anonymous"
 	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
 }
+
+func TestGetForAllocatesNothing(t *testing.T) {
+	outer, inner := testenv.NewFixture(t).Manager, testenv.NewFixture(t, session.WithCookieName("inner")).Manager
+	allocs := -1.0
+	h := httpsession.Middleware(outer)(httpsession.Middleware(inner)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allocs = testing.AllocsPerRun(100, func() {
+			httpsession.GetFor(r, outer)
+			httpsession.GetFor(r, inner)
+			httpsession.Get(r)
+		})
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	require.Zero(t, allocs)
+}
