@@ -89,7 +89,7 @@ func (g *Gate) Open(code int) error {
 	}
 	if err := h.Commit(); err != nil {
 		h.gate = gateClosed // the headers have not gone out: the error response replaces them
-		g.fail(fmt.Errorf("the session could not be saved; the response was replaced by the error response: %w", err))
+		g.fail(fmt.Errorf("session: could not be saved; the response was replaced by the error response: %w", err))
 		return g.Err()
 	}
 	return nil
