@@ -24,7 +24,7 @@ import (
 // return it from the write without writing. A Gate belongs to the
 // request's goroutine, like the writer it guards.
 type Gate struct {
-	h *Handle // its state and error live there, so a Gate adds two words
+	h *Handle // its state and error live there: a Gate is three words
 	w http.ResponseWriter
 }
 
