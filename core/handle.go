@@ -39,8 +39,11 @@ type Handle struct {
 	loaded    bool
 	committed bool
 	hadCookie bool
-	err       error
-	sess      *Session // allocated on first use: untouched requests stay small
+	// A Gate's state, here where the padding after the bools holds it.
+	gate         uint8
+	keepEncoding bool
+	err          error    // the load error, or the one a Gate failed with
+	sess         *Session // allocated on first use: untouched requests stay small
 }
 
 // Init prepares h, which must be new or zero, for one request described by

@@ -1,7 +1,6 @@
 package echosession_test
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,26 +16,45 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // newEcho returns an Echo that trusts no proxy, with the kit's routes and
-// the session middleware using m.
-func newEcho(m *session.Manager) *echo.Echo {
+// the session middlewares of ms.
+func newEcho(ms ...*session.Manager) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(io.Discard) // "response already committed", from the careless writes
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(echosession.Middleware(m))
-	kit := func(c echo.Context) error {
-		sess, err := echosession.Get(c)
+	for _, m := range ms {
+		e.Use(echosession.Middleware(m))
+	}
+	answer := func(c echo.Context, status int, body string, err error) error {
 		if err != nil {
+			_ = c.String(http.StatusOK, "ignored") // a careless handler: refused
 			return err
 		}
-		status, body := sessiontest.Do(sess, c.Param("op"), c.QueryParams(), c.Response().Header().Set)
 		return c.String(status, body)
+	}
+	kit := func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		var status int
+		var body string
+		if err == nil {
+			status, body = sessiontest.Do(sess, c.Param("op"), c.QueryParams(), c.Response().Header().Set)
+		}
+		return answer(c, status, body, err)
+	}
+	kitFor := func(c echo.Context) error {
+		status, body, err := sessiontest.DoFor(c.Param("op"), c.QueryParams(), c.Response().Header().Set,
+			func(m *session.Manager) (*session.Session, error) { return echosession.GetFor(c, m) })
+		return answer(c, status, body, err)
 	}
 	e.GET("/kit/:op", kit)
 	e.POST("/kit/:op", kit)
+	e.GET("/for/:op", kitFor)
+	e.POST("/for/:op", kitFor)
 	e.GET("/untouched", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
 	e.GET("/stream", func(c echo.Context) error {
 		sess, err := echosession.Get(c)
@@ -72,33 +90,14 @@ func newEcho(m *session.Manager) *echo.Echo {
 	return e
 }
 
-// serve runs e on a loopback listener until the test ends.
-func serve(t *testing.T, e *echo.Echo) string {
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-// inProcess returns h as a function serving one request in process.
-func inProcess(h http.Handler) func(*http.Request) *http.Response {
-	return func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Result()
-	}
-}
-
 func TestAdapter(t *testing.T) {
 	sessiontest.TestAdapter(t, sessiontest.Adapter{
-		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) {
-			srv := httptest.NewUnstartedServer(newEcho(m))
-			srv.Listener.Close()
-			srv.Listener = ln
-			srv.Start()
-			t.Cleanup(srv.Close)
-		},
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { testenv.ServeOn(t, ln, newEcho(m)) },
 		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
-			return inProcess(newEcho(m))
+			return testenv.InProcess(newEcho(m))
+		},
+		ServeTwo: func(t *testing.T, outer, inner *session.Manager, ln net.Listener) {
+			testenv.ServeOn(t, ln, newEcho(outer, inner))
 		},
 	})
 }
@@ -131,9 +130,18 @@ func (f *fixture) nextErr(t *testing.T) error {
 	case err := <-f.errs:
 		return err
 	case <-time.After(10 * time.Second):
-		t.Fatal("no error reached the HTTPErrorHandler")
+		require.FailNow(t, "no error reached the HTTPErrorHandler")
 		return nil
 	}
+}
+
+// valueRoute answers the session value "a".
+func valueRoute(c echo.Context) error {
+	sess, err := echosession.Get(c)
+	if err != nil {
+		return err
+	}
+	return c.String(http.StatusOK, fmt.Sprint(sess.Get("a")))
 }
 
 // TestLateChange: a change made after the body was written is not saved,
@@ -153,24 +161,18 @@ func TestLateChange(t *testing.T) {
 		sess.Set("late", "1")
 		return nil
 	})
-	base := serve(t, e)
+	base := testenv.Serve(t, e)
 	resp := testenv.Get(t, base+"/late")
 	ck := testenv.SessionCookie(t, resp)
-	if body := testenv.ReadBody(t, resp); resp.StatusCode != http.StatusOK || body != "written" {
-		t.Fatalf("got %d %q", resp.StatusCode, body)
-	}
-	if err := f.nextErr(t); !errors.Is(err, session.ErrLateChange) {
-		t.Fatalf("error handler got %v, want ErrLateChange", err)
-	}
-	if log := f.Log.String(); !strings.Contains(log, "after the response headers were sent") || !strings.Contains(log, "late") {
-		t.Fatalf("late change not logged: %q", log)
-	}
-	if body := testenv.ReadBody(t, testenv.Get(t, base+"/kit/get?k=early", ck)); body != "1" {
-		t.Fatalf("early = %q", body)
-	}
-	if r := testenv.Get(t, base+"/kit/get?k=late", ck); r.StatusCode != http.StatusNotFound {
-		t.Fatalf("the late change was saved: %d %q", r.StatusCode, testenv.ReadBody(t, r))
-	}
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "written", testenv.ReadBody(t, resp))
+	require.ErrorIs(t, f.nextErr(t), session.ErrLateChange, "the error handler's error")
+	log := f.Log.String()
+	require.Contains(t, log, "after the response headers were sent", "late change not logged")
+	require.Contains(t, log, "late", "late change not logged")
+	require.Equal(t, "1", testenv.ReadBody(t, testenv.Get(t, base+"/kit/get?k=early", ck)))
+	r := testenv.Get(t, base+"/kit/get?k=late", ck)
+	require.Equal(t, http.StatusNotFound, r.StatusCode, "the late change was saved: %q", testenv.ReadBody(t, r))
 }
 
 // TestCommitFailure: when the store fails at commit the client gets a 500
@@ -187,9 +189,7 @@ func TestCommitFailure(t *testing.T) {
 		sess.Set("a", "1")
 		c.Response().Header().Set("ETag", `"v1"`)
 		err = c.String(http.StatusCreated, "secret body")
-		if !errors.Is(err, session.ErrStore) {
-			t.Errorf("writing after a failed commit returned %v, want ErrStore", err)
-		}
+		assert.ErrorIs(t, err, session.ErrStore, "writing after a failed commit")
 		return err
 	})
 	e.GET("/silent", func(c echo.Context) error { // commit after the handler
@@ -215,47 +215,46 @@ func TestCommitFailure(t *testing.T) {
 		}
 		return nil
 	})
-	base := serve(t, e)
+	base := testenv.Serve(t, e)
 	f.Fail.SetDown(true)
 	for _, path := range []string{"/write", "/silent", "/stream"} {
 		resp := testenv.Get(t, base+path)
 		body := testenv.ReadBody(t, resp)
-		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "secret") ||
-			strings.Contains(body, testenv.ErrDown.Error()) {
-			t.Fatalf("%s: got %d %q, want a 500 without the handler's body or detail", path, resp.StatusCode, body)
-		}
-		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 || resp.Header.Get("Etag") != "" {
-			t.Fatalf("%s: the failed response carries %q, ETag %q", path, sc, resp.Header.Get("Etag"))
-		}
-		if err := f.nextErr(t); !errors.Is(err, session.ErrStore) {
-			t.Fatalf("%s: error handler got %v, want ErrStore", path, err)
-		}
+		require.Equal(t, http.StatusInternalServerError, resp.StatusCode, path)
+		require.NotContains(t, body, "secret", path)
+		require.NotContains(t, body, testenv.ErrDown.Error(), path)
+		require.Equal(t, session.ErrorBody, body, path) // the core's error response, not echo's JSON
+		require.Empty(t, resp.Header.Values("Set-Cookie"), path)
+		require.Empty(t, resp.Header.Get("Etag"), path)
+		require.ErrorIs(t, f.nextErr(t), session.ErrStore, path)
 	}
+	require.Equal(t, 3, strings.Count(f.Log.String(), testenv.ErrDown.Error()), "logged once each: %s", f.Log)
 	f.Fail.SetDown(false)
-	if n, err := f.Mem.Len(t.Context()); n != 0 || err != nil {
-		t.Fatalf("the store holds %d sessions (%v)", n, err)
-	}
+	n, err := f.Mem.Len(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, n, "the store holds sessions")
 }
 
 // TestGetWithoutMiddleware: the accessor on a request the middleware did
-// not see fails clearly instead of panicking.
+// not see fails clearly instead of panicking, answers the error response,
+// and logs with slog.Default.
 func TestGetWithoutMiddleware(t *testing.T) {
+	log := testenv.DefaultLog(t)
 	e := echo.New()
+	e.Logger.SetOutput(io.Discard)
 	var got error
 	e.GET("/", func(c echo.Context) error {
 		_, got = echosession.Get(c)
+		_ = c.String(http.StatusOK, "ignored") // refused
 		return got
 	})
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	resp := testenv.Get(t, testenv.Serve(t, e)+"/")
 	var he *echo.HTTPError
-	if !errors.As(got, &he) || he.Code != http.StatusInternalServerError ||
-		!errors.Is(got, session.ErrNoMiddleware) {
-		t.Fatalf("Get without the middleware returned %v", got)
-	}
-	if rec.Code != http.StatusInternalServerError {
-		t.Fatalf("status %d, want 500", rec.Code)
-	}
+	require.ErrorAs(t, got, &he)
+	require.Equal(t, http.StatusInternalServerError, he.Code)
+	require.ErrorIs(t, got, session.ErrNoMiddleware)
+	testenv.WantErrorResponse(t, resp, session.ErrorStatus, session.ErrorBody)
+	require.Contains(t, log.String(), session.ErrNoMiddleware.Error(), "not logged")
 }
 
 // TestPanicCommitsNothingWhateverTheRecoverOrder: a handler that panics
@@ -291,14 +290,8 @@ func TestPanicCommitsNothingWhateverTheRecoverOrder(t *testing.T) {
 				sess.Set("a", "half-done")
 				panic("handler bug")
 			})
-			e.GET("/value", func(c echo.Context) error {
-				sess, err := echosession.Get(c)
-				if err != nil {
-					return err
-				}
-				return c.String(http.StatusOK, fmt.Sprint(sess.Get("a")))
-			})
-			base := serve(t, e)
+			e.GET("/value", valueRoute)
+			base := testenv.Serve(t, e)
 
 			// A new session: nothing stored, no cookie.
 			resp := testenv.Get(t, base+"/panic")
@@ -309,9 +302,7 @@ func TestPanicCommitsNothingWhateverTheRecoverOrder(t *testing.T) {
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = testenv.Get(t, base+"/set")
-			testenv.ReadBody(t, resp)
-			cookie := testenv.SessionCookie(t, resp)
+			cookie := testenv.StartSession(t, base+"/set")
 			resp = testenv.Get(t, base+"/panic", cookie)
 			testenv.ReadBody(t, resp)
 			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
@@ -329,7 +320,7 @@ func FuzzCookie(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { m.Close() })
-	sessiontest.FuzzCookieHeader(f, inProcess(newEcho(m)))
+	sessiontest.FuzzCookieHeader(f, testenv.InProcess(newEcho(m)))
 }
 
 // TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin: with
@@ -367,12 +358,10 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 		}
 		return c.String(http.StatusOK, "missing")
 	})
-	url := serveHandler(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
+	url := testenv.Serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
 
-	resp := testenv.Get(t, url+"/anon")
-	testenv.ReadBody(t, resp)
-	anon := testenv.SessionCookie(t, resp)
-	resp = testenv.Get(t, url+"/login", anon)
+	anon := testenv.StartSession(t, url+"/anon")
+	resp := testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"))
 	testenv.ReadBody(t, resp)
@@ -381,9 +370,72 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
 }
 
-// serveHandler runs h on a loopback listener until the test ends.
-func serveHandler(t *testing.T, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
+// TestGetErrorAnswersTheErrorResponse: a Get that cannot load the session
+// answers the core's error response (not the JSON of echo's default
+// HTTPErrorHandler), logs the error once, and the handler's error reaches
+// e.HTTPErrorHandler as an *echo.HTTPError 500 with the cause as Internal.
+func TestGetErrorAnswersTheErrorResponse(t *testing.T) {
+	f := newFixture(t)
+	e := f.echo()
+	e.GET("/value", valueRoute)
+	base := testenv.Serve(t, e)
+	cookie := testenv.StartSession(t, base+"/kit/set?k=a&v=1")
+	f.Fail.SetDown(true)
+	testenv.WantErrorResponse(t, testenv.Get(t, base+"/value", cookie), session.ErrorStatus, session.ErrorBody)
+	err := f.nextErr(t)
+	var he *echo.HTTPError
+	require.ErrorAs(t, err, &he)
+	require.Equal(t, http.StatusInternalServerError, he.Code)
+	require.ErrorIs(t, he.Internal, session.ErrStore)
+	require.Equal(t, 1, strings.Count(f.Log.String(), testenv.ErrDown.Error()), "logged once: %s", f.Log)
+}
+
+// TestWithErrorHandlerAnswersSessionErrors: the error handler answers a
+// failed load and a failed commit; e.HTTPErrorHandler still gets the error.
+func TestWithErrorHandlerAnswersSessionErrors(t *testing.T) {
+	f := newFixture(t)
+	e := echo.New()
+	e.Logger.SetOutput(io.Discard)
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		f.errs <- err
+		e.DefaultHTTPErrorHandler(err, c)
+	}
+	e.Use(echosession.Middleware(f.Manager, echosession.WithErrorHandler(func(c echo.Context, err error) {
+		_ = c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "try later"})
+	})))
+	e.GET("/set", func(c echo.Context) error {
+		sess, err := echosession.Get(c)
+		if err != nil {
+			return err
+		}
+		sess.Set("k", "v")
+		return c.String(http.StatusOK, "page")
+	})
+	base := testenv.Serve(t, e)
+	cookie := testenv.StartSession(t, base+"/set")
+	f.Fail.SetDown(true)
+	for name, cookies := range map[string][]*http.Cookie{"load": {cookie}, "commit": nil} {
+		testenv.WantErrorResponse(t, testenv.Get(t, base+"/set", cookies...), http.StatusServiceUnavailable, `{"error":"try later"}`)
+		require.ErrorIs(t, f.nextErr(t), session.ErrStore, name)
+	}
+}
+
+func TestMiddlewareWithANilManagerPanics(t *testing.T) {
+	require.PanicsWithValue(t, "echosession: Middleware with a nil Manager", func() { echosession.Middleware(nil) })
+}
+
+func TestGetForAllocatesNothing(t *testing.T) {
+	outer, inner := testenv.NewFixture(t).Manager, testenv.NewFixture(t, session.WithCookieName("inner")).Manager
+	allocs := -1.0
+	e := newEcho(outer, inner)
+	e.GET("/", func(c echo.Context) error {
+		allocs = testing.AllocsPerRun(100, func() {
+			echosession.GetFor(c, outer)
+			echosession.GetFor(c, inner)
+			echosession.Get(c)
+		})
+		return nil
+	})
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	require.Zero(t, allocs)
 }

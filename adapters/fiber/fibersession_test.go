@@ -21,15 +21,16 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/valyala/fasthttp"
 )
 
 // newApp returns a Fiber app that trusts no proxy, with the session
-// middleware using m and the kit's routes. Its read buffer takes the kit's
+// middlewares of ms and the kit's routes. Its read buffer takes the kit's
 // 8 KiB cookie. errs, if not nil, receives every error that reaches the
 // ErrorHandler, which is fiber's default unless onError is given.
-func newApp(m *session.Manager, errs chan<- error, onError ...fiber.ErrorHandler) *fiber.App {
+func newApp(ms []*session.Manager, errs chan<- error, onError ...fiber.ErrorHandler) *fiber.App {
 	handle := fiber.DefaultErrorHandler
 	if len(onError) > 0 {
 		handle = onError[0]
@@ -44,17 +45,34 @@ func newApp(m *session.Manager, errs chan<- error, onError ...fiber.ErrorHandler
 			return handle(c, err)
 		},
 	})
-	app.Use(fibersession.Middleware(m))
-	kit := func(c *fiber.Ctx) error {
-		sess, err := fibersession.Get(c)
+	for _, m := range ms {
+		app.Use(fibersession.Middleware(m))
+	}
+	answer := func(c *fiber.Ctx, status int, body string, err error) error {
 		if err != nil {
+			_ = c.SendString("ignored") // a careless handler: the middleware replaces it
 			return err
 		}
-		status, body := sessiontest.Do(sess, c.Params("op"), query(c, false), c.Set)
 		return c.Status(status).SendString(body)
+	}
+	kit := func(c *fiber.Ctx) error {
+		sess, err := fibersession.Get(c)
+		var status int
+		var body string
+		if err == nil {
+			status, body = sessiontest.Do(sess, c.Params("op"), query(c, false), c.Set)
+		}
+		return answer(c, status, body, err)
+	}
+	kitFor := func(c *fiber.Ctx) error {
+		status, body, err := sessiontest.DoFor(c.Params("op"), query(c, false), c.Set,
+			func(m *session.Manager) (*session.Session, error) { return fibersession.GetFor(c, m) })
+		return answer(c, status, body, err)
 	}
 	app.Get("/kit/:op", kit)
 	app.Post("/kit/:op", kit)
+	app.Get("/for/:op", kitFor)
+	app.Post("/for/:op", kitFor)
 	app.Get("/untouched", func(c *fiber.Ctx) error { return c.SendString("ok") })
 	app.Get("/stream", func(c *fiber.Ctx) error {
 		sess, err := fibersession.Get(c)
@@ -106,9 +124,7 @@ func query(c *fiber.Ctx, keep bool) url.Values {
 // serve runs app on a loopback listener until the test ends.
 func serve(t *testing.T, app *fiber.App) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	serveOn(t, app, ln)
 	return "http://" + ln.Addr().String()
 }
@@ -118,12 +134,8 @@ func serveOn(t *testing.T, app *fiber.App, ln net.Listener) {
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	t.Cleanup(func() {
-		if err := app.Shutdown(); err != nil {
-			t.Error(err)
-		}
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
+		assert.NoError(t, app.Shutdown())
+		assert.NoError(t, <-done)
 	})
 }
 
@@ -134,24 +146,16 @@ func inProcess(t *testing.T, app *fiber.App) func(*http.Request) *http.Response 
 	h := app.Handler()
 	return func(r *http.Request) *http.Response {
 		var raw bytes.Buffer
-		if err := r.Write(&raw); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, r.Write(&raw))
 		var req fasthttp.Request
-		if err := req.Read(bufio.NewReader(&raw)); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, req.Read(bufio.NewReader(&raw)))
 		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var ctx fasthttp.RequestCtx
 		ctx.Init(&req, &net.TCPAddr{IP: ap.Addr().AsSlice(), Zone: ap.Addr().Zone(), Port: int(ap.Port())}, nil)
 		h(&ctx)
 		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(ctx.Response.String())), r)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		ctx.ResetUserValues()
 		return resp
 	}
@@ -159,9 +163,14 @@ func inProcess(t *testing.T, app *fiber.App) func(*http.Request) *http.Response 
 
 func TestAdapter(t *testing.T) {
 	sessiontest.TestAdapter(t, sessiontest.Adapter{
-		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { serveOn(t, newApp(m, nil), ln) },
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) {
+			serveOn(t, newApp([]*session.Manager{m}, nil), ln)
+		},
 		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
-			return inProcess(t, newApp(m, nil))
+			return inProcess(t, newApp([]*session.Manager{m}, nil))
+		},
+		ServeTwo: func(t *testing.T, outer, inner *session.Manager, ln net.Listener) {
+			serveOn(t, newApp([]*session.Manager{outer, inner}, nil), ln)
 		},
 	})
 }
@@ -176,7 +185,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, onError ...fiber.ErrorHandler) *fixture {
 	f := &fixture{Fixture: testenv.NewFixture(t, session.WithCookieSecure(false)), errs: make(chan error, 16)}
-	f.app = newApp(f.Manager, f.errs, onError...)
+	f.app = newApp([]*session.Manager{f.Manager}, f.errs, onError...)
 	return f
 }
 
@@ -186,7 +195,7 @@ func (f *fixture) nextErr(t *testing.T) error {
 	case err := <-f.errs:
 		return err
 	case <-time.After(10 * time.Second):
-		t.Fatal("no error reached the ErrorHandler")
+		require.FailNow(t, "no error reached the ErrorHandler")
 		return nil
 	}
 }
@@ -246,31 +255,33 @@ func testCommitFailure(t *testing.T, f *fixture) {
 	for _, path := range []string{"/send", "/stream", "/sized"} {
 		resp := testenv.Get(t, base+path)
 		body := testenv.ReadBody(t, resp)
-		if resp.StatusCode != http.StatusInternalServerError || body != "Internal Server Error" {
-			t.Fatalf("%s: got %d %q, want 500 \"Internal Server Error\"", path, resp.StatusCode, body)
-		}
-		if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 || resp.Header.Get("Etag") != "" ||
-			!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-			t.Fatalf("%s: the failed response carries cookies %q, ETag %q, Content-Type %q", path, sc,
-				resp.Header.Get("Etag"), resp.Header.Get("Content-Type"))
-		}
+		require.Equal(t, http.StatusInternalServerError, resp.StatusCode, path)
+		require.Equal(t, "Internal Server Error", body, path)
+		require.Empty(t, resp.Header.Values("Set-Cookie"), path)
+		require.Empty(t, resp.Header.Get("Etag"), path)
+		require.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain"), "%s: Content-Type %q", path, resp.Header.Get("Content-Type"))
+		require.Equal(t, "no-store", resp.Header.Get("Cache-Control"), path)
 		err := f.nextErr(t)
+		require.ErrorIs(t, err, session.ErrStore, path)
+		require.ErrorIs(t, err, testenv.ErrDown, path)
 		var fe *fiber.Error
-		if !errors.Is(err, session.ErrStore) || !errors.Is(err, testenv.ErrDown) ||
-			!errors.As(err, &fe) || fe.Code != fiber.StatusInternalServerError {
-			t.Fatalf("%s: ErrorHandler got %v, want ErrStore as a fiber 500", path, err)
-		}
+		require.ErrorAs(t, err, &fe, path)
+		require.Equal(t, fiber.StatusInternalServerError, fe.Code, path)
 	}
 	f.Log.WaitFor(t, "answering 500", testenv.ErrDown.Error())
+	require.Equal(t, 3, strings.Count(f.Log.String(), testenv.ErrDown.Error()), "logged once each: %s", f.Log)
 	f.Fail.SetDown(false)
-	if n, err := f.Mem.Len(t.Context()); n != 0 || err != nil {
-		t.Fatalf("the store holds %d sessions (%v)", n, err)
-	}
+	n, err := f.Mem.Len(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, n, "the store holds sessions")
 }
 
-// TestGetWithoutMiddleware: the accessor on a request the middleware did
-// not see fails clearly instead of panicking.
-func TestGetWithoutMiddleware(t *testing.T) {
+// TestGetWithoutMiddlewareShowsNoDetail: the accessor on a request the
+// middleware did not see fails instead of panicking, with an error that
+// names the mistake; the client gets a 500 without that detail, and the
+// mistake is logged with slog.Default.
+func TestGetWithoutMiddlewareShowsNoDetail(t *testing.T) {
+	log := testenv.DefaultLog(t)
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	var got error
 	app.Get("/", func(c *fiber.Ctx) error {
@@ -278,14 +289,10 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		return got
 	})
 	resp, err := app.Test(httpRequest(t, "/", ""), -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := testenv.ReadBody(t, resp)
-	if !errors.Is(got, session.ErrNoMiddleware) || resp.StatusCode != http.StatusInternalServerError ||
-		!strings.Contains(body, "no session middleware") {
-		t.Fatalf("Get without the middleware: %v; response %d %q", got, resp.StatusCode, body)
-	}
+	require.NoError(t, err)
+	require.ErrorIs(t, got, session.ErrNoMiddleware)
+	testenv.WantErrorResponse(t, resp, http.StatusInternalServerError, "Internal Server Error")
+	require.Contains(t, log.String(), session.ErrNoMiddleware.Error())
 }
 
 // panicApp returns an app with the session middleware and recover.New in
@@ -336,9 +343,7 @@ func TestPanicCommitsNothingWithRecoverOutside(t *testing.T) {
 	_, sets, _ := f.Count.Calls()
 	require.Zero(t, sets, "store writes after a panic")
 
-	resp = testenv.Get(t, base+"/set")
-	testenv.ReadBody(t, resp)
-	cookie := testenv.SessionCookie(t, resp)
+	cookie := testenv.StartSession(t, base+"/set")
 	resp = testenv.Get(t, base+"/panic", cookie)
 	testenv.ReadBody(t, resp)
 	require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
@@ -449,9 +454,7 @@ func TestStalledStoreIsCancelledWithoutAStoreTimeout(t *testing.T) {
 
 func httpRequest(t testing.TB, path, cookie string) *http.Request {
 	req, err := http.NewRequest(http.MethodGet, "http://fiber.test"+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
@@ -462,11 +465,9 @@ func httpRequest(t testing.TB, path, cookie string) *http.Request {
 // through the real router.
 func FuzzCookie(f *testing.F) {
 	m, err := session.NewManager()
-	if err != nil {
-		f.Fatal(err)
-	}
+	require.NoError(f, err)
 	f.Cleanup(func() { m.Close() })
-	app := newApp(m, nil)
+	app := newApp([]*session.Manager{m}, nil)
 	sessiontest.FuzzCookieHeader(f, func(r *http.Request) *http.Response {
 		resp, err := app.Test(r, -1)
 		if err != nil {
@@ -514,7 +515,7 @@ func TestEachStoreCallGetsALiveBound(t *testing.T) {
 	store := doneStore{Store: mem, calls: make(chan error, 8)}
 	m, err := session.NewManager(session.WithStore(store), session.WithCookieSecure(false))
 	require.NoError(t, err)
-	base := serve(t, newApp(m, nil))
+	base := serve(t, newApp([]*session.Manager{m}, nil))
 	resp := testenv.Get(t, base+"/kit/incr?k=n") // a new session: one Set
 	require.Equal(t, "1", testenv.ReadBody(t, resp))
 	resp = testenv.Get(t, base+"/kit/incr?k=n", testenv.SessionCookie(t, resp)) // Get, then Set
@@ -522,4 +523,47 @@ func TestEachStoreCallGetsALiveBound(t *testing.T) {
 	for range 3 {
 		require.NoError(t, <-store.calls)
 	}
+}
+
+// TestGetErrorAnswersTheErrorResponseWhateverTheHandlerDoes: a Get that
+// cannot load the session is logged once and answered with the error
+// response, even by a handler that writes and returns nil instead of the
+// error.
+func TestGetErrorAnswersTheErrorResponseWhateverTheHandlerDoes(t *testing.T) {
+	f := newFixture(t)
+	f.app.Get("/careless", func(c *fiber.Ctx) error {
+		if _, err := fibersession.Get(c); err != nil {
+			c.Set(fiber.HeaderCacheControl, "public, max-age=60")
+			return c.SendString("as if nothing happened")
+		}
+		return c.SendString("ok")
+	})
+	base := serve(t, f.app)
+	cookie := testenv.StartSession(t, base+"/kit/set?k=a&v=1")
+	f.Fail.SetDown(true)
+	testenv.WantErrorResponse(t, testenv.Get(t, base+"/careless", cookie), http.StatusInternalServerError, "Internal Server Error")
+	require.ErrorIs(t, f.nextErr(t), session.ErrStore)
+	require.Equal(t, 1, strings.Count(f.Log.String(), testenv.ErrDown.Error()), "logged once: %s", f.Log)
+}
+
+func TestMiddlewareWithANilManagerPanics(t *testing.T) {
+	require.PanicsWithValue(t, "fibersession: Middleware with a nil Manager", func() { fibersession.Middleware(nil) })
+}
+
+func TestGetForAllocatesNothing(t *testing.T) {
+	outer, inner := testenv.NewFixture(t).Manager, testenv.NewFixture(t, session.WithCookieName("inner")).Manager
+	allocs := -1.0
+	app := newApp([]*session.Manager{outer, inner}, nil)
+	app.Get("/", func(c *fiber.Ctx) error {
+		allocs = testing.AllocsPerRun(100, func() {
+			fibersession.GetFor(c, outer)
+			fibersession.GetFor(c, inner)
+			fibersession.Get(c)
+		})
+		return nil
+	})
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&fasthttp.Request{}, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1234}, nil)
+	app.Handler()(&ctx)
+	require.Zero(t, allocs)
 }

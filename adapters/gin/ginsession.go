@@ -3,7 +3,6 @@ package ginsession
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -12,140 +11,162 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 )
 
+// An Option configures Middleware.
+type Option func(*config)
+
+type config struct {
+	m       *session.Manager
+	onError func(*gin.Context, error)
+}
+
+// WithErrorHandler sets what answers a request whose session failed (Get
+// could not load it, or the commit failed at header time) instead of
+// session.ErrorStatus with session.ErrorBody. f answers through c, whose
+// header has lost the handler's caching headers (session.ErrorHeader); the
+// error is in c.Errors and logged by then. Middleware reading c.Errors
+// runs after the response is under way, too late to answer. A nil f keeps
+// the default.
+func WithErrorHandler(f func(c *gin.Context, err error)) Option {
+	return func(c *config) { c.onError = f }
+}
+
 // Middleware returns gin middleware that gives every request a lazily
-// loaded session, reached with Get, and commits it just before the
-// response headers are written. Register it with Engine.Use or
-// RouterGroup.Use. It panics if m is nil.
-func Middleware(m *session.Manager) gin.HandlerFunc {
+// loaded session of m, reached with Get or GetFor, and commits it just
+// before the response headers are written. It panics if m is nil.
+func Middleware(m *session.Manager, opts ...Option) gin.HandlerFunc {
 	if m == nil {
 		panic("ginsession: Middleware with a nil Manager")
 	}
+	cfg := &config{m: m}
+	for _, o := range opts {
+		o(cfg)
+	}
 	return func(c *gin.Context) {
 		req, w := c.Request, c.Writer
-		st := &state{c: c, req: req, parent: req.Context()}
+		st := &state{c: c, req: req, cfg: cfg}
+		st.Init(cfg.m, st)
 		st.w.ResponseWriter, st.w.st = w, st
-		st.w.keepEncoding = len(w.Header()["Content-Encoding"]) > 0 // an outer middleware's: see session.ErrorHeader
-		st.Init(m, st)
+		st.w.gate.Init(&st.Handle, w)
 		c.Request, c.Writer = req.WithContext(st), &st.w
 		// Restored on the way out, also on a panic: what the recovery
 		// middleware writes then must not commit the session.
 		defer func() { c.Request, c.Writer = req, w }()
 		c.Next()
-		if !st.w.committed {
-			st.w.commit() // nothing was written: gin sends the headers after the chain
-		} else if st.w.abandoned {
-			return // a recovery middleware inside this one answered a panic
-		} else {
-			if err := st.Commit(); err != nil {
-				_ = c.Error(err) // a change made too late; the core logs it too
-			}
-			if session.ResponseLost(st.parent, w) {
-				_ = st.Abandon() // an outer http.TimeoutHandler answered instead
-			}
+		if err := st.w.gate.Done(req.Context()); err != nil {
+			_ = c.Error(err) // a change made too late; the core logs it too
 		}
 	}
 }
 
-// Get returns the session of a request served through Middleware, loading
-// it on the first call. On an error it records the error with c.Error,
-// aborts the chain with a plain 500 "Internal Server Error" (no detail)
-// and returns the error: it wraps session.ErrStore or session.ErrCorrupt
-// when the session could not be loaded, and is session.ErrNoMiddleware when the
-// route does not use Middleware.
-//
-// Get also works on a context made by c.Copy, for as long as the request
-// lasts.
-func Get(c *gin.Context) (*session.Session, error) {
-	st := lookup(c)
+// Get returns the request's session (the innermost Middleware's), loading
+// it on the first call. On an error, which wraps session.ErrStore or
+// session.ErrCorrupt or is session.ErrNoMiddleware, it has taken gin's
+// error path (c.Errors, abort) and answered with the error response.
+// Get works on a c.Copy too while the request lasts; there an error only
+// goes to the copy's c.Errors: the request's goroutine owns the response.
+func Get(c *gin.Context) (*session.Session, error) { return GetFor(c, nil) }
+
+// GetFor is Get for the session of m, when the middlewares of several
+// Managers share a route; with a nil m it is Get.
+func GetFor(c *gin.Context, m *session.Manager) (*session.Session, error) {
+	st := lookup(c, m)
 	if st == nil {
-		fail(c, c.Writer, session.ErrNoMiddleware, false)
-		return nil, session.ErrNoMiddleware
+		if in := lookup(c, nil); in != nil && c == in.c {
+			return nil, in.w.gate.Fail(session.ErrNoMiddleware) // another Manager's middleware answers
+		}
+		return nil, noMiddleware(c)
 	}
 	s, err := st.Session()
-	if err != nil {
-		fail(c, c.Writer, err, st.w.keepEncoding)
+	if err == nil {
+		return s, nil
+	}
+	if c != st.c { // a c.Copy
+		session.LogError(st.Context(), st.Manager(), err)
+		_ = c.Error(err)
 		return nil, err
 	}
-	return s, nil
+	return nil, st.w.gate.Fail(err)
 }
 
-// lookup finds the request's state: in c.Writer, or in the request
-// context when a later middleware wrapped c.Writer or c is a copy.
-func lookup(c *gin.Context) *state {
-	if w, ok := c.Writer.(*responseWriter); ok {
-		return w.st
+// lookup finds the state of m's middleware (the innermost for a nil m)
+// through c.Writer, or through the request context when a later middleware
+// wrapped c.Writer or c is a copy.
+func lookup(c *gin.Context, m *session.Manager) *state {
+	for w, ok := c.Writer.(*responseWriter); ok; w, ok = w.ResponseWriter.(*responseWriter) {
+		if w.st != nil && (m == nil || w.st.Manager() == m) {
+			return w.st
+		}
 	}
 	if c.Request != nil {
-		if st, ok := c.Request.Context().Value(ctxKey{}).(*state); ok {
+		if st, ok := c.Request.Context().Value(ctxKey{m}).(*state); ok {
 			return st
 		}
 	}
 	return nil
 }
 
-// fail takes gin's error path: the error goes to c.Errors, the chain stops
-// and the client gets the error response of package session (a plain 500
-// without detail, the handler's body or its caching headers), written to w
-// unless the response is under way or w is the detached writer of a
-// c.Copy. keepEncoding is as for session.ErrorHeader.
-func fail(c *gin.Context, w gin.ResponseWriter, err error, keepEncoding bool) {
+// noMiddleware takes gin's error path on a route without Middleware, and
+// answers behind a gate that refuses the handler's later writes.
+func noMiddleware(c *gin.Context) error {
+	err := session.ErrNoMiddleware
 	_ = c.Error(err)
 	c.Abort()
-	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok && u.Unwrap() == nil {
-		return
+	if u, ok := c.Writer.(interface{ Unwrap() http.ResponseWriter }); (ok && u.Unwrap() == nil) || c.Writer.Written() {
+		var ctx context.Context = context.Background()
+		if c.Request != nil {
+			ctx = c.Request.Context()
+		}
+		session.LogError(ctx, nil, err) // a copy's detached writer, or a response under way: no answer
+		return err
 	}
-	if !w.Written() {
-		session.WriteError(w, keepEncoding)
-	}
+	w := &responseWriter{ResponseWriter: c.Writer}
+	w.gate.Init(nil, c.Writer)
+	c.Writer = w
+	return w.gate.Fail(err)
 }
 
-// ctxKey finds a request's state in its context.
-type ctxKey struct{}
+// ctxKey finds a request's state in its context: the innermost, or m's.
+type ctxKey struct{ m *session.Manager }
 
-// state is everything one request needs, in one allocation: the session
-// Handle, the Exchange the core reads, the ResponseWriter wrapper and the
-// context node of c.Request.
+// state is the per-request value, in one allocation: the Handle, the
+// Exchange, the writer, and the context node of c.Request.
 type state struct {
 	session.Handle
-	c      *gin.Context
-	req    *http.Request
-	parent context.Context
-	w      responseWriter
+	c   *gin.Context
+	req *http.Request // as the middleware found it
+	cfg *config
+	w   responseWriter
 }
 
 // Deadline implements context.Context.
-func (s *state) Deadline() (time.Time, bool) { return s.parent.Deadline() }
+func (s *state) Deadline() (time.Time, bool) { return s.req.Context().Deadline() }
 
 // Done implements context.Context.
-func (s *state) Done() <-chan struct{} { return s.parent.Done() }
+func (s *state) Done() <-chan struct{} { return s.req.Context().Done() }
 
 // Err implements context.Context.
-func (s *state) Err() error { return s.parent.Err() }
+func (s *state) Err() error { return s.req.Context().Err() }
 
 // Value implements context.Context.
 func (s *state) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
+	if k, ok := key.(ctxKey); ok && (k.m == nil || k.m == s.Manager()) {
 		return s
 	}
-	return s.parent.Value(key)
+	return s.req.Context().Value(key)
 }
 
 // Context implements session.Exchange.
-func (s *state) Context() context.Context { return s.parent }
+func (s *state) Context() context.Context { return s.req.Context() }
 
 // Cookies implements session.Exchange.
-func (s *state) Cookies(name string) []string {
-	return session.CookieValues(s.req.Header, name)
-}
+func (s *state) Cookies(name string) []string { return session.CookieValues(s.req.Header, name) }
 
 // Header implements session.Exchange.
 func (s *state) Header(name string) string { return s.req.Header.Get(name) }
 
-// ClientIP implements session.Exchange with gin's trusted-proxy logic, in
-// the form of session.CanonicalIP. gin gives "" for an address net.ParseIP
-// cannot read, such as an IPv6 address with a zone (fe80::1%eth0): that
-// client gets the connection's address, which it cannot forge, rather than
-// an IP it would share with every other such client.
+// ClientIP implements session.Exchange with c.ClientIP. gin gives "" for a
+// zoned IPv6 address (fe80::1%eth0): the connection's address, which the
+// client cannot forge, keeps such clients apart.
 func (s *state) ClientIP() string {
 	if ip := s.c.ClientIP(); ip != "" {
 		return session.CanonicalIP(ip)
@@ -159,80 +180,83 @@ func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.ResponseWriter, c
 // SetHeader implements session.Exchange.
 func (s *state) SetHeader(name, value string) { s.w.ResponseWriter.Header().Set(name, value) }
 
-// responseWriter commits the session the first time gin is about to send
-// the response headers, and otherwise passes everything through: the body
-// is never buffered. gin's WriteHeader only records the status, so it does
-// not commit.
-type responseWriter struct {
-	gin.ResponseWriter
-	st           *state
-	keepEncoding bool // Content-Encoding was set before the handler ran
-	committed    bool
-	abandoned    bool  // a recovery middleware answered a panic: nothing was committed
-	err          error // the commit failed: the error response went out instead
+// Answer implements session.Answerer: gin's error path, then the answer.
+func (s *state) Answer(err error, replace bool) {
+	c := s.c
+	_ = c.Error(err)
+	c.Abort()
+	if !replace || s.w.ResponseWriter.Written() {
+		return
+	}
+	if s.cfg.onError == nil {
+		session.WriteError(s.w.ResponseWriter, true)
+		return
+	}
+	w := c.Writer
+	c.Writer = s.w.ResponseWriter // past the gate, which refuses writes now
+	s.cfg.onError(c, err)
+	c.Writer = w
 }
 
-// commit commits the session before the headers are sent and reports
-// whether the handler's output may go on. A 5xx sent while a panic unwinds
-// is gin.Recovery (or another recovery middleware) inside this one
-// answering: the panicking handler's changes are not committed.
-func (w *responseWriter) commit() bool {
-	if !w.committed {
-		w.committed = true
-		if w.Status() >= 500 && session.Panicking() {
-			w.abandoned = true
-			return true
-		}
-		if err := w.st.Commit(); err != nil {
-			w.err = fmt.Errorf("ginsession: response replaced by an error, the session could not be saved: %w", err)
-			fail(w.st.c, w.ResponseWriter, err, w.keepEncoding)
-		}
+// responseWriter commits the session the first time gin is about to send
+// the headers. gin's WriteHeader only records the status: it does not.
+type responseWriter struct {
+	gin.ResponseWriter
+	gate session.Gate
+	st   *state // nil on a route without Middleware
+}
+
+// open is session.Gate.Open with the status gin recorded, asked for only
+// while it matters.
+func (w *responseWriter) open() error {
+	if w.gate.Written() {
+		return w.gate.Err()
 	}
-	return w.err == nil
+	return w.gate.Open(w.Status())
 }
 
 // WriteHeader implements http.ResponseWriter.
 func (w *responseWriter) WriteHeader(code int) {
-	if w.err == nil {
+	if w.gate.Err() == nil {
 		w.ResponseWriter.WriteHeader(code)
 	}
 }
 
 // WriteHeaderNow implements gin.ResponseWriter.
 func (w *responseWriter) WriteHeaderNow() {
-	if w.commit() {
+	if w.open() == nil {
 		w.ResponseWriter.WriteHeaderNow()
 	}
 }
 
 // Write implements http.ResponseWriter.
 func (w *responseWriter) Write(p []byte) (int, error) {
-	if !w.commit() {
-		return 0, w.err
+	if err := w.open(); err != nil {
+		return 0, err
 	}
 	return w.ResponseWriter.Write(p)
 }
 
 // WriteString implements gin.ResponseWriter.
 func (w *responseWriter) WriteString(s string) (int, error) {
-	if !w.commit() {
-		return 0, w.err
+	if err := w.open(); err != nil {
+		return 0, err
 	}
 	return w.ResponseWriter.WriteString(s)
 }
 
 // Flush implements http.Flusher.
 func (w *responseWriter) Flush() {
-	if w.commit() {
+	if w.open() == nil {
 		w.ResponseWriter.Flush()
 	}
 }
 
-// Hijack implements http.Hijacker. The session is committed first; its
-// Set-Cookie is left in Header for the new owner of the connection to send.
+// Hijack implements http.Hijacker; Set-Cookie is left in Header for the
+// connection's new owner to send.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.commit() {
-		return nil, nil, w.err
+	if err := w.open(); err != nil {
+		return nil, nil, err
 	}
 	return w.ResponseWriter.Hijack()
 }

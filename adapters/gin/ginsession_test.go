@@ -16,6 +16,7 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -24,23 +25,36 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 // newEngine returns an engine trusting no proxy.
 func newEngine(t testing.TB) *gin.Engine {
 	e := gin.New()
-	if err := e.SetTrustedProxies(nil); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, e.SetTrustedProxies(nil))
 	return e
 }
 
 func kitRoutes(r gin.IRoutes) {
+	answer := func(c *gin.Context, status int, body string, err error) {
+		if err != nil { // the accessor took gin's error path
+			c.String(http.StatusOK, "ignored") // a careless handler: refused
+			return
+		}
+		c.String(status, "%s", body)
+	}
 	kit := func(c *gin.Context) {
 		sess, err := ginsession.Get(c)
-		if err != nil {
-			return // Get answered 500
+		var status int
+		var body string
+		if err == nil {
+			status, body = sessiontest.Do(sess, c.Param("op"), c.Request.URL.Query(), c.Header)
 		}
-		status, body := sessiontest.Do(sess, c.Param("op"), c.Request.URL.Query(), c.Header)
-		c.String(status, "%s", body)
+		answer(c, status, body, err)
+	}
+	kitFor := func(c *gin.Context) {
+		status, body, err := sessiontest.DoFor(c.Param("op"), c.Request.URL.Query(), c.Header,
+			func(m *session.Manager) (*session.Session, error) { return ginsession.GetFor(c, m) })
+		answer(c, status, body, err)
 	}
 	r.GET("/kit/:op", kit)
 	r.POST("/kit/:op", kit)
+	r.GET("/for/:op", kitFor)
+	r.POST("/for/:op", kitFor)
 	r.GET("/untouched", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	r.GET("/stream", func(c *gin.Context) {
 		sess, err := ginsession.Get(c)
@@ -82,48 +96,27 @@ func kitRoutes(r gin.IRoutes) {
 	})
 }
 
-// kitEngine returns an engine with the session middleware using m and the
+// kitEngine returns an engine with the session middlewares of ms and the
 // kit's routes.
-func kitEngine(t testing.TB, m *session.Manager) *gin.Engine {
+func kitEngine(t testing.TB, ms ...*session.Manager) *gin.Engine {
 	e := newEngine(t)
-	e.Use(ginsession.Middleware(m))
+	for _, m := range ms {
+		e.Use(ginsession.Middleware(m))
+	}
 	kitRoutes(e)
 	return e
 }
 
 func TestConformance(t *testing.T) {
 	sessiontest.TestAdapter(t, sessiontest.Adapter{
-		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { serveOn(t, ln, kitEngine(t, m)) },
+		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) { testenv.ServeOn(t, ln, kitEngine(t, m)) },
 		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
-			return inProcess(kitEngine(t, m))
+			return testenv.InProcess(kitEngine(t, m))
+		},
+		ServeTwo: func(t *testing.T, outer, inner *session.Manager, ln net.Listener) {
+			testenv.ServeOn(t, ln, kitEngine(t, outer, inner))
 		},
 	})
-}
-
-// serve runs h on a loopback listener until the test ends.
-func serve(t *testing.T, h http.Handler) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-// serveOn runs h on ln until the test ends.
-func serveOn(t *testing.T, ln net.Listener, h http.Handler) {
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-}
-
-// inProcess returns h as a function serving one request in process.
-func inProcess(h http.Handler) func(*http.Request) *http.Response {
-	return func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Result()
-	}
 }
 
 // fixture is the kit's Fixture plus the c.Errors of each request.
@@ -162,7 +155,7 @@ func (f *fixture) nextErrs(t *testing.T) []error {
 	case errs := <-f.errs:
 		return errs
 	case <-time.After(10 * time.Second):
-		t.Fatal("the server never finished the request")
+		require.FailNow(t, "the server never finished the request")
 		return nil
 	}
 }
@@ -202,15 +195,11 @@ func TestStream(t *testing.T) {
 			return i < 3
 		})
 	})
-	url := serve(t, e)
+	url := testenv.Serve(t, e)
 	resp := testenv.Get(t, url+"/events")
 	body := testenv.ReadBody(t, resp)
-	if strings.Count(body, "event:tick") != 3 {
-		t.Fatalf("body = %q", body)
-	}
-	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "events" {
-		t.Fatalf("value = %q", got)
-	}
+	require.Equal(t, 3, strings.Count(body, "event:tick"), body)
+	require.Equal(t, "events", testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))))
 }
 
 func TestLateChange(t *testing.T) {
@@ -222,21 +211,14 @@ func TestLateChange(t *testing.T) {
 		c.String(http.StatusOK, "body first")
 		sess.Set("tardy", "x")
 	})
-	url := serve(t, e)
+	url := testenv.Serve(t, e)
 	resp := testenv.Get(t, url+"/late")
-	if body := testenv.ReadBody(t, resp); body != "body first" {
-		t.Fatalf("body = %q", body)
-	}
+	require.Equal(t, "body first", testenv.ReadBody(t, resp))
 	errs := f.nextErrs(t)
-	if !hasErr(errs, session.ErrLateChange) || !strings.Contains(fmt.Sprint(errs), "tardy") {
-		t.Fatalf("c.Errors = %v, want ErrLateChange naming the key", errs)
-	}
-	if !strings.Contains(f.Log.String(), "tardy") {
-		t.Fatalf("the core did not log the late change: %s", f.Log)
-	}
-	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "early" {
-		t.Fatalf("value = %q, want early", got)
-	}
+	require.True(t, hasErr(errs, session.ErrLateChange), "c.Errors = %v, want ErrLateChange", errs)
+	require.Contains(t, fmt.Sprint(errs), "tardy", "ErrLateChange names the key")
+	require.Contains(t, f.Log.String(), "tardy", "the core did not log the late change")
+	require.Equal(t, "early", testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))))
 	f.nextErrs(t)
 }
 
@@ -269,32 +251,26 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 			e := f.engine(t)
 			e.GET("/fail", func(c *gin.Context) {
 				sess, err := ginsession.Get(c) // a new session: no store call yet
-				if err != nil {
-					t.Errorf("Get: %v", err)
+				if !assert.NoError(t, err) {
 					return
 				}
 				sess.Set("k", "v")
 				c.Header("Content-Length", "12")
 				writeErr <- respond(c)
 			})
-			url := serve(t, e)
+			url := testenv.Serve(t, e)
 			resp := testenv.Get(t, url+"/fail")
 			body := testenv.ReadBody(t, resp)
-			if resp.StatusCode != 500 || body != "Internal Server Error\n" {
-				t.Fatalf("got %d %q, want 500 Internal Server Error", resp.StatusCode, body)
+			require.Equal(t, 500, resp.StatusCode, body)
+			require.Equal(t, "Internal Server Error\n", body)
+			require.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain"), resp.Header.Get("Content-Type"))
+			require.Empty(t, resp.Header.Values("Set-Cookie"))
+			errs := f.nextErrs(t)
+			require.True(t, hasErr(errs, session.ErrStore), "c.Errors = %v, want a session.ErrStore", errs)
+			if err := <-writeErr; name != "StatusOnly" {
+				require.ErrorIs(t, err, session.ErrStore, "the handler's output after a failed commit")
 			}
-			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-				t.Fatalf("Content-Type %q, want text/plain", ct)
-			}
-			if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
-				t.Fatalf("unexpected Set-Cookie %q", sc)
-			}
-			if errs := f.nextErrs(t); !hasErr(errs, session.ErrStore) {
-				t.Fatalf("c.Errors = %v, want a session.ErrStore", errs)
-			}
-			if err := <-writeErr; name != "StatusOnly" && !errors.Is(err, session.ErrStore) {
-				t.Fatalf("the handler's output after a failed commit returned %v, want an error wrapping session.ErrStore", err)
-			}
+			require.Equal(t, 1, strings.Count(f.Log.String(), "could not be saved"), "logged once: %s", f.Log)
 		})
 	}
 }
@@ -302,24 +278,22 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 func TestGetWithoutMiddleware(t *testing.T) {
 	f := newFixture(t)
 	e := newEngine(t)
+	log := testenv.DefaultLog(t)
 	e.GET("/bare", func(c *gin.Context) {
 		_, err := ginsession.Get(c)
-		if !errors.Is(err, session.ErrNoMiddleware) {
-			t.Errorf("Get without the middleware: %v, want ErrNoMiddleware", err)
-		}
+		assert.ErrorIs(t, err, session.ErrNoMiddleware)
+		c.String(http.StatusOK, "ignored") // refused
 		var errs []error
 		for _, e := range c.Errors {
 			errs = append(errs, e.Err)
 		}
 		f.errs <- errs
 	})
-	resp := testenv.Get(t, serve(t, e)+"/bare")
-	if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 || body != "Internal Server Error\n" {
-		t.Fatalf("got %d %q, want 500", resp.StatusCode, body)
-	}
-	if errs := f.nextErrs(t); !hasErr(errs, session.ErrNoMiddleware) {
-		t.Fatalf("c.Errors = %v", errs)
-	}
+	resp := testenv.Get(t, testenv.Serve(t, e)+"/bare")
+	testenv.WantErrorResponse(t, resp, 500, "Internal Server Error\n")
+	errs := f.nextErrs(t)
+	require.True(t, hasErr(errs, session.ErrNoMiddleware), "c.Errors = %v", errs)
+	require.Contains(t, log.String(), session.ErrNoMiddleware.Error(), "logged with slog.Default")
 }
 
 // wrapWriter is a later middleware that wraps c.Writer without Unwrap, as
@@ -361,17 +335,11 @@ func TestWrappedWriterAndCopy(t *testing.T) {
 		}()
 		c.String(http.StatusOK, "same session in copy: %s", <-done)
 	})
-	url := serve(t, e)
+	url := testenv.Serve(t, e)
 	resp := testenv.Get(t, url+"/g/copy")
-	if body := testenv.ReadBody(t, resp); body != "same session in copy: true" {
-		t.Fatalf("body = %q", body)
-	}
-	if errs := f.nextErrs(t); len(errs) != 0 {
-		t.Fatalf("c.Errors = %v", errs)
-	}
-	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "outer" {
-		t.Fatalf("value = %q", got)
-	}
+	require.Equal(t, "same session in copy: true", testenv.ReadBody(t, resp))
+	require.Empty(t, f.nextErrs(t), "c.Errors")
+	require.Equal(t, "outer", testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))))
 }
 
 func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
@@ -403,7 +371,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 				panic("boom")
 			})
 			e.GET("/value", valueRoute)
-			url := serve(t, e)
+			url := testenv.Serve(t, e)
 
 			// A new session: nothing stored, no cookie.
 			resp := testenv.Get(t, url+"/panic")
@@ -414,9 +382,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = testenv.Get(t, url+"/set")
-			testenv.ReadBody(t, resp)
-			cookie := testenv.SessionCookie(t, resp)
+			cookie := testenv.StartSession(t, url+"/set")
 			resp = testenv.Get(t, url+"/panic", cookie)
 			testenv.ReadBody(t, resp)
 			require.Equal(t, http.StatusInternalServerError, resp.StatusCode)
@@ -429,7 +395,7 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
 // through the real router.
 func FuzzCookie(f *testing.F) {
-	sessiontest.FuzzCookieHeader(f, inProcess(kitEngine(f, newFixture(f).Manager)))
+	sessiontest.FuzzCookieHeader(f, testenv.InProcess(kitEngine(f, newFixture(f).Manager)))
 }
 
 // TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin: with
@@ -455,16 +421,93 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 		<-c.Request.Context().Done()
 	})
 	e.GET("/value", valueRoute)
-	url := serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
+	url := testenv.Serve(t, http.TimeoutHandler(e, 300*time.Millisecond, "timed out"))
 
-	resp := testenv.Get(t, url+"/anon")
-	testenv.ReadBody(t, resp)
-	anon := testenv.SessionCookie(t, resp)
-	resp = testenv.Get(t, url+"/login", anon)
+	anon := testenv.StartSession(t, url+"/anon")
+	resp := testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"))
 	testenv.ReadBody(t, resp)
 	require.Eventually(t, func() bool {
 		return testenv.ReadBody(t, testenv.Get(t, url+"/value", anon)) == "anonymous"
 	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
+}
+
+// TestGetErrorIsAnsweredOnceWithoutTheHandlersLaterOutput: a Get that
+// cannot load the session answers the error response once, logs the error
+// once, and the handler's later output, were it to write any, does not
+// reach the client.
+func TestGetErrorIsAnsweredOnceWithoutTheHandlersLaterOutput(t *testing.T) {
+	f := newFixture(t)
+	e := f.engine(t)
+	e.GET("/careless", func(c *gin.Context) {
+		sess, err := ginsession.Get(c)
+		if err != nil {
+			c.JSON(http.StatusOK, gin.H{"appended": true})
+			return
+		}
+		sess.Set("k", "v")
+	})
+	url := testenv.Serve(t, e)
+	cookie := testenv.StartSession(t, url+"/careless")
+	f.nextErrs(t)
+	f.Fail.SetDown(true)
+	resp := testenv.Get(t, url+"/careless", cookie)
+	require.Equal(t, session.ErrorBody, testenv.ReadBody(t, resp), "exactly the error response")
+	require.Equal(t, session.ErrorStatus, resp.StatusCode)
+	require.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	errs := f.nextErrs(t)
+	require.NotEmpty(t, errs, "c.Errors")
+	for _, err := range errs { // Get's, and gin's record of the refused write
+		require.ErrorIs(t, err, session.ErrStore)
+	}
+	require.Equal(t, 1, strings.Count(f.Log.String(), testenv.ErrDown.Error()), "logged once: %s", f.Log)
+}
+
+// TestWithErrorHandlerAnswersSessionErrors: the error handler answers a
+// failed load and a failed commit, after gin's error path has the error.
+func TestWithErrorHandlerAnswersSessionErrors(t *testing.T) {
+	f := newFixture(t)
+	e := newEngine(t)
+	e.Use(func(c *gin.Context) {
+		c.Next()
+		f.errs <- []error{c.Errors.Last()}
+	}, ginsession.Middleware(f.Manager, ginsession.WithErrorHandler(func(c *gin.Context, err error) {
+		assert.NotNil(t, c.Errors.Last(), "the error is in c.Errors first")
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "try later"})
+	})))
+	e.GET("/set", func(c *gin.Context) {
+		if sess, err := ginsession.Get(c); err == nil {
+			sess.Set("k", "v")
+			c.String(http.StatusOK, "page")
+		}
+	})
+	url := testenv.Serve(t, e)
+	cookie := testenv.StartSession(t, url+"/set")
+	f.nextErrs(t)
+	f.Fail.SetDown(true)
+	for name, cookies := range map[string][]*http.Cookie{"load": {cookie}, "commit": nil} {
+		testenv.WantErrorResponse(t, testenv.Get(t, url+"/set", cookies...), http.StatusServiceUnavailable, `{"error":"try later"}`)
+		require.ErrorIs(t, f.nextErrs(t)[0], session.ErrStore, name)
+	}
+}
+
+func TestMiddlewareWithANilManagerPanics(t *testing.T) {
+	require.PanicsWithValue(t, "ginsession: Middleware with a nil Manager", func() { ginsession.Middleware(nil) })
+}
+
+func TestGetForAllocatesNothing(t *testing.T) {
+	outer, inner := testenv.NewFixture(t).Manager, testenv.NewFixture(t, session.WithCookieName("inner")).Manager
+	allocs := -1.0
+	e := newEngine(t)
+	e.Use(ginsession.Middleware(outer), ginsession.Middleware(inner))
+	e.GET("/", func(c *gin.Context) {
+		allocs = testing.AllocsPerRun(100, func() {
+			ginsession.GetFor(c, outer)
+			ginsession.GetFor(c, inner)
+			ginsession.Get(c)
+		})
+	})
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	require.Zero(t, allocs)
 }

@@ -1,11 +1,7 @@
 package httpsession
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"time"
 
@@ -21,14 +17,11 @@ type config struct {
 	clientIP func(*http.Request) string
 }
 
-// WithErrorHandler sets what answers a request whose session could not be
-// saved when the response headers were about to be written (the store is
-// down): f gets the underlying ResponseWriter, so the handler's status and
-// body are replaced, and the error, which wraps session.ErrStore. The
-// header f gets has already lost the handler's body and caching headers
-// and says Cache-Control: no-store (session.ErrorHeader). The default logs
-// the error with the Manager's logger and answers session.ErrorStatus (500)
-// with session.ErrorBody as plain text, without detail. A nil f keeps the
+// WithErrorHandler sets what answers a request whose session failed (the
+// commit failed at header time, or Error was called) instead of
+// session.ErrorStatus with session.ErrorBody. f gets the ResponseWriter the
+// middleware wraps, whose header has lost the handler's caching headers
+// (session.ErrorHeader), and the error, logged by then. A nil f keeps the
 // default.
 func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(c *config) {
@@ -38,11 +31,10 @@ func WithErrorHandler(f func(w http.ResponseWriter, r *http.Request, err error))
 	}
 }
 
-// WithClientIP sets how the client IP used by the session fingerprint is
-// found. The default is the IP of r.RemoteAddr, which a client cannot
-// forge, in the form of session.RemoteIP. Behind a reverse proxy, pass a
-// function that trusts the proxy's header only when the request comes from
-// that proxy. A nil f keeps the default.
+// WithClientIP sets how the fingerprint's client IP is found, instead of
+// session.RemoteIP(r.RemoteAddr), which a client cannot forge. Behind a
+// reverse proxy, pass a function that trusts its header only on requests
+// from that proxy. A nil f keeps the default.
 func WithClientIP(f func(r *http.Request) string) Option {
 	return func(c *config) {
 		if f != nil {
@@ -52,8 +44,8 @@ func WithClientIP(f func(r *http.Request) string) Option {
 }
 
 // Middleware returns net/http middleware that gives every request a lazily
-// loaded session, reached with Get, and commits it just before the
-// response headers are written. It panics if m is nil.
+// loaded session of m, reached with Get or GetFor, and commits it just
+// before the response headers are written. It panics if m is nil.
 func Middleware(m *session.Manager, opts ...Option) func(http.Handler) http.Handler {
 	if m == nil {
 		panic("httpsession: Middleware with a nil Manager")
@@ -67,25 +59,36 @@ func Middleware(m *session.Manager, opts ...Option) func(http.Handler) http.Hand
 	}
 }
 
-// Get returns the session of a request served through Middleware, loading
-// it on the first call. The error wraps session.ErrStore or
-// session.ErrCorrupt when the session could not be loaded, and is
-// session.ErrNoMiddleware when the request did not pass through Middleware.
-func Get(r *http.Request) (*session.Session, error) {
-	st, ok := r.Context().Value(ctxKey{}).(*state)
+// Get returns the request's session (the innermost Middleware's), loading
+// it on the first call. The error, to answer with Error, wraps
+// session.ErrStore or session.ErrCorrupt, or is session.ErrNoMiddleware.
+func Get(r *http.Request) (*session.Session, error) { return GetFor(r, nil) }
+
+// GetFor is Get for the session of m, when the middlewares of several
+// Managers share a route; with a nil m it is Get.
+func GetFor(r *http.Request, m *session.Manager) (*session.Session, error) {
+	st, ok := r.Context().Value(ctxKey{m}).(*state)
 	if !ok {
 		return nil, session.ErrNoMiddleware
 	}
 	return st.Session()
 }
 
-func defaultError(w http.ResponseWriter, r *http.Request, err error) {
+// Error answers err, the error of Get or GetFor, as the middleware answers
+// a failed commit: logged once with the Manager's logger, answered by the
+// WithErrorHandler handler (session.ErrorStatus with session.ErrorBody by
+// default), and later writes to w fail. Without a Middleware on the route
+// it logs with slog.Default and answers the default way.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if st, ok := r.Context().Value(ctxKey{}).(*state); ok {
-		st.Manager().Logger().ErrorContext(st.parent, "sessionkit: the session could not be saved; answering 500", "err", err)
+		_ = st.w.Fail(err)
+		return
 	}
-	w.WriteHeader(session.ErrorStatus) // the header is session.ErrorHeader's already
-	_, _ = io.WriteString(w, session.ErrorBody)
+	session.LogError(r.Context(), nil, err)
+	session.WriteError(w, true)
 }
+
+func defaultError(w http.ResponseWriter, _ *http.Request, _ error) { session.WriteError(w, true) }
 
 func remoteIP(r *http.Request) string { return session.RemoteIP(r.RemoteAddr) }
 
@@ -96,28 +99,18 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &state{cfg: h.cfg, parent: r.Context()}
-	st.w.st, st.w.rw = st, w
-	st.w.keepEncoding = len(w.Header()["Content-Encoding"]) > 0 // an outer middleware's: see session.ErrorHeader
 	st.Init(h.cfg.m, st)
+	st.w.Init(&st.Handle, w)
 	st.r = r.WithContext(st)
 	h.next.ServeHTTP(&st.w, st.r)
-	switch {
-	case !st.w.committed:
-		st.w.commit(http.StatusOK) // nothing was written: net/http sends the headers now
-	case !st.w.abandoned:
-		_ = st.Commit() // the core logs changes made too late
-		if session.ResponseLost(st.parent, w) {
-			_ = st.Abandon() // an outer http.TimeoutHandler answered instead
-		}
-	}
+	_ = st.w.Done(st.parent) // the core logs a late change
 }
 
-// ctxKey finds a request's state in its context.
-type ctxKey struct{}
+// ctxKey finds a request's state in its context: the innermost, or m's.
+type ctxKey struct{ m *session.Manager }
 
-// state is everything one request needs, in one allocation: the session
-// Handle, the Exchange the core reads, the ResponseWriter wrapper and the
-// context node that makes Get find the state.
+// state is the per-request value, in one allocation: the Handle, the
+// Exchange, the writer, and the context node through which Get finds it.
 type state struct {
 	session.Handle
 	cfg    *config
@@ -125,6 +118,9 @@ type state struct {
 	r      *http.Request
 	w      responseWriter
 }
+
+// responseWriter commits the session before the headers go out.
+type responseWriter struct{ session.GateWriter }
 
 // Deadline implements context.Context.
 func (s *state) Deadline() (time.Time, bool) { return s.parent.Deadline() }
@@ -137,7 +133,7 @@ func (s *state) Err() error { return s.parent.Err() }
 
 // Value implements context.Context.
 func (s *state) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
+	if k, ok := key.(ctxKey); ok && (k.m == nil || k.m == s.Manager()) {
 		return s
 	}
 	return s.parent.Value(key)
@@ -147,9 +143,7 @@ func (s *state) Value(key any) any {
 func (s *state) Context() context.Context { return s.parent }
 
 // Cookies implements session.Exchange.
-func (s *state) Cookies(name string) []string {
-	return session.CookieValues(s.r.Header, name)
-}
+func (s *state) Cookies(name string) []string { return session.CookieValues(s.r.Header, name) }
 
 // Header implements session.Exchange.
 func (s *state) Header(name string) string { return s.r.Header.Get(name) }
@@ -158,98 +152,14 @@ func (s *state) Header(name string) string { return s.r.Header.Get(name) }
 func (s *state) ClientIP() string { return s.cfg.clientIP(s.r) }
 
 // SetCookie implements session.Exchange.
-func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.rw, c) }
+func (s *state) SetCookie(c *http.Cookie) { http.SetCookie(s.w.Unwrap(), c) }
 
 // SetHeader implements session.Exchange.
-func (s *state) SetHeader(name, value string) { s.w.rw.Header().Set(name, value) }
+func (s *state) SetHeader(name, value string) { s.w.Header().Set(name, value) }
 
-// responseWriter commits the session the first time the response headers
-// are about to go out, and then gets out of the way: the body is never
-// buffered.
-type responseWriter struct {
-	st           *state
-	rw           http.ResponseWriter
-	keepEncoding bool // Content-Encoding was set before the handler ran
-	committed    bool
-	abandoned    bool  // a recovery middleware answered a panic: nothing was committed
-	err          error // the commit failed: the error response went out instead
-}
-
-// commit commits the session before the first header write, of status
-// code, and reports whether the handler's output may go on. A 5xx written
-// while a panic unwinds is a recovery middleware inside this one
-// answering: the panicking handler's changes are not committed.
-func (w *responseWriter) commit(code int) bool {
-	if !w.committed {
-		w.committed = true
-		if code >= 500 && session.Panicking() {
-			w.abandoned = true
-			return true
-		}
-		if err := w.st.Commit(); err != nil {
-			w.err = fmt.Errorf("httpsession: response replaced by an error, the session could not be saved: %w", err)
-			session.ErrorHeader(w.rw.Header(), w.keepEncoding)
-			w.st.cfg.onError(w.rw, w.st.r, err)
-		}
-	}
-	return w.err == nil
-}
-
-// Header implements http.ResponseWriter.
-func (w *responseWriter) Header() http.Header { return w.rw.Header() }
-
-// WriteHeader implements http.ResponseWriter.
-func (w *responseWriter) WriteHeader(code int) {
-	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
-		if w.err == nil {
-			w.rw.WriteHeader(code) // informational: the final headers are still to come
-		}
-		return
-	}
-	if w.commit(code) {
-		w.rw.WriteHeader(code)
+// Answer implements session.Answerer with the WithErrorHandler handler.
+func (s *state) Answer(err error, replace bool) {
+	if replace {
+		s.cfg.onError(s.w.Unwrap(), s.r, err)
 	}
 }
-
-// Write implements http.ResponseWriter.
-func (w *responseWriter) Write(p []byte) (int, error) {
-	if !w.commit(http.StatusOK) {
-		return 0, w.err
-	}
-	return w.rw.Write(p)
-}
-
-// ReadFrom implements io.ReaderFrom, keeping the server's sendfile path.
-func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !w.commit(http.StatusOK) {
-		return 0, w.err
-	}
-	if rf, ok := w.rw.(io.ReaderFrom); ok {
-		return rf.ReadFrom(src)
-	}
-	return io.Copy(w.rw, src)
-}
-
-// Flush implements http.Flusher.
-func (w *responseWriter) Flush() { _ = w.FlushError() }
-
-// FlushError flushes like Flush and reports failure; http.ResponseController
-// prefers it.
-func (w *responseWriter) FlushError() error {
-	if !w.commit(http.StatusOK) {
-		return w.err
-	}
-	return http.NewResponseController(w.rw).Flush()
-}
-
-// Hijack implements http.Hijacker. The session is committed first; its
-// Set-Cookie is left in Header for the new owner of the connection to send.
-func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.commit(http.StatusSwitchingProtocols) {
-		return nil, nil, w.err
-	}
-	return http.NewResponseController(w.rw).Hijack()
-}
-
-// Unwrap returns the wrapped ResponseWriter, for http.ResponseController.
-func (w *responseWriter) Unwrap() http.ResponseWriter { return w.rw }

@@ -19,32 +19,48 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/sessiontest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // kitMux mounts the conformance kit's routes on a ServeMux.
 func kitMux() *http.ServeMux {
 	mux := http.NewServeMux()
-	kit := func(w http.ResponseWriter, r *http.Request) {
-		sess, err := httpsession.Get(r)
+	answer := func(w http.ResponseWriter, r *http.Request, status int, body string, err error) {
 		if err != nil {
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			httpsession.Error(w, r, err)
+			io.WriteString(w, "ignored") // a careless handler: the write fails
 			return
 		}
-		status, body := sessiontest.Do(sess, r.PathValue("op"), r.URL.Query(), w.Header().Set)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		io.WriteString(w, body)
 	}
+	kit := func(w http.ResponseWriter, r *http.Request) {
+		sess, err := httpsession.Get(r)
+		var status int
+		var body string
+		if err == nil {
+			status, body = sessiontest.Do(sess, r.PathValue("op"), r.URL.Query(), w.Header().Set)
+		}
+		answer(w, r, status, body, err)
+	}
+	kitFor := func(w http.ResponseWriter, r *http.Request) {
+		status, body, err := sessiontest.DoFor(r.PathValue("op"), r.URL.Query(), w.Header().Set,
+			func(m *session.Manager) (*session.Session, error) { return httpsession.GetFor(r, m) })
+		answer(w, r, status, body, err)
+	}
 	mux.HandleFunc("GET /kit/{op}", kit)
 	mux.HandleFunc("POST /kit/{op}", kit)
+	mux.HandleFunc("GET /for/{op}", kitFor)
+	mux.HandleFunc("POST /for/{op}", kitFor)
 	mux.HandleFunc("GET /untouched", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	})
 	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
 		sess, err := httpsession.Get(r)
 		if err != nil {
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			httpsession.Error(w, r, err)
 			return
 		}
 		sessiontest.Do(sess, "set", r.URL.Query(), w.Header().Set)
@@ -70,7 +86,7 @@ func kitMux() *http.ServeMux {
 	mux.HandleFunc("GET /hijack", func(w http.ResponseWriter, r *http.Request) {
 		sess, err := httpsession.Get(r)
 		if err != nil {
-			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			httpsession.Error(w, r, err)
 			return
 		}
 		sessiontest.Do(sess, "set", r.URL.Query(), w.Header().Set)
@@ -87,38 +103,15 @@ func kitMux() *http.ServeMux {
 func TestConformance(t *testing.T) {
 	sessiontest.TestAdapter(t, sessiontest.Adapter{
 		Serve: func(t *testing.T, m *session.Manager, ln net.Listener) {
-			serveOn(t, ln, httpsession.Middleware(m)(kitMux()))
+			testenv.ServeOn(t, ln, httpsession.Middleware(m)(kitMux()))
 		},
 		InProcess: func(t *testing.T, m *session.Manager) func(*http.Request) *http.Response {
-			return inProcess(httpsession.Middleware(m)(kitMux()))
+			return testenv.InProcess(httpsession.Middleware(m)(kitMux()))
+		},
+		ServeTwo: func(t *testing.T, outer, inner *session.Manager, ln net.Listener) {
+			testenv.ServeOn(t, ln, httpsession.Middleware(outer)(httpsession.Middleware(inner)(kitMux())))
 		},
 	})
-}
-
-// serve runs h on a loopback listener until the test ends.
-func serve(t *testing.T, h http.Handler) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
-// serveOn runs h on ln until the test ends.
-func serveOn(t *testing.T, ln net.Listener, h http.Handler) {
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-}
-
-// inProcess returns h as a function serving one request in process.
-func inProcess(h http.Handler) func(*http.Request) *http.Response {
-	return func(r *http.Request) *http.Response {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return rec.Result()
-	}
 }
 
 // served wraps h so that done receives once the middleware has returned.
@@ -135,7 +128,7 @@ func wait(t *testing.T, ch <-chan struct{}) {
 	select {
 	case <-ch:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the server never finished the request")
+		require.FailNow(t, "the server never finished the request")
 	}
 }
 
@@ -143,7 +136,7 @@ func wait(t *testing.T, ch <-chan struct{}) {
 func valueRoute(w http.ResponseWriter, r *http.Request) {
 	sess, err := httpsession.Get(r)
 	if err != nil {
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		httpsession.Error(w, r, err)
 		return
 	}
 	if v := sess.Get("k"); v != nil {
@@ -164,24 +157,16 @@ func TestLateChangeIsLogged(t *testing.T) {
 	})
 	mux.HandleFunc("GET /value", valueRoute)
 	h, done := served(httpsession.Middleware(f.Manager)(mux))
-	url := serve(t, h)
+	url := testenv.Serve(t, h)
 
 	resp := testenv.Get(t, url+"/late")
-	if body := testenv.ReadBody(t, resp); body != "body first" {
-		t.Fatalf("body = %q", body)
-	}
+	require.Equal(t, "body first", testenv.ReadBody(t, resp))
 	wait(t, done)
 	log := f.Log.String()
-	if !strings.Contains(log, "after the response headers were sent") {
-		t.Fatalf("ErrLateChange not logged; log: %s", log)
-	}
-	if !strings.Contains(log, "tardy") {
-		t.Fatalf("the late key is not named in the log: %s", log)
-	}
+	require.Contains(t, log, "after the response headers were sent", "ErrLateChange not logged")
+	require.Contains(t, log, "tardy", "the late key is not named in the log")
 	cookie := testenv.SessionCookie(t, resp)
-	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", cookie)); got != "early" {
-		t.Fatalf("value = %q, want early", got)
-	}
+	require.Equal(t, "early", testenv.ReadBody(t, testenv.Get(t, url+"/value", cookie)))
 }
 
 func TestCommitFailureAtHeaderTime(t *testing.T) {
@@ -194,9 +179,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 		{"DefaultErrorHandler", nil, 500, "Internal Server Error\n"},
 		{"CustomErrorHandler", []httpsession.Option{httpsession.WithErrorHandler(
 			func(w http.ResponseWriter, r *http.Request, err error) {
-				if !errors.Is(err, session.ErrStore) {
-					t.Errorf("error handler got %v, want a session.ErrStore", err)
-				}
+				assert.ErrorIs(t, err, session.ErrStore, "the error handler's error")
 				http.Error(w, "try later", http.StatusServiceUnavailable)
 			})}, 503, "try later\n"},
 	} {
@@ -207,8 +190,7 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 				sess, err := httpsession.Get(r) // a new session: no store call yet
-				if err != nil {
-					t.Errorf("Get: %v", err)
+				if !assert.NoError(t, err) {
 					return
 				}
 				sess.Set("k", "v")
@@ -218,32 +200,23 @@ func TestCommitFailureAtHeaderTime(t *testing.T) {
 				_, err = io.WriteString(w, `{"ok": true}`+"\n")
 				writeErr <- err
 			})
-			url := serve(t, httpsession.Middleware(f.Manager, tc.opts...)(mux))
+			url := testenv.Serve(t, httpsession.Middleware(f.Manager, tc.opts...)(mux))
 			resp := testenv.Get(t, url+"/fail")
 			body := testenv.ReadBody(t, resp)
-			if resp.StatusCode != tc.wantStatus || body != tc.wantBody {
-				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, body, tc.wantStatus, tc.wantBody)
-			}
-			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-				t.Fatalf("Content-Type %q, want text/plain", ct)
-			}
-			if sc := resp.Header.Values("Set-Cookie"); len(sc) != 0 {
-				t.Fatalf("unexpected Set-Cookie %q", sc)
-			}
-			if err := <-writeErr; !errors.Is(err, session.ErrStore) {
-				t.Fatalf("the handler's Write after a failed commit returned %v, want an error wrapping session.ErrStore", err)
-			}
-			if tc.opts == nil && !strings.Contains(f.Log.String(), "could not be saved") {
-				t.Fatalf("the default error handler did not log the failure: %s", f.Log)
-			}
+			require.Equal(t, tc.wantStatus, resp.StatusCode, body)
+			require.Equal(t, tc.wantBody, body)
+			require.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain"), resp.Header.Get("Content-Type"))
+			require.Empty(t, resp.Header.Values("Set-Cookie"))
+			require.ErrorIs(t, <-writeErr, session.ErrStore, "the handler's Write after a failed commit")
+			// Logged once, whoever answers.
+			require.Equal(t, 1, strings.Count(f.Log.String(), "could not be saved"), f.Log.String())
 		})
 	}
 }
 
 func TestGetWithoutMiddleware(t *testing.T) {
-	if _, err := httpsession.Get(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, session.ErrNoMiddleware) {
-		t.Fatalf("Get without the middleware: %v, want ErrNoMiddleware", err)
-	}
+	_, err := httpsession.Get(httptest.NewRequest("GET", "/", nil))
+	require.ErrorIs(t, err, session.ErrNoMiddleware)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /bare", func(w http.ResponseWriter, r *http.Request) {
 		_, err := httpsession.Get(r)
@@ -253,10 +226,58 @@ func TestGetWithoutMiddleware(t *testing.T) {
 		}
 		io.WriteString(w, fmt.Sprint("unexpected: ", err))
 	})
-	resp := testenv.Get(t, serve(t, mux)+"/bare")
-	if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 || body != "no middleware\n" {
-		t.Fatalf("got %d %q", resp.StatusCode, body)
-	}
+	resp := testenv.Get(t, testenv.Serve(t, mux)+"/bare")
+	body := testenv.ReadBody(t, resp)
+	require.Equal(t, 500, resp.StatusCode)
+	require.Equal(t, "no middleware\n", body)
+}
+
+// TestErrorAnswersAsTheMiddlewareWould: httpsession.Error answers a Get
+// error through the WithErrorHandler handler, logs it once with the
+// Manager's logger, and fails the handler's later writes; on a route
+// without the middleware it answers the default error response and logs
+// with slog.Default.
+func TestErrorAnswersAsTheMiddlewareWould(t *testing.T) {
+	f := testenv.NewFixture(t)
+	handled := make(chan error, 4)
+	mw := httpsession.Middleware(f.Manager, httpsession.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		handled <- err
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+	}))
+	writeErr := make(chan error, 4)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /set", func(w http.ResponseWriter, r *http.Request) {
+		sess, _ := httpsession.Get(r)
+		sess.Set("k", "v")
+	})
+	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := httpsession.Get(r); err != nil {
+			httpsession.Error(w, r, err)
+			_, err = io.WriteString(w, "ignored")
+			writeErr <- err
+		}
+	})
+	url := testenv.Serve(t, mw(mux))
+	cookie := testenv.StartSession(t, url+"/set")
+	f.Fail.SetDown(true)
+	testenv.WantErrorResponse(t, testenv.Get(t, url+"/get", cookie), http.StatusServiceUnavailable, "try later\n")
+	require.ErrorIs(t, <-handled, session.ErrStore, "the error handler's error")
+	require.ErrorIs(t, <-writeErr, session.ErrStore, "a write after Error")
+	require.Equal(t, 1, strings.Count(f.Log.String(), testenv.ErrDown.Error()), f.Log.String())
+
+	log := testenv.DefaultLog(t)
+	bare := http.NewServeMux()
+	bare.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := httpsession.Get(r); err != nil {
+			httpsession.Error(w, r, err)
+		}
+	})
+	testenv.WantErrorResponse(t, testenv.Get(t, testenv.Serve(t, bare)+"/get"), session.ErrorStatus, session.ErrorBody)
+	require.Contains(t, log.String(), session.ErrNoMiddleware.Error())
+}
+
+func TestMiddlewareWithANilManagerPanics(t *testing.T) {
+	require.PanicsWithValue(t, "httpsession: Middleware with a nil Manager", func() { httpsession.Middleware(nil) })
 }
 
 func TestServeMuxPatterns(t *testing.T) {
@@ -264,7 +285,7 @@ func TestServeMuxPatterns(t *testing.T) {
 	items := func(w http.ResponseWriter, r *http.Request) {
 		sess, err := httpsession.Get(r)
 		if err != nil {
-			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+			httpsession.Error(w, r, err)
 			return
 		}
 		key := "item-" + r.PathValue("id")
@@ -280,24 +301,17 @@ func TestServeMuxPatterns(t *testing.T) {
 	inner.HandleFunc("GET /open", valueRoute)
 	for name, h := range map[string]http.Handler{"AroundMux": httpsession.Middleware(f.Manager)(outer), "PerRoute": inner} {
 		t.Run(name, func(t *testing.T) {
-			url := serve(t, h)
+			url := testenv.Serve(t, h)
 			resp := testenv.Get(t, url+"/items/42")
-			if body := testenv.ReadBody(t, resp); body != "item-42=1" {
-				t.Fatalf("body = %q", body)
-			}
+			require.Equal(t, "item-42=1", testenv.ReadBody(t, resp))
 			cookie := testenv.SessionCookie(t, resp)
-			if body := testenv.ReadBody(t, testenv.Get(t, url+"/items/42", cookie)); body != "item-42=2" {
-				t.Fatalf("body = %q", body)
-			}
-			if body := testenv.ReadBody(t, testenv.Get(t, url+"/items/7", cookie)); body != "item-7=1" {
-				t.Fatalf("body = %q", body)
-			}
+			require.Equal(t, "item-42=2", testenv.ReadBody(t, testenv.Get(t, url+"/items/42", cookie)))
+			require.Equal(t, "item-7=1", testenv.ReadBody(t, testenv.Get(t, url+"/items/7", cookie)))
 		})
 	}
-	resp := testenv.Get(t, serve(t, inner)+"/open")
-	if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 {
-		t.Fatalf("a route outside the middleware: %d %q, want 500", resp.StatusCode, body)
-	}
+	resp := testenv.Get(t, testenv.Serve(t, inner)+"/open")
+	body := testenv.ReadBody(t, resp)
+	require.Equal(t, 500, resp.StatusCode, "a route outside the middleware: %q", body)
 }
 
 func TestWithClientIP(t *testing.T) {
@@ -312,7 +326,7 @@ func TestWithClientIP(t *testing.T) {
 		sess.Set("k", "from-a")
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	url := serve(t, mw(mux))
+	url := testenv.Serve(t, mw(mux))
 	do := func(path, ip string, cookies ...*http.Cookie) *http.Response {
 		req, _ := http.NewRequest("GET", url+path, nil)
 		req.Header.Set("X-Client-Ip", ip)
@@ -320,20 +334,14 @@ func TestWithClientIP(t *testing.T) {
 			req.AddCookie(c)
 		}
 		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return resp
 	}
 	resp := do("/set", "198.51.100.1")
 	testenv.ReadBody(t, resp)
 	cookie := testenv.SessionCookie(t, resp)
-	if got := testenv.ReadBody(t, do("/value", "198.51.100.2", cookie)); got != "missing" {
-		t.Fatalf("another client IP read the session: %q", got)
-	}
-	if got := testenv.ReadBody(t, do("/value", "198.51.100.1", cookie)); got != "from-a" {
-		t.Fatalf("the same client IP: %q, want from-a", got)
-	}
+	require.Equal(t, "missing", testenv.ReadBody(t, do("/value", "198.51.100.2", cookie)), "another client IP read the session")
+	require.Equal(t, "from-a", testenv.ReadBody(t, do("/value", "198.51.100.1", cookie)), "the same client IP")
 }
 
 func TestReadFromAndInformational(t *testing.T) {
@@ -345,16 +353,14 @@ func TestReadFromAndInformational(t *testing.T) {
 		w.WriteHeader(http.StatusEarlyHints) // not the final headers: no commit yet
 		sess.Set("k", "after-103")
 		rf, ok := w.(io.ReaderFrom)
-		if !ok {
-			t.Error("the ResponseWriter lost io.ReaderFrom")
+		if !assert.True(t, ok, "the ResponseWriter lost io.ReaderFrom") {
 			return
 		}
-		if _, err := rf.ReadFrom(io.LimitReader(strings.NewReader("payload-and-more"), 7)); err != nil {
-			t.Error(err)
-		}
+		_, err := rf.ReadFrom(io.LimitReader(strings.NewReader("payload-and-more"), 7))
+		assert.NoError(t, err)
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	url := serve(t, httpsession.Middleware(f.Manager)(mux))
+	url := testenv.Serve(t, httpsession.Middleware(f.Manager)(mux))
 	var got1xx []int
 	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 		got1xx = append(got1xx, code)
@@ -362,21 +368,17 @@ func TestReadFromAndInformational(t *testing.T) {
 	}}
 	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url+"/file", nil)
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body := testenv.ReadBody(t, resp); body != "payload" || len(got1xx) != 1 || got1xx[0] != 103 {
-		t.Fatalf("body %q, 1xx %v", body, got1xx)
-	}
-	if got := testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))); got != "after-103" {
-		t.Fatalf("value = %q: a change after a 103 was not saved", got)
-	}
+	require.NoError(t, err)
+	require.Equal(t, "payload", testenv.ReadBody(t, resp))
+	require.Equal(t, []int{103}, got1xx)
+	require.Equal(t, "after-103", testenv.ReadBody(t, testenv.Get(t, url+"/value", testenv.SessionCookie(t, resp))),
+		"a change after a 103 was not saved")
 }
 
 // FuzzCookie runs the kit's fuzz body (sessiontest.FuzzCookieHeader)
 // through the real router.
 func FuzzCookie(f *testing.F) {
-	sessiontest.FuzzCookieHeader(f, inProcess(httpsession.Middleware(testenv.NewFixture(f).Manager)(kitMux())))
+	sessiontest.FuzzCookieHeader(f, testenv.InProcess(httpsession.Middleware(testenv.NewFixture(f).Manager)(kitMux())))
 }
 
 // recoverer is recovery middleware in the style of chi's Recoverer: it
@@ -415,21 +417,18 @@ func TestPanicCommitsNothingWhateverTheRecoveryOrder(t *testing.T) {
 				panic("handler bug")
 			})
 			mux.HandleFunc("GET /value", valueRoute)
-			url := serve(t, wrap(f.Manager, mux))
+			url := testenv.Serve(t, wrap(f.Manager, mux))
 
 			// A new session: nothing stored, no cookie.
 			resp := testenv.Get(t, url+"/panic")
-			if body := testenv.ReadBody(t, resp); resp.StatusCode != 500 || body != "recovered" {
-				t.Fatalf("got %d %q", resp.StatusCode, body)
-			}
+			require.Equal(t, 500, resp.StatusCode)
+			require.Equal(t, "recovered", testenv.ReadBody(t, resp))
 			require.Empty(t, resp.Header.Values("Set-Cookie"), "a panicking handler's new session was committed")
 			_, sets, _ := f.Count.Calls()
 			require.Zero(t, sets, "store writes after a panic")
 
 			// An existing session keeps its value.
-			resp = testenv.Get(t, url+"/set")
-			testenv.ReadBody(t, resp)
-			cookie := testenv.SessionCookie(t, resp)
+			cookie := testenv.StartSession(t, url+"/set")
 			resp = testenv.Get(t, url+"/panic", cookie)
 			testenv.ReadBody(t, resp)
 			require.Equal(t, 500, resp.StatusCode)
@@ -461,15 +460,13 @@ func TestTimeoutHandlerInsideTheMiddlewareKeepsALogin(t *testing.T) {
 	})
 	mux.HandleFunc("GET /value", valueRoute)
 	// The documented order: the buffering wrapper inside the middleware.
-	url := serve(t, httpsession.Middleware(f.Manager)(http.TimeoutHandler(mux, 300*time.Millisecond, "timed out")))
+	url := testenv.Serve(t, httpsession.Middleware(f.Manager)(http.TimeoutHandler(mux, 300*time.Millisecond, "timed out")))
 
 	for _, path := range []string{"/login", "/login?slow=1"} {
 		t.Run(path, func(t *testing.T) {
-			resp := testenv.Get(t, url+"/anon")
-			testenv.ReadBody(t, resp)
-			anon := testenv.SessionCookie(t, resp)
+			anon := testenv.StartSession(t, url+"/anon")
 
-			resp = testenv.Get(t, url+path, anon)
+			resp := testenv.Get(t, url+path, anon)
 			body := testenv.ReadBody(t, resp)
 			if path == "/login" {
 				require.Equal(t, "welcome", body)
@@ -530,7 +527,7 @@ func TestCommitFailureDropsOnlyTheHandlersContentEncoding(t *testing.T) {
 			f := testenv.NewFixture(t)
 			f.Fail.SetDown(true)
 			// The client asks for gzip itself and decodes what says gzip.
-			resp := testenv.Get(t, serve(t, h(f.Manager))+"/fail")
+			resp := testenv.Get(t, testenv.Serve(t, h(f.Manager))+"/fail")
 			body := testenv.ReadBody(t, resp)
 			require.Equal(t, session.ErrorStatus, resp.StatusCode)
 			require.Equal(t, session.ErrorBody, body)
@@ -563,16 +560,28 @@ func TestTimeoutHandlerOutsideTheMiddlewareLosesNoLogin(t *testing.T) {
 		<-r.Context().Done()         // until the TimeoutHandler gives up on us
 	})
 	mux.HandleFunc("GET /value", valueRoute)
-	url := serve(t, http.TimeoutHandler(httpsession.Middleware(f.Manager)(mux), 300*time.Millisecond, "timed out"))
+	url := testenv.Serve(t, http.TimeoutHandler(httpsession.Middleware(f.Manager)(mux), 300*time.Millisecond, "timed out"))
 
-	resp := testenv.Get(t, url+"/anon")
-	testenv.ReadBody(t, resp)
-	anon := testenv.SessionCookie(t, resp)
-	resp = testenv.Get(t, url+"/login", anon)
+	anon := testenv.StartSession(t, url+"/anon")
+	resp := testenv.Get(t, url+"/login", anon)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.Empty(t, resp.Header.Values("Set-Cookie"), "the wrapper's 503 carries no cookie")
 	testenv.ReadBody(t, resp)
 	require.Eventually(t, func() bool {
 		return testenv.ReadBody(t, testenv.Get(t, url+"/value", anon)) == "anonymous"
 	}, 5*time.Second, 20*time.Millisecond, "the pre-login session was lost with the response that never arrived")
+}
+
+func TestGetForAllocatesNothing(t *testing.T) {
+	outer, inner := testenv.NewFixture(t).Manager, testenv.NewFixture(t, session.WithCookieName("inner")).Manager
+	allocs := -1.0
+	h := httpsession.Middleware(outer)(httpsession.Middleware(inner)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		allocs = testing.AllocsPerRun(100, func() {
+			httpsession.GetFor(r, outer)
+			httpsession.GetFor(r, inner)
+			httpsession.Get(r)
+		})
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	require.Zero(t, allocs)
 }

@@ -23,8 +23,13 @@ import (
 // kit's other routes, through their real router, as
 //
 //	GET and POST /kit/{op}   load the session with the adapter's accessor; on
-//	                         an error take the framework's error path, else
-//	                         answer Do(sess, op, query, header) as text/plain
+//	                         an error take the framework's error path and
+//	                         then, as a careless handler would, try to write
+//	                         "ignored" (which must not reach the client);
+//	                         else answer Do(sess, op, query, header) as
+//	                         text/plain
+//	GET and POST /for/{op}   the same with DoFor and the adapter's accessor
+//	                         for a given Manager (GetFor)
 //	GET /untouched           answer 200 "ok" without touching the session
 //	GET /stream              load the session (on an error take the error
 //	                         path), Do(sess, "set", query, header), then
@@ -103,13 +108,19 @@ type Adapter struct {
 	// RequestCtx.Init) and returns the response. The router must see
 	// r.RemoteAddr as the address of the client's connection.
 	InProcess func(t *testing.T, m *session.Manager) func(r *http.Request) *http.Response
+
+	// ServeTwo is Serve with the session middlewares of two Managers on
+	// every route, outer's first (outside) and inner's second, as for a
+	// login session and a preferences session with cookies of their own.
+	ServeTwo func(t *testing.T, outer, inner *session.Manager, ln net.Listener)
 }
 
 // TestAdapter proves an adapter's behaviour through its real router over
 // real HTTP: cookie flags, persistence, laziness, regenerate, destroy,
 // fingerprint binding (IPv4, IPv6, IPv4-mapped and zoned client
 // addresses), hostile cookies, concurrent requests on one session,
-// streaming, hijacking, and the error path when the store is down.
+// streaming, hijacking, two Managers on one route, and the error path
+// when the store is down or holds a corrupt record.
 func TestAdapter(t *testing.T, a Adapter) {
 	t.Helper()
 	// start serves the router on 127.0.0.1 and returns its base URL.
@@ -126,7 +137,7 @@ func TestAdapter(t *testing.T, a Adapter) {
 		t.Cleanup(func() { mem.Close() })
 		fail := testenv.NewFailingStore(mem)
 		count := testenv.NewCountingStore(fail)
-		m, err := session.NewManager(append([]session.Option{session.WithStore(count)}, opts...)...)
+		m, err := session.NewManager(append([]session.Option{session.WithStore(count), session.WithLogger(discardLogger)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -387,6 +398,8 @@ func TestAdapter(t *testing.T, a Adapter) {
 	testStreaming(t, start)
 	testHijack(t, start)
 	testErrorResponse(t, start)
+	testAccessorErrors(t, start)
+	testTwoManagers(t, a, newManager)
 }
 
 // client is a minimal HTTP client that keeps cookies itself, so Secure

@@ -13,7 +13,7 @@
 // Manager on the store: concurrent writers, increments and flashes,
 // Regenerate against a logout or a revocation, rotation, the owner index.
 //
-// An adapter module mounts the kit's routes (see Do, StreamBody and
+// An adapter module mounts the kit's routes (see Do, DoFor, StreamBody and
 // Hijacked) on its real router and runs TestAdapter over real HTTP, and
 // runs FuzzCookieHeader from a fuzz target. Exchange is a session.Exchange
 // without a framework, for driving a Manager directly.

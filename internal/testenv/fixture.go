@@ -154,3 +154,14 @@ func MemoryStore(tb testing.TB, opts ...session.MemoryOption) *session.MemorySto
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
+
+// DefaultLog makes slog.Default log as text into a LogBuffer until the
+// test ends, for code that logs without a Manager. Tests that use it must
+// not run in parallel.
+func DefaultLog(t testing.TB) *LogBuffer {
+	log := &LogBuffer{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(log, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return log
+}
