@@ -29,9 +29,7 @@ func Example() {
 		if err != nil {
 			return err
 		}
-		n, _ := session.GetAs[int](sess, "visits")
-		sess.Set("visits", n+1)
-		return c.String(http.StatusOK, fmt.Sprintf("visit %d", n+1))
+		return c.String(http.StatusOK, fmt.Sprintf("visit %d", sess.Incr("visits", 1)))
 	})
 	srv := httptest.NewServer(e)
 	defer srv.Close()

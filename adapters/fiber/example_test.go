@@ -29,9 +29,7 @@ func Example() {
 		if err != nil {
 			return err
 		}
-		n, _ := session.GetAs[int](sess, "visits")
-		sess.Set("visits", n+1)
-		return c.SendString("visit " + strconv.Itoa(n+1))
+		return c.SendString("visit " + strconv.Itoa(sess.Incr("visits", 1)))
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -28,9 +28,8 @@ func Example() {
 			httpsession.Error(w, r, err)
 			return
 		}
-		n, _ := session.GetAs[int](sess, "visits")
-		sess.Set("visits", n+1)
-		fmt.Fprintf(w, "visit %d", n+1)
+		n := sess.Incr("visits", 1) // concurrent requests all count
+		fmt.Fprintf(w, "visit %d", n)
 	})
 	srv := httptest.NewServer(httpsession.Middleware(m)(mux))
 	defer srv.Close()
