@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"time"
+	"unsafe"
 )
 
 // Record is a session as a Codec sees it: its values and flashes, the
@@ -383,6 +384,22 @@ func (d *decoder) u64() (uint64, error) {
 // Decode implements Codec. It also reads version 1 records, whose flash
 // messages lived under the value key "_flash".
 func (BinaryCodec) Decode(data []byte, r *Record) error {
+	return decodeBinary(string(data), r)
+}
+
+// decodeShared is Decode over data that nobody will ever modify, as a
+// Store's Get result is: the decoded strings point into data instead of
+// into a copy of it.
+func decodeShared(data []byte, r *Record) error {
+	if len(data) == 0 {
+		return decodeBinary("", r)
+	}
+	return decodeBinary(unsafe.String(&data[0], len(data)), r)
+}
+
+// decodeBinary decodes the record in s, whose strings the decoded values
+// may share.
+func decodeBinary(data string, r *Record) error {
 	if len(data) < 3 || data[0] != binMagic0 || data[1] != binMagic1 {
 		return errors.New("session: not a sessionkit binary record")
 	}
@@ -390,7 +407,7 @@ func (BinaryCodec) Decode(data []byte, r *Record) error {
 	if version != 1 && version != binVersion {
 		return fmt.Errorf("session: binary record version %d not supported", version)
 	}
-	d := decoder{s: string(data), i: 3}
+	d := decoder{s: data, i: 3}
 	c, err := d.u64()
 	if err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -42,8 +41,8 @@ type Handle struct {
 	// A Gate's state, here where the padding after the bools holds it.
 	gate         uint8
 	keepEncoding bool
-	err          error    // the load error, or the one a Gate failed with
-	sess         *Session // allocated on first use: untouched requests stay small
+	err          error   // the load error, or the one a Gate failed with
+	sess         Session // in the Handle, so loading a session allocates nothing for it
 }
 
 // Init prepares h, which must be new or zero, for one request described by
@@ -66,7 +65,7 @@ func (h *Handle) Session() (*Session, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.loaded {
-		return h.sess, nil
+		return &h.sess, nil
 	}
 	if h.err != nil {
 		return nil, h.err
@@ -88,7 +87,7 @@ func (h *Handle) Session() (*Session, error) {
 	if h.committed {
 		h.sess.committed = true // loaded after the headers went out: read-only
 	}
-	return h.sess, nil
+	return &h.sess, nil
 }
 
 // pickID returns the session ID carried by the request's cookies, or ""
@@ -112,8 +111,8 @@ func pickID(vals []string) string {
 }
 
 func (h *Handle) load() error {
-	m, s := h.m, &Session{h: h}
-	h.sess = s
+	m, s := h.m, &h.sess
+	s.h = h
 	ctx, cancel := h.storeContext()
 	defer cancel()
 	now := m.now()
@@ -134,7 +133,7 @@ func (h *Handle) load() error {
 			// A marker left by Regenerate (or a rotation past its grace):
 			// the old ID finds nothing.
 			if rec.MovedTo == "" && now.Before(m.deadline(rec.Created, rec.Accessed)) {
-				s.id = strings.Clone(id) // the Exchange's memory may be reused
+				s.id, s.idBorrowed = id, true
 				s.key, s.oldKey, s.version, s.oldRaw = key, key, rec.version, rec.raw
 				s.created, s.accessed = rec.Created.UnixNano(), rec.Accessed.UnixNano()
 				s.values, s.flashes = rec.Values, rec.Flashes
@@ -205,7 +204,12 @@ func (m *Manager) getInto(ctx context.Context, key string, st *stored) error {
 		*st = stored{}
 		return fmt.Errorf("%w: load: %w", ErrStore, err)
 	}
-	if err := m.codec.Decode(st.raw, &st.Record); err != nil {
+	if _, ok := m.codec.(BinaryCodec); ok {
+		err = decodeShared(st.raw, &st.Record) // a Store never modifies what Get returned
+	} else {
+		err = m.codec.Decode(st.raw, &st.Record)
+	}
+	if err != nil {
 		*st = stored{version: st.version}
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
@@ -231,7 +235,7 @@ func (h *Handle) Commit() error {
 	if !h.loaded {
 		return nil
 	}
-	s := h.sess
+	s := &h.sess
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if first && !s.committed {
@@ -396,7 +400,16 @@ func (s *Session) adopt(rec Record, version uint64) {
 
 // encode encodes rec into the Manager's pooled buffer bp.
 func (m *Manager) encode(bp *[]byte, rec *Record) ([]byte, error) {
-	data, err := m.codec.Encode((*bp)[:0], rec)
+	var (
+		data []byte
+		err  error
+	)
+	if bc, ok := m.codec.(BinaryCodec); ok {
+		data, err = bc.Encode((*bp)[:0], rec) // a direct call: rec does not escape
+	} else {
+		r := *rec // escapes into the interface call; rec itself stays on the stack
+		data, err = m.codec.Encode((*bp)[:0], &r)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("session: encode: %w", err)
 	}
@@ -582,10 +595,10 @@ type moveUndo struct {
 func (h *Handle) Abandon() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := h.sess
-	if s == nil {
+	if !h.loaded {
 		return nil
 	}
+	s := &h.sess
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ext == nil || s.ext.undo == nil || h.m.versioned == nil {

@@ -13,7 +13,9 @@ const IDLength = 43
 func newID() string {
 	var b [32]byte
 	rand.Read(b[:]) // never fails since Go 1.24; it crashes the program instead
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	var out [IDLength]byte
+	base64.RawURLEncoding.Encode(out[:], b[:]) // EncodeToString would allocate twice
+	return string(out[:])
 }
 
 // ValidID reports whether s has the exact shape of a session ID made by this

@@ -48,6 +48,7 @@ type Session struct {
 	ext *sessionExt // allocated only when there is something in it
 
 	isNew      bool // not stored under key yet
+	idBorrowed bool // id is the Exchange's memory, valid for the request only
 	destroyOld bool // Destroy: delete the record under oldKey
 	moveOld    bool // Regenerate or Rotate: move the record under oldKey to key
 	cleared    bool
@@ -153,6 +154,11 @@ func (s *Session) ID() string {
 	defer s.mu.Unlock()
 	if s.id == "" {
 		s.id = newID()
+	}
+	if s.idBorrowed {
+		// The cookie's value may live in memory the framework reuses after
+		// the request (fasthttp's); the caller may keep the ID longer.
+		s.id, s.idBorrowed = strings.Clone(s.id), false
 	}
 	return s.id
 }
