@@ -13,7 +13,12 @@ import (
 // Values with characters net/http would reject are returned as they are;
 // the Manager rejects anything that is not a well-formed session ID anyway.
 func CookieValues(h http.Header, name string) []string {
-	var vals []string
+	return AppendCookieValues(nil, h, name)
+}
+
+// AppendCookieValues is CookieValues appending to dst, so that an adapter
+// can pass a small buffer in its per-request state and allocate nothing.
+func AppendCookieValues(dst []string, h http.Header, name string) []string {
 	for _, line := range h["Cookie"] {
 		for part := range strings.SplitSeq(line, ";") {
 			k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -23,8 +28,8 @@ func CookieValues(h http.Header, name string) []string {
 			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
-			vals = append(vals, v)
+			dst = append(dst, v)
 		}
 	}
-	return vals
+	return dst
 }

@@ -132,10 +132,11 @@ type ctxKey struct{ m *session.Manager }
 // Exchange, the writer, and the context node of c.Request.
 type state struct {
 	session.Handle
-	c   *gin.Context
-	req *http.Request // as the middleware found it
-	cfg *config
-	w   responseWriter
+	vals [2]string // room for the request's session cookies, so Cookies allocates nothing
+	c    *gin.Context
+	req  *http.Request // as the middleware found it
+	cfg  *config
+	w    responseWriter
 }
 
 // Deadline implements context.Context.
@@ -159,7 +160,9 @@ func (s *state) Value(key any) any {
 func (s *state) Context() context.Context { return s.req.Context() }
 
 // Cookies implements session.Exchange.
-func (s *state) Cookies(name string) []string { return session.CookieValues(s.req.Header, name) }
+func (s *state) Cookies(name string) []string {
+	return session.AppendCookieValues(s.vals[:0], s.req.Header, name)
+}
 
 // Header implements session.Exchange.
 func (s *state) Header(name string) string { return s.req.Header.Get(name) }

@@ -113,6 +113,7 @@ type ctxKey struct{ m *session.Manager }
 // Exchange, the writer, and the context node through which Get finds it.
 type state struct {
 	session.Handle
+	vals   [2]string // room for the request's session cookies, so Cookies allocates nothing
 	cfg    *config
 	parent context.Context
 	r      *http.Request
@@ -143,7 +144,9 @@ func (s *state) Value(key any) any {
 func (s *state) Context() context.Context { return s.parent }
 
 // Cookies implements session.Exchange.
-func (s *state) Cookies(name string) []string { return session.CookieValues(s.r.Header, name) }
+func (s *state) Cookies(name string) []string {
+	return session.AppendCookieValues(s.vals[:0], s.r.Header, name)
+}
 
 // Header implements session.Exchange.
 func (s *state) Header(name string) string { return s.r.Header.Get(name) }
