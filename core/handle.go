@@ -273,15 +273,6 @@ func (h *Handle) storeContext() (context.Context, context.CancelFunc) {
 // exists.
 func (h *Handle) save(s *Session) error {
 	m := h.m
-	ctx, cancel := h.storeContext()
-	defer cancel()
-	now := m.now()
-
-	if s.destroyOld {
-		if _, err := m.destroy(ctx, s.oldKey, s.version, 0); err != nil {
-			return err
-		}
-	}
 	var write bool
 	switch {
 	case s.moveOld:
@@ -291,7 +282,23 @@ func (h *Handle) save(s *Session) error {
 			s.ownerSet || (m.saveNew && !s.destroyOld)
 	default:
 		write = len(s.ops) > 0 || s.cleared || s.flashAdds > 0 || s.flashPops > 0 || s.touched ||
-			s.persistSet || s.ownerSet || (m.idleTimeout > 0 && now.Sub(time.Unix(0, s.accessed)) >= m.touchEvery)
+			s.persistSet || s.ownerSet || m.idleTimeout > 0 // the touch is decided below, with the clock
+	}
+	if !write && !s.destroyOld {
+		return nil // only read: no clock, no context, no store call
+	}
+	ctx, cancel := h.storeContext()
+	defer cancel()
+	now := m.now()
+	if write && !s.isNew && !s.moveOld && m.idleTimeout > 0 && len(s.ops) == 0 && !s.cleared &&
+		s.flashAdds == 0 && s.flashPops == 0 && !s.touched && !s.persistSet && !s.ownerSet {
+		write = now.Sub(time.Unix(0, s.accessed)) >= m.touchEvery // the idle deadline is due a push
+	}
+
+	if s.destroyOld {
+		if _, err := m.destroy(ctx, s.oldKey, s.version, 0); err != nil {
+			return err
+		}
 	}
 	if write {
 		if s.id == "" {
