@@ -2,7 +2,7 @@
 // (github.com/labstack/echo/v5).
 //
 //	e := echo.New()
-//	e.Use(middleware.Recover(), echov5session.Middleware(m)) // this order
+//	e.Use(middleware.Recover(), echov5session.Middleware(m)) // recovery first
 //	e.POST("/login", func(c *echo.Context) error {
 //		sess, err := echov5session.Get(c)
 //		if err != nil {
