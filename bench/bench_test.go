@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+	fiberv3 "github.com/gofiber/fiber/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/valyala/fasthttp"
 )
 
 // BenchmarkSessions runs every scenario on every subject, serially and
@@ -210,6 +213,43 @@ func TestHarnessCatchesLies(t *testing.T) {
 		}
 		if assert.Error(t, failed, "%s: the harness accepted a handler that does no session work", sc.name) {
 			t.Logf("%s: caught: %v", sc.name, failed)
+		}
+	}
+}
+
+// TestFiberClientEndsEachRequestsValues: the in-process fiber client drops
+// a request's values (c.Locals), closing them, when the request is done,
+// as fasthttp's server does after the response. Under fasthttp v1.51 they
+// lived on until the next request: fiber v2's session found the last ID
+// there and loaded that session on every new request.
+func TestFiberClientEndsEachRequestsValues(t *testing.T) {
+	closed := 0
+	apps := map[string]fasthttp.RequestHandler{}
+	v2 := fiber.New(fiber.Config{DisableStartupMessage: true})
+	v2.Get("/", func(c *fiber.Ctx) error {
+		if c.Locals("value") != nil {
+			return c.Status(http.StatusConflict).SendString("the last request's value")
+		}
+		c.Locals("value", countCloser{&closed})
+		return c.SendString("ok")
+	})
+	apps["fiber"] = v2.Handler()
+	v3 := fiberv3.New()
+	v3.Get("/", func(c fiberv3.Ctx) error {
+		if c.Locals("value") != nil {
+			return c.Status(http.StatusConflict).SendString("the last request's value")
+		}
+		c.Locals("value", countCloser{&closed})
+		return c.SendString("ok")
+	})
+	apps["fiberv3"] = v3.Handler()
+	for name, h := range apps {
+		closed = 0
+		c := newFiberClient(h, "", "/")
+		for i := 1; i <= 3; i++ {
+			status, body, _ := c.do()
+			require.Equal(t, http.StatusOK, status, "%s: %s", name, body)
+			require.Equal(t, i, closed, "%s: the request's values were not closed when it was done", name)
 		}
 	}
 }

@@ -2,9 +2,10 @@
 // handler (the floor) and next to the established session library of each
 // framework (the anchors), in one `go test -bench` run.
 //
-// Every router is driven in process: net/http, gin and echo through
-// ServeHTTP with a reused recorder, fiber through app.Handler() on a
-// fasthttp.RequestCtx that re-parses the raw request bytes each iteration.
+// Every router is driven in process: net/http, gin and echo (v4 and v5)
+// through ServeHTTP with a reused recorder, fiber (v2 and v3) through
+// app.Handler() on a fasthttp.RequestCtx that re-parses the raw request
+// bytes each iteration.
 // Four scenarios run serially and under b.RunParallel:
 //
 //   - untouched: the request carries a valid session cookie and the handler

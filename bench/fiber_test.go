@@ -157,6 +157,10 @@ func (c *fiberClient) do() (int, []byte, bool) {
 		return 0, []byte(err.Error()), false
 	}
 	c.h(&c.ctx)
+	// As fasthttp's server does once the response is out: the request's
+	// values (c.Locals) must not reach the next request, and their Close
+	// is part of the cost.
+	c.ctx.ResetUserValues()
 	return c.ctx.Response.StatusCode(), c.ctx.Response.Body(), len(c.setValue()) > 0
 }
 
@@ -193,3 +197,8 @@ func (c *fiberClient) useCookie(v string) {
 	b.WriteString("\r\n")
 	c.raw = []byte(b.String())
 }
+
+// countCloser counts the calls of its Close.
+type countCloser struct{ n *int }
+
+func (c countCloser) Close() error { *c.n++; return nil }

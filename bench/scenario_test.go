@@ -276,7 +276,7 @@ type env interface {
 // A subject is one library, or the bare floor, on one framework with one
 // store.
 type subject struct {
-	fw    string // nethttp, gin, echo, fiber
+	fw    string // nethttp, gin, echo, echov5, fiber, fiberv3
 	lib   string // floor, sessionkit, or the anchor's name
 	store string // mem, cookie, redis; "" for the floor
 	build func(tb env) *target
@@ -295,7 +295,7 @@ func (s *subject) redis() bool { return s.store == "redis" }
 
 // subjects are every subject, per framework: the floor, sessionkit, then
 // the anchors.
-var subjects = concat(nethttpSubjects, ginSubjects, echoSubjects, fiberSubjects)
+var subjects = concat(nethttpSubjects, ginSubjects, echoSubjects, echov5Subjects, fiberSubjects, fiberv3Subjects)
 
 func concat(lists ...[]subject) []subject {
 	var all []subject

@@ -19,15 +19,17 @@ type framework struct {
 //
 // The anchors are the libraries issue 14 measured against: on gin and echo
 // the cookie store of the contrib package, elsewhere the library's own
-// in-memory store.
+// in-memory store. The module proxy serves no echo-contrib for echo v5, so
+// echo v5's anchor is gorilla/sessions used directly, the store
+// echo-contrib wraps; fiber v3's is its own middleware/session, as fiber
+// v2's (issue 12).
 var frameworks = map[string]framework{
 	"nethttp": {title: "net/http", anchor: "scs.mem", redisAnchor: "scs.redis"},
 	"gin":     {title: "gin", anchor: "gin-contrib.cookie", redisAnchor: "gin-contrib.redis"},
 	"echo":    {title: "echo", anchor: "echo-contrib.cookie", redisAnchor: "echo-contrib.redis"},
 	"fiber":   {title: "fiber", anchor: "fiber-session.mem", redisAnchor: "fiber-session.redis"},
-	// echo v5 and fiber v3 (issue 12): add their anchors here with their rows.
-	"echov5":  {title: "echo v5"},
-	"fiberv3": {title: "fiber v3"},
+	"echov5":  {title: "echo v5", anchor: "gorilla.cookie", redisAnchor: "gorilla.redis"},
+	"fiberv3": {title: "fiber v3", anchor: "fiber-session.mem", redisAnchor: "fiber-session.redis"},
 }
 
 // title names fw as its users do.
