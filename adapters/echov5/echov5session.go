@@ -160,9 +160,10 @@ func httpError(err error) error {
 // Exchange and the writer.
 type state struct {
 	session.Handle
-	c   *echo.Context
-	cfg *config
-	w   responseWriter
+	vals [2]string // room for the request's session cookies, so Cookies allocates nothing
+	c    *echo.Context
+	cfg  *config
+	w    responseWriter
 }
 
 // responseWriter commits the session before the headers go out. While
@@ -204,7 +205,7 @@ func (s *state) Context() context.Context { return s.c.Request().Context() }
 
 // Cookies implements session.Exchange.
 func (s *state) Cookies(name string) []string {
-	return session.CookieValues(s.c.Request().Header, name)
+	return session.AppendCookieValues(s.vals[:0], s.c.Request().Header, name)
 }
 
 // Header implements session.Exchange.
