@@ -613,6 +613,23 @@ func (c *client) login(ctx context.Context, op string) {
 		return
 	}
 	after := c.sid()
+	if before != "" && after == before {
+		// No new ID: the session the login would have moved was gone
+		// (evicted, or destroyed by a racing request), and the protocol
+		// writes nothing then. That loses the login, but only if the old
+		// ID is dead: if it still finds a session, the ID survived a
+		// privilege change (fixation).
+		if p := c.do(ctx, op+" check", http.MethodGet, "/api/peek", "", "", http.StatusOK); p.err == nil {
+			if st, ok := c.parseState(op+" check", p.body); ok && *st.Views == 0 && *st.User == "" {
+				c.loss("%s: the session ended under the login, which handed out no new ID", op)
+				c.loggedIn, c.viewsLo, c.viewsHi = false, 0, 0
+				for k := range c.values {
+					c.values[k] = want{absentOK: true} // gone with the session, counted once above
+				}
+				return
+			}
+		}
+	}
 	if after == "" || after == before {
 		c.leak("%s: the session ID did not change at login", op)
 	}
