@@ -1,6 +1,7 @@
 package pgstore_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/internal/testenv/storetest"
@@ -29,3 +30,11 @@ func BenchmarkCommit(b *testing.B) { newBenchEnv(b).BenchCommit(b) }
 // BenchmarkCommitNew is a first request that creates a session: one
 // INSERT, no read (it has no cookie).
 func BenchmarkCommitNew(b *testing.B) { newBenchEnv(b).BenchCommitNew(b) }
+
+// BenchmarkWrites measures writes per second with 1, 8 and 64 sessions
+// written at once, each by a client of its own.
+func BenchmarkWrites(b *testing.B) {
+	for _, n := range storetest.WriteSessions {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) { newBenchEnv(b).BenchWrites(b, n) })
+	}
+}

@@ -2,12 +2,14 @@ package redisstore
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/internal/testenv"
 	"github.com/sessionkit/sessionkit/internal/testenv/rediscount"
+	"github.com/sessionkit/sessionkit/internal/testenv/storetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -98,8 +100,8 @@ func BenchmarkCommit(b *testing.B) {
 	benchRequests(b, false, func(sess *session.Session) error { i++; return sess.Set("n", i) })
 }
 
-// BenchmarkNewSession is a first visit that stores a session: one EVALSHA.
-func BenchmarkNewSession(b *testing.B) {
+// BenchmarkCommitNew is a first visit that stores a session: one EVALSHA.
+func BenchmarkCommitNew(b *testing.B) {
 	benchRequests(b, true, func(sess *session.Session) error { return sess.Set("user", "ann@example.com") })
 }
 
@@ -133,4 +135,19 @@ func BenchmarkUntouched(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n.Commands())/float64(b.N), "cmds/op")
+}
+
+// BenchmarkWrites measures writes per second with 1, 8 and 64 sessions
+// written at once, each by a client of its own, as the SQL stores'
+// benchmarks do.
+func BenchmarkWrites(b *testing.B) {
+	benchClients(b, func(b *testing.B, c redis.UniversalClient) {
+		for _, n := range storetest.WriteSessions {
+			b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+				var count rediscount.Counter
+				c.AddHook(&count)
+				storetest.NewBenchEnv(b, newTestStore(b, c), count.Commands).BenchWrites(b, n)
+			})
+		}
+	})
 }

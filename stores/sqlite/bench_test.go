@@ -5,13 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/internal/testenv/storetest"
 	sqlitestore "github.com/sessionkit/sessionkit/stores/sqlite"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -59,43 +56,12 @@ func BenchmarkCommitNew(b *testing.B) {
 }
 
 // BenchmarkWrites measures writes per second with 1, 8 and 64 sessions
-// written at once, each by a client of its own (a load and a commit that
-// changes a value per request). Writes to one file take turns, so the
-// figure shows how far concurrency helps: the loads overlap, the commits
-// do not.
+// written at once. Writes to one file take turns, so the figure shows how
+// far concurrency helps: the loads overlap, the commits do not.
 func BenchmarkWrites(b *testing.B) {
 	for _, mode := range syncs {
-		for _, sessions := range []int{1, 8, 64} {
-			b.Run(fmt.Sprintf("sync=%s/sessions=%d", mode, sessions), func(b *testing.B) {
-				e := newBenchEnv(b, mode)
-				cookies := make([]string, sessions)
-				for c := range cookies {
-					var err error
-					cookies[c], err = e.Login(c)
-					require.NoError(b, err)
-				}
-				e.Start()
-				var left atomic.Int64
-				left.Store(int64(b.N))
-				var wg sync.WaitGroup
-				b.ResetTimer()
-				for c := range sessions {
-					wg.Go(func() {
-						for i := 0; left.Add(-1) >= 0; i++ {
-							// assert, not require: not the benchmark's goroutine;
-							// and only on failure, so as not to measure it.
-							if err := e.Request(c, cookies[c], true, i); err != nil {
-								assert.NoError(b, err)
-								return
-							}
-						}
-					})
-				}
-				wg.Wait()
-				b.StopTimer()
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
-				e.Report(b)
-			})
+		for _, n := range storetest.WriteSessions {
+			b.Run(fmt.Sprintf("sync=%s/sessions=%d", mode, n), func(b *testing.B) { newBenchEnv(b, mode).BenchWrites(b, n) })
 		}
 	}
 }

@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	session "github.com/sessionkit/sessionkit/core"
@@ -143,5 +145,46 @@ func (e *BenchEnv) BenchCommitNew(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	e.Report(b)
+}
+
+// WriteSessions are the numbers of sessions BenchWrites writes at once.
+var WriteSessions = []int{1, 8, 64}
+
+// BenchWrites measures writes per second with sessions sessions written
+// at once, each by a client of its own (a load and a commit that changes a
+// value per request), and reports it as writes/s.
+func (e *BenchEnv) BenchWrites(b *testing.B, sessions int) {
+	cookies := make([]string, sessions)
+	for c := range cookies {
+		var err error
+		if cookies[c], err = e.Login(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e.Start()
+	var (
+		left   atomic.Int64
+		wg     sync.WaitGroup
+		failed atomic.Value
+	)
+	left.Store(int64(b.N))
+	b.ResetTimer()
+	for c := range sessions {
+		wg.Go(func() {
+			for i := 0; left.Add(-1) >= 0; i++ {
+				if err := e.Request(c, cookies[c], true, i); err != nil {
+					failed.CompareAndSwap(nil, err) // not the benchmark's goroutine: no Fatal here
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
 	e.Report(b)
 }
