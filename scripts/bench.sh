@@ -16,6 +16,7 @@
 #   BENCHTIME=150ms  -test.benchtime of each run (e.g. 2000x for a quick check)
 #   BENCH=.          regexp under BenchmarkSessions/ (e.g. 'nethttp/' or '.*/read/')
 #   MEMSCALE_N=1000000  sessions for cmd/memscale; MEMSCALE_N=0 skips it
+#   STORES=1         the stores' own benchmarks (Redis, PostgreSQL, SQLite); 0 skips them
 # A full run takes about 8 minutes on 2 cores with four frameworks.
 # A quick check (about a minute): COUNT=6 BENCHTIME=2000x MEMSCALE_N=100000 scripts/bench.sh
 set -euo pipefail
@@ -62,6 +63,22 @@ if [ "$MEMSCALE_N" != 0 ]; then
   memargs=(-memscale "$tmp/memscale.txt")
 fi
 
+# The stores' own benchmarks (Redis single node, PostgreSQL, SQLite), in
+# passes too; STORES=0 skips them.
+storeargs=()
+if [ "${STORES:-1}" != 0 ]; then
+  stores=$tmp/stores.txt
+  for pass in $(seq 1 "$COUNT"); do
+    for s in redis postgres sqlite; do
+      echo "bench.sh: stores/$s, pass $pass of $COUNT" >&2
+      (cd "stores/$s" && go test -run '^$' -bench '^Benchmark(Load|Commit|CommitNew|Writes)$' \
+        -benchtime "$BENCHTIME" -count 1 -timeout 30m .) | tee -a "$stores"
+    done
+  done
+  cp "$stores" bench/RESULTS.stores.raw.txt
+  storeargs=(-stores "$stores")
+fi
+
 cp "$raw" bench/RESULTS.raw.txt
-(cd bench && go run ./cmd/results -bench "$raw" "${memargs[@]}" -o RESULTS.md)
+(cd bench && go run ./cmd/results -bench "$raw" "${memargs[@]}" "${storeargs[@]}" -o RESULTS.md)
 echo "bench.sh: wrote bench/RESULTS.md" >&2

@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/results -bench bench.txt [-memscale memscale.txt] [-o RESULTS.md]
+//	go run ./cmd/results -bench bench.txt [-memscale memscale.txt] [-stores stores.txt] [-o RESULTS.md]
 //
 // It reads the benchmark output with golang.org/x/perf/benchfmt and
 // summarises it with golang.org/x/perf/benchmath. Results after a
@@ -29,15 +29,16 @@ import (
 func main() {
 	benchFile := flag.String("bench", "", "go test -bench output to read (required)")
 	memFile := flag.String("memscale", "", "cmd/memscale output to read")
+	storesFile := flag.String("stores", "", "the stores' go test -bench output to read")
 	out := flag.String("o", "", "file to write (default: standard output)")
 	flag.Parse()
-	if err := run(*benchFile, *memFile, *out); err != nil {
+	if err := run(*benchFile, *memFile, *storesFile, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "results:", err)
 		os.Exit(1)
 	}
 }
 
-func run(benchFile, memFile, out string) error {
+func run(benchFile, memFile, storesFile, out string) error {
 	if benchFile == "" {
 		return fmt.Errorf("-bench is required")
 	}
@@ -57,6 +58,16 @@ func run(benchFile, memFile, out string) error {
 		}
 		defer mf.Close()
 		if d.mem, err = parseMemscale(mf); err != nil {
+			return err
+		}
+	}
+	if storesFile != "" {
+		sf, err := os.Open(storesFile)
+		if err != nil {
+			return err
+		}
+		defer sf.Close()
+		if d.stores, err = parseStores(sf); err != nil {
 			return err
 		}
 	}

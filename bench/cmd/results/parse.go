@@ -56,6 +56,7 @@ type data struct {
 	subjects map[string][]string // per framework, in order of appearance
 	passes   []string            // the pass labels seen, in order
 	mem      map[string]string   // memscale fields
+	stores   storeData           // the stores' own benchmarks
 }
 
 func (d *data) row(fw, subject, scenario, mode string) *row {

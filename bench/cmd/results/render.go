@@ -85,6 +85,7 @@ func render(b *strings.Builder, d *data) {
 	renderParallel(b, d)
 	renderRedis(b, d)
 	renderMemscale(b, d)
+	renderStores(b, d.stores)
 }
 
 const howToRead = `How to read it. The *floor* is the bare handler on the same framework, with no session middleware;

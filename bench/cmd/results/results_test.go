@@ -336,3 +336,24 @@ func TestMemscale(t *testing.T) {
 	assert.Equal(t, missed, stallV.mark, "a 6 ms stall should miss ≤ 5 ms: %v", stallV)
 	assert.Contains(t, stallV.value, "no interval", "memscale measures once")
 }
+
+func TestStoresTable(t *testing.T) {
+	var in strings.Builder
+	for pass := range 6 {
+		fmt.Fprintf(&in, "pkg: github.com/sessionkit/sessionkit/stores/redis\n")
+		fmt.Fprintf(&in, "BenchmarkLoad/single-2 100 %d ns/op\n", 70000+pass*1000)
+		fmt.Fprintf(&in, "BenchmarkWrites/single/sessions=8-2 100 90000 ns/op 11000 writes/s\n")
+		fmt.Fprintf(&in, "pkg: github.com/sessionkit/sessionkit/stores/sqlite\n")
+		fmt.Fprintf(&in, "BenchmarkLoad-2 100 %d ns/op\n", 21000+pass*100)
+	}
+	sd, err := parseStores(strings.NewReader(in.String()))
+	require.NoError(t, err)
+	var b strings.Builder
+	renderStores(&b, sd)
+	out := b.String()
+	require.Contains(t, out, "## Stores")
+	assert.Contains(t, out, "| load | 72.5 µs")
+	assert.Contains(t, out, "| 21.2 µs [21.0, 21.5] |")
+	assert.Contains(t, out, "11000", "writes/s of Redis at 8 sessions")
+	assert.Contains(t, out, "no data", "PostgreSQL has no rows here")
+}
