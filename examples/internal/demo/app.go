@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -21,10 +23,21 @@ type App struct {
 	Framework string
 	// Config is the parsed command line.
 	Config Config
-	// Manager is what the framework's session middleware is given.
+	// Manager is the login session's: what the framework's session
+	// middleware is given first. Its cookie is "sid" (or, with
+	// -token-header, a request header carries the ID).
 	Manager *session.Manager
+	// Prefs is the preferences session's Manager: a second, persistent
+	// session under the cookie "prefs" that outlives logins and logouts.
+	// Handlers reach it with the adapter's GetFor.
+	Prefs *session.Manager
+	// Metrics serves the Managers' OpenTelemetry metrics as Prometheus
+	// text, for GET /metrics.
+	Metrics http.Handler
 	// Logger is the demo's logger (the Manager logs through it too).
 	Logger *slog.Logger
+
+	closeMetrics func() error
 }
 
 // Session keys the demo uses. Values stored through /api/values/{key}
@@ -34,13 +47,19 @@ const (
 	KeyUser     = "user"        // string: who logged in, "" if nobody
 	KeyStreamed = "streamed_at" // string: when /api/stream last ran (RFC 3339)
 	ValuePrefix = "v:"          // prefix of the /api/values keys
+	KeyTheme    = "theme"       // string, in the prefs session: PUT /api/prefs/theme
 )
+
+// PrefsCookie is the cookie name of the preferences session.
+const PrefsCookie = "prefs"
 
 // Input limits.
 const (
 	MaxUserLen   = 64      // characters in a user name
 	MaxKeyLen    = 64      // characters in a /api/values key
 	MaxValueSize = 4 << 10 // bytes in a /api/values body
+	MaxFlashLen  = 256     // characters in a flash message
+	MaxThemeSize = 64      // bytes in a /api/prefs/theme body
 )
 
 // Content types of the demo's responses; every framework sends exactly
@@ -67,6 +86,61 @@ type LogoutBody struct {
 	Destroyed bool `json:"destroyed"` // always true
 }
 
+// RevokedBody is the JSON body of /api/logout-everywhere.
+type RevokedBody struct {
+	Destroyed int `json:"destroyed"` // the user's sessions ended, this one included
+}
+
+// FlashesBody is the JSON body of GET /api/flashes.
+type FlashesBody struct {
+	Flashes []string `json:"flashes"` // in the order added; never null
+}
+
+// SessionJSON is one of a user's sessions in GET /api/sessions.
+type SessionJSON struct {
+	Handle    string `json:"handle"`     // for DELETE /api/sessions/{handle}; never a cookie
+	Current   bool   `json:"current"`    // the session of this request
+	Created   string `json:"created"`    // RFC 3339
+	LastSeen  string `json:"last_seen"`  // RFC 3339
+	UserAgent string `json:"user_agent"` // of the client that logged in
+	ClientIP  string `json:"client_ip"`  // of the client that logged in
+}
+
+// SessionsBody is the JSON body of GET /api/sessions.
+type SessionsBody struct {
+	Sessions []SessionJSON `json:"sessions"` // newest first; never null
+}
+
+// Sessions returns the body of GET /api/sessions for the user's sessions
+// that Manager.Sessions listed, marking the one whose handle is current
+// (Session.Handle of the request's session).
+func Sessions(list []session.SessionInfo, current string) SessionsBody {
+	out := SessionsBody{Sessions: make([]SessionJSON, 0, len(list))}
+	for _, si := range list {
+		out.Sessions = append(out.Sessions, SessionJSON{
+			Handle:    si.Handle,
+			Current:   si.Handle == current,
+			Created:   si.Created.UTC().Format(time.RFC3339),
+			LastSeen:  si.LastSeen.UTC().Format(time.RFC3339),
+			UserAgent: si.UserAgent,
+			ClientIP:  si.ClientIP,
+		})
+	}
+	return out
+}
+
+// Flashes returns the body of GET /api/flashes for the messages
+// Session.Flashes popped. The demo only adds strings.
+func Flashes(popped []any) FlashesBody {
+	out := FlashesBody{Flashes: make([]string, 0, len(popped))}
+	for _, v := range popped {
+		if msg, ok := v.(string); ok {
+			out.Flashes = append(out.Flashes, msg)
+		}
+	}
+	return out
+}
+
 // JSON returns the encoding of v followed by a newline, as every demo
 // sends it. v must be one of the demo's body types.
 func JSON(v any) []byte {
@@ -79,6 +153,18 @@ func JSON(v any) []byte {
 
 // ErrorJSON returns the JSON error body for err.
 func ErrorJSON(err error) []byte { return JSON(ErrorBody{Error: err.Error()}) }
+
+// ErrNotLoggedIn is the error of the routes about the user's sessions
+// when the request's session has no user (401).
+var ErrNotLoggedIn = errors.New("not logged in")
+
+// ErrNoSession is the error of DELETE /api/sessions/{handle} when the
+// handle is none of the user's sessions (404).
+var ErrNoSession = errors.New("no such session")
+
+// ErrNoTheme is the error of GET /api/prefs/theme when no theme is set
+// (404).
+var ErrNoTheme = errors.New("no theme set")
 
 // ErrNoValue is the error of GET /api/values/{key} when nothing is stored
 // under key (404).
@@ -152,46 +238,59 @@ func Peek(s *session.Session) State {
 	return State{Views: n, User: u}
 }
 
-// CountView adds one to the session's view count and returns the new
-// state. Incr merges: concurrent views all count.
-func CountView(s *session.Session) State {
-	st := Peek(s)
-	st.Views = s.Incr(KeyViews, 1)
-	return st
+// ParseRemember reports whether the login form's remember field asks for
+// a persistent cookie: "1", "on" (a checked checkbox) or "true".
+func ParseRemember(v string) bool {
+	switch strings.ToLower(v) {
+	case "1", "on", "true":
+		return true
+	}
+	return false
 }
 
-// Login logs user in: it regenerates the session ID, so an ID planted
-// before the login (session fixation) is worthless after it, keeps the
-// view count and records the user. user must have passed ValidateUser;
-// frameworks that reuse request memory (fiber) must pass a copy.
-func Login(s *session.Session, user string) State {
-	s.Regenerate()
-	s.Set(KeyUser, user)
-	return Peek(s)
+// ValidateFlash checks a flash message: 1 to MaxFlashLen characters of
+// valid UTF-8. The error is meant for the client.
+func ValidateFlash(msg string) error {
+	switch n := utf8.RuneCountInString(msg); {
+	case !utf8.ValidString(msg):
+		return errors.New("msg must be valid UTF-8")
+	case n == 0 || n > MaxFlashLen:
+		return fmt.Errorf("msg must be 1 to %d characters", MaxFlashLen)
+	}
+	return nil
 }
 
-// Logout destroys the session: its record is deleted and its cookie
-// expired at commit.
-func Logout(s *session.Session) { s.Destroy() }
-
-// PutValue stores val under the /api/values key key, which must have
-// passed ValidateKey. Frameworks that reuse request memory (fiber) must
-// pass strings of their own: string(body) copies.
-func PutValue(s *session.Session, key, val string) {
-	s.Set(ValuePrefix+key, val)
+// ValidateTheme checks a /api/prefs/theme body the framework has read: at
+// most MaxThemeSize bytes of valid UTF-8.
+func ValidateTheme(body []byte) error {
+	if len(body) > MaxThemeSize {
+		return fmt.Errorf("theme must be at most %d bytes", MaxThemeSize)
+	}
+	if !utf8.Valid(body) {
+		return errors.New("theme must be valid UTF-8")
+	}
+	return nil
 }
 
-// GetValue returns the value stored under the /api/values key key.
-func GetValue(s *session.Session, key string) (string, bool) {
-	return session.GetAs[string](s, ValuePrefix+key)
+// ReadTheme reads and checks a /api/prefs/theme body from r, reading at
+// most one byte more than MaxThemeSize. Every error is the client's (400).
+func ReadTheme(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxThemeSize+1))
+	if err != nil {
+		return "", fmt.Errorf("reading the body: %w", err)
+	}
+	if err := ValidateTheme(b); err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
-// DeleteValue removes the value stored under the /api/values key key.
-func DeleteValue(s *session.Session, key string) { s.Delete(ValuePrefix + key) }
+// Welcome is the flash a login adds; LoggedOut the one a logout from the
+// page leaves in the preferences session (the login session is gone).
+func Welcome(user string) string { return "Welcome, " + user + "." }
 
-// MarkStream records in the session that /api/stream ran. It must be
-// called before the stream's first byte, when the session is still
-// committed with the response headers.
-func MarkStream(s *session.Session) {
-	s.Set(KeyStreamed, time.Now().UTC().Format(time.RFC3339))
-}
+// LoggedOut is the flash the page shows after its logout button.
+const LoggedOut = "You are logged out."
+
+// Now is when /api/stream ran, as it records it in the session.
+func Now() string { return time.Now().UTC().Format(time.RFC3339) }

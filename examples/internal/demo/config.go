@@ -16,7 +16,8 @@ type Config struct {
 	// port; the runner logs the real one.
 	Addr string
 	// Store says where sessions are kept (-store): "memory", a redis:// or
-	// rediss:// URL, or a postgres:// or postgresql:// URL. See OpenStore.
+	// rediss:// URL, a postgres:// or postgresql:// URL, or sqlite:PATH.
+	// See OpenStore.
 	Store string
 	// IdleTimeout ends sessions unused for this long (-idle-timeout); 0
 	// turns it off, as in the core.
@@ -44,6 +45,13 @@ type Config struct {
 	// WriteTimeout bounds writing one response (-write-timeout); see
 	// App.Timeouts.
 	WriteTimeout time.Duration
+	// TokenHeader, when set (-token-header), carries the login session's
+	// ID in this request header instead of a cookie, and a new token in
+	// the response header of the same name (session.WithTokenHeader).
+	TokenHeader string
+	// RotateGrace is how long the old ID of a rotated session keeps
+	// resolving (-rotate-grace), as session.WithRotateGrace.
+	RotateGrace time.Duration
 	// ConnIdleTimeout bounds how long a keep-alive connection waits for
 	// its next request (-conn-idle-timeout).
 	ConnIdleTimeout time.Duration
@@ -56,6 +64,9 @@ const (
 	DefaultStreamInterval  = time.Second
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultStoreTimeout    = 3 * time.Second
+	DefaultRotateGrace     = 30 * time.Second
+	// DefaultPrefsLifetime is the lifetime of the preferences session.
+	DefaultPrefsLifetime = 365 * 24 * time.Hour
 	// The connection timeouts of every demo's server (App.Timeouts). A
 	// request is a few KiB at most, so 10 s to read one is plenty for a
 	// slow client yet cuts off one that sends its headers a byte at a
@@ -79,7 +90,7 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 	fs.StringVar(&c.Addr, "addr", DefaultAddr,
 		"TCP `address` to listen on; port 0 picks a free port (the real address is logged)")
 	fs.StringVar(&c.Store, "store", DefaultStore,
-		"session store: memory, redis://host:port/db or postgres://user@host:port/db")
+		"session store: memory, redis://host:port/db, postgres://user@host:port/db or sqlite:PATH")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 0,
 		"end sessions unused for this `duration`; 0 turns the idle timeout off")
 	fs.DurationVar(&c.Lifetime, "lifetime", session.DefaultLifetime,
@@ -105,6 +116,11 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 			"two -stream-interval pauses on top)")
 	fs.DurationVar(&c.ConnIdleTimeout, "conn-idle-timeout", DefaultConnIdleTimeout,
 		"close a keep-alive connection idle for this long (not the session's -idle-timeout)")
+	fs.StringVar(&c.TokenHeader, "token-header", "",
+		"carry the login session's ID in this request `header` (and new ones in the response header of\n"+
+			"that name) instead of a cookie, as API and mobile clients do")
+	fs.DurationVar(&c.RotateGrace, "rotate-grace", DefaultRotateGrace,
+		"how long the old ID keeps resolving after POST /api/rotate")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -121,6 +137,8 @@ func ParseFlags(name string, args []string, out io.Writer) (Config, error) {
 		return bad("%v", errUnknownStore(c.Store))
 	case c.StreamInterval < 0:
 		return bad("-stream-interval must not be negative, got %v", c.StreamInterval)
+	case c.RotateGrace < 0:
+		return bad("-rotate-grace must not be negative, got %v", c.RotateGrace)
 	case c.ShutdownTimeout <= 0:
 		return bad("-shutdown-timeout must be positive, got %v", c.ShutdownTimeout)
 	case c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.ConnIdleTimeout <= 0:

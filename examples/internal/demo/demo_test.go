@@ -18,6 +18,8 @@ import (
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 	"github.com/sessionkit/sessionkit/examples/internal/demotest"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestValidateUser(t *testing.T) {
@@ -120,7 +122,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		Addr: "127.0.0.1:8080", Store: "memory", IdleTimeout: 0, Lifetime: session.DefaultLifetime,
 		CookieSecure: false, StreamInterval: time.Second, ShutdownTimeout: 10 * time.Second,
 		StoreTimeout: 3 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
-		ConnIdleTimeout: 2 * time.Minute,
+		ConnIdleTimeout: 2 * time.Minute, RotateGrace: 30 * time.Second,
 	}
 	if c != want {
 		t.Fatalf("defaults = %+v, want %+v", c, want)
@@ -131,7 +133,7 @@ func TestParseFlags(t *testing.T) {
 	c, err := demo.ParseFlags("x", []string{"-addr", ":0", "-store", "redis://127.0.0.1:6379/3",
 		"-idle-timeout", "30m", "-lifetime", "8h", "-cookie-secure", "-stream-interval", "5ms",
 		"-shutdown-timeout", "3s", "-store-timeout", "750ms", "-read-timeout", "2s", "-write-timeout", "4s",
-		"-conn-idle-timeout", "5s"}, io.Discard)
+		"-conn-idle-timeout", "5s", "-token-header", "X-Session", "-rotate-grace", "2s"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +141,7 @@ func TestParseFlags(t *testing.T) {
 		Addr: ":0", Store: "redis://127.0.0.1:6379/3", IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour,
 		CookieSecure: true, StreamInterval: 5 * time.Millisecond, ShutdownTimeout: 3 * time.Second,
 		StoreTimeout: 750 * time.Millisecond, ReadTimeout: 2 * time.Second, WriteTimeout: 4 * time.Second,
-		ConnIdleTimeout: 5 * time.Second,
+		ConnIdleTimeout: 5 * time.Second, TokenHeader: "X-Session", RotateGrace: 2 * time.Second,
 	}
 	if c != want {
 		t.Fatalf("parsed %+v, want %+v", c, want)
@@ -186,82 +188,57 @@ func TestParseFlagsErrors(t *testing.T) {
 	}
 }
 
-// newSession returns a new session of a fresh Manager and a function that
-// commits it and returns the next request's session with the cookie.
-func newSession(t *testing.T) (*session.Session, func() *session.Session) {
+// newSession returns a new session of a fresh Manager, the Manager, and a
+// function that commits it and returns the next request's session with
+// the cookie.
+func newSession(t *testing.T) (*session.Session, *session.Manager, func() *session.Session) {
 	t.Helper()
 	m, err := session.NewManager()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { m.Close() })
 	x := &sessiontest.Exchange{IP: "192.0.2.1"}
 	h := testenv.Begin(m, x)
 	s, err := h.Session()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	next := func() *session.Session {
 		t.Helper()
-		if err := h.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, h.Commit())
 		c := x.LastCookie()
-		if c == nil {
-			t.Fatal("no cookie")
-		}
+		require.NotNil(t, c, "no cookie")
 		x2 := &sessiontest.Exchange{IP: "192.0.2.1", CookieMap: map[string][]string{c.Name: {c.Value}}}
 		s2, err := testenv.Begin(m, x2).Session()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return s2
 	}
-	return s, next
+	return s, m, next
 }
 
-func TestSessionOperations(t *testing.T) {
-	s, next := newSession(t)
-	if st := demo.Peek(s); st != (demo.State{}) {
-		t.Fatalf("new session = %+v", st)
+func TestHelpers(t *testing.T) {
+	for v, want := range map[string]bool{"1": true, "on": true, "true": true, "TRUE": true, "": false, "0": false, "yes": false} {
+		assert.Equal(t, want, demo.ParseRemember(v), "ParseRemember(%q)", v)
 	}
-	if s.Len() != 0 {
-		t.Fatal("Peek wrote to the session")
-	}
-	demo.CountView(s)
-	if st := demo.CountView(s); st.Views != 2 {
-		t.Fatalf("after two views = %+v", st)
-	}
-	id := s.ID()
-	if st := demo.Login(s, "ann"); st != (demo.State{Views: 2, User: "ann"}) {
-		t.Fatalf("after login = %+v", st)
-	}
-	if s.ID() == id {
-		t.Fatal("Login did not regenerate the ID")
-	}
-	demo.PutValue(s, "views", "999")
-	demo.PutValue(s, "user", "mallory")
-	demo.PutValue(s, "k", "v")
-	demo.MarkStream(s)
+	assert.NoError(t, demo.ValidateFlash("hi"))
+	assert.NoError(t, demo.ValidateFlash(strings.Repeat("é", demo.MaxFlashLen)))
+	assert.Error(t, demo.ValidateFlash(""))
+	assert.Error(t, demo.ValidateFlash(strings.Repeat("x", demo.MaxFlashLen+1)))
+	assert.Error(t, demo.ValidateFlash("\xff"))
+	theme, err := demo.ReadTheme(strings.NewReader(strings.Repeat("d", demo.MaxThemeSize)))
+	assert.NoError(t, err)
+	assert.Len(t, theme, demo.MaxThemeSize)
+	_, err = demo.ReadTheme(strings.NewReader(strings.Repeat("d", demo.MaxThemeSize+1)))
+	assert.Error(t, err)
 
-	s2 := next()
-	if st := demo.Peek(s2); st != (demo.State{Views: 2, User: "ann"}) {
-		t.Fatalf("stored state = %+v; values must not clobber views and user", st)
-	}
-	if v, ok := demo.GetValue(s2, "views"); !ok || v != "999" {
-		t.Fatalf("value views = %q, %v", v, ok)
-	}
-	if _, ok := session.GetAs[string](s2, demo.KeyStreamed); !ok {
-		t.Fatal("MarkStream stored nothing")
-	}
-	demo.DeleteValue(s2, "k")
-	if _, ok := demo.GetValue(s2, "k"); ok {
-		t.Fatal("DeleteValue left the value")
-	}
-	demo.Logout(s2)
-	if s2.Len() != 0 || !s2.IsNew() {
-		t.Fatal("Logout did not destroy the session")
-	}
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	body := demo.Sessions([]session.SessionInfo{
+		{Handle: "h1", Created: created, LastSeen: created, UserAgent: "ua", ClientIP: "192.0.2.1"},
+		{Handle: "h2", Created: created, LastSeen: created},
+	}, "h2")
+	assert.Equal(t, `{"sessions":[{"handle":"h1","current":false,"created":"2026-01-02T03:04:05Z","last_seen":"2026-01-02T03:04:05Z","user_agent":"ua","client_ip":"192.0.2.1"},`+
+		`{"handle":"h2","current":true,"created":"2026-01-02T03:04:05Z","last_seen":"2026-01-02T03:04:05Z","user_agent":"","client_ip":""}]}`+"\n",
+		string(demo.JSON(body)))
+	assert.Equal(t, `{"sessions":[]}`+"\n", string(demo.JSON(demo.Sessions(nil, ""))))
+	assert.Equal(t, `{"flashes":["a","b"]}`+"\n", string(demo.JSON(demo.Flashes([]any{"a", 3, "b"}))))
+	assert.Equal(t, `{"flashes":[]}`+"\n", string(demo.JSON(demo.Flashes(nil))))
 }
 
 func TestJSON(t *testing.T) {
@@ -281,26 +258,38 @@ func TestJSON(t *testing.T) {
 	}
 }
 
-func TestPageEscapes(t *testing.T) {
-	app := &demo.App{Framework: "test", Config: demo.Config{Store: "redis://:pw@h:1/0"}}
-	page, err := app.Page(demo.State{Views: 7, User: `<script>alert("x")</script>`})
-	if err != nil {
-		t.Fatal(err)
-	}
+func TestPage(t *testing.T) {
+	s, m, next := newSession(t)
+	prefs, _, _ := newSession(t)
+	app := &demo.App{Framework: "test", Config: demo.Config{Store: "redis://:pw@h:1/0"}, Manager: m}
+	page, err := app.Page(context.Background(), s, prefs)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "Not logged in.")
+	assert.Contains(t, string(page), `<b id="views">1</b>`, "the page counts a view")
+
+	user := `<script>alert("x")</script>`
+	s.Regenerate()
+	s.SetOwner(user)
+	require.NoError(t, s.AddFlash("<i>hi</i>"))
+	require.NoError(t, prefs.AddFlash("from prefs"))
+	page, err = app.Page(context.Background(), s, prefs)
+	require.NoError(t, err)
 	p := string(page)
-	for _, want := range []string{`<b id="views">7</b>`, `&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;`, "redis://h:1/0",
-		`action="/login"`, `action="/logout"`} {
-		if !strings.Contains(p, want) {
-			t.Errorf("page lacks %q", want)
-		}
+	for _, want := range []string{`<b id="views">2</b>`, `&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;`, "redis://h:1/0",
+		`action="/login"`, `action="/logout"`, `name="remember"`, `<li class="flash">&lt;i&gt;hi&lt;/i&gt;</li>`,
+		`<li class="flash">from prefs</li>`} {
+		assert.Contains(t, p, want)
 	}
-	if strings.Contains(p, "<script") || strings.Contains(p, "pw") {
-		t.Fatalf("page holds the raw user or the store password:\n%s", p)
-	}
-	page, _ = app.Page(demo.State{})
-	if !strings.Contains(string(page), "Not logged in.") {
-		t.Fatal("anonymous page does not say so")
-	}
+	assert.NotContains(t, p, "<script")
+	assert.NotContains(t, p, "pw")
+
+	// Stored and listed: the page shows the session, with no revoke
+	// button for this device.
+	s2 := next()
+	page, err = app.Page(context.Background(), s2, prefs)
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `<tr class="session current">`)
+	assert.NotContains(t, string(page), `class="flash"`, "flashes show once")
 }
 
 func TestStream(t *testing.T) {
@@ -358,7 +347,8 @@ func TestOpenStoreErrors(t *testing.T) {
 func TestOpenStores(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for _, spec := range []string{"memory", "redis://127.0.0.1:6379/11", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"} {
+	sqlite := "sqlite:" + t.TempDir() + "/sessions.db"
+	for _, spec := range []string{"memory", "redis://127.0.0.1:6379/11", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", sqlite} {
 		s, closeStore, err := demo.OpenStore(ctx, spec)
 		if err != nil {
 			t.Fatalf("%s: %v (the tests need the real servers: scripts/services.sh starts them)", spec, err)

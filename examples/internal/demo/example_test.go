@@ -23,8 +23,9 @@ func Example() {
 				http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 				return
 			}
+			s.Incr(demo.KeyViews, 1)
 			w.Header().Set("Content-Type", demo.ContentTypeJSON)
-			w.Write(demo.JSON(demo.CountView(s)))
+			w.Write(demo.JSON(demo.Peek(s)))
 		})
 		return app.HTTPServer(httpsession.Middleware(app.Manager)(mux)), nil
 	}
@@ -75,10 +76,12 @@ func ExampleValidateKey() {
 
 func ExampleStoreName() {
 	fmt.Println(demo.StoreName("memory"))
+	fmt.Println(demo.StoreName("sqlite:/var/lib/app/sessions.db"))
 	fmt.Println(demo.StoreName("redis://:secret@127.0.0.1:6379/11"))
 	fmt.Println(demo.StoreName("postgres://app:pw@db:5432/app?sslmode=disable&password=pw"))
 	// Output:
 	// memory
+	// sqlite:/var/lib/app/sessions.db
 	// redis://127.0.0.1:6379/11
 	// postgres://db:5432/app
 }

@@ -17,6 +17,9 @@ const (
 	// of at most 64 characters, urlencoded (up to 12 bytes a character)
 	// or multipart (a few hundred bytes of framing), with room to spare.
 	MaxFormSize = 2 << 10
+	// MaxFlashForm bounds the body of POST /api/flash: a message of at
+	// most 256 characters, urlencoded (up to 12 bytes a character).
+	MaxFlashForm = 4 << 10
 	// MaxBodySize is the largest body any route takes (a /api/values
 	// value): fiber's Config.BodyLimit, which fasthttp applies to every
 	// route before routing.
@@ -24,15 +27,20 @@ const (
 )
 
 // BodyLimit returns how many request body bytes the route of method and
-// path takes: MaxFormSize for the login forms, MaxValueSize for a
-// /api/values PUT, and none for every other route (GET and DELETE
-// requests, the logout routes, whose forms are empty, and unknown paths).
+// path takes: MaxFormSize for the login and revoke forms, MaxFlashForm for
+// POST /api/flash, MaxValueSize for a /api/values PUT, MaxThemeSize for
+// the theme, and none for every other route (GET and DELETE requests, the
+// logout and rotate routes, whose forms are empty, and unknown paths).
 func BodyLimit(method, path string) int64 {
 	switch {
-	case method == http.MethodPost && (path == "/login" || path == "/api/login"):
+	case method == http.MethodPost && (path == "/login" || path == "/api/login" || path == "/revoke"):
 		return MaxFormSize
+	case method == http.MethodPost && path == "/api/flash":
+		return MaxFlashForm
 	case method == http.MethodPut && strings.HasPrefix(path, "/api/values/"):
 		return MaxValueSize
+	case method == http.MethodPut && path == "/api/prefs/theme":
+		return MaxThemeSize
 	}
 	return 0
 }

@@ -7,10 +7,12 @@ import (
 	"html/template"
 	"io"
 	"time"
+
+	session "github.com/sessionkit/sessionkit/core"
 )
 
 // pageTemplate is the demo's only HTML page. html/template escapes the
-// user name (and everything else) for its context.
+// user name, the flashes and everything else for its context.
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en">
 <head>
@@ -21,32 +23,56 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <body>
 <h1>sessionkit demo</h1>
 <p>Framework <b>{{.Framework}}</b>, store <b>{{.Store}}</b>.</p>
-<p>Views in this session: <b id="views">{{.Views}}</b></p>
+{{if .Flashes}}<ul id="flashes">
+{{range .Flashes}}<li class="flash">{{.}}</li>
+{{end}}</ul>
+{{end}}<p>Views in this session: <b id="views">{{.Views}}</b></p>
 {{if .User}}<p>Logged in as <b id="user">{{.User}}</b>.</p>
+<h2>Your sessions</h2>
+<table id="sessions">
+<tr><th>Since</th><th>Last seen</th><th>Browser</th><th>IP</th><th></th></tr>
+{{range .Sessions}}<tr class="session{{if .Current}} current{{end}}">
+<td>{{.Created}}</td><td>{{.LastSeen}}</td><td>{{.UserAgent}}</td><td>{{.ClientIP}}</td>
+<td>{{if .Current}}this device{{else}}<form method="post" action="/revoke"><input type="hidden" name="handle" value="{{.Handle}}"><button type="submit" class="revoke">Revoke</button></form>{{end}}</td>
+</tr>
+{{end}}</table>
 {{else}}<p>Not logged in.</p>
 {{end}}<form method="post" action="/login">
 <label>User <input name="user" required maxlength="64"></label>
+<label><input type="checkbox" name="remember" value="1" id="remember"> Remember me</label>
 <button type="submit">Log in</button>
 </form>
 <form method="post" action="/logout">
 <button type="submit">Log out</button>
 </form>
 <p>JSON API: <a href="/api/session">/api/session</a>, <a href="/api/peek">/api/peek</a>,
-<a href="/api/stream">/api/stream</a>; POST /api/login, POST /api/logout,
-PUT/GET/DELETE /api/values/{key}.</p>
+<a href="/api/sessions">/api/sessions</a>, <a href="/api/flashes">/api/flashes</a>,
+<a href="/api/stream">/api/stream</a>, <a href="/metrics">/metrics</a>; see the README.</p>
 </body>
 </html>
 `))
 
-// Page renders the HTML page of GET / for the state st. Every GET / counts
-// a view: handlers call CountView and render its result.
-func (a *App) Page(st State) ([]byte, error) {
-	var b bytes.Buffer
-	err := pageTemplate.Execute(&b, struct {
+// Page renders the HTML page of GET /. It counts a view in the login
+// session s, pops the flashes of s and of the preferences session prefs,
+// and lists the logged-in user's sessions with a revoke button each.
+func (a *App) Page(ctx context.Context, s, prefs *session.Session) ([]byte, error) {
+	views := s.Incr(KeyViews, 1) // merges: concurrent views all count
+	data := struct {
 		State
 		Framework, Store string
-	}{st, a.Framework, StoreName(a.Config.Store)})
-	if err != nil {
+		Flashes          []string
+		Sessions         []SessionJSON
+	}{State: State{Views: views, User: s.Owner()}, Framework: a.Framework, Store: StoreName(a.Config.Store)}
+	data.Flashes = append(Flashes(s.Flashes()).Flashes, Flashes(prefs.Flashes()).Flashes...)
+	if user := s.Owner(); user != "" {
+		list, err := a.Manager.Sessions(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		data.Sessions = Sessions(list, s.Handle()).Sessions
+	}
+	var b bytes.Buffer
+	if err := pageTemplate.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("demo: rendering the page: %w", err)
 	}
 	return b.Bytes(), nil

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	session "github.com/sessionkit/sessionkit/core"
+	otelsession "github.com/sessionkit/sessionkit/otel"
 )
 
 // Server is a framework's HTTP server as the runner drives it.
@@ -177,21 +178,13 @@ func Run(ctx context.Context, o Options) (err error) {
 		}
 	}()
 
-	m, err := session.NewManager(
-		session.WithStore(store),
-		session.WithLifetime(cfg.Lifetime),
-		session.WithIdleTimeout(cfg.IdleTimeout),
-		session.WithCookieSecure(cfg.CookieSecure),
-		session.WithStoreTimeout(cfg.StoreTimeout),
-		session.WithLogger(logger),
-	)
+	app, err := newApp(o.Framework, cfg, store, logger)
 	if err != nil {
 		fmt.Fprintln(o.Log, err)
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	defer m.Close()
+	defer app.close()
 
-	app := &App{Framework: o.Framework, Config: cfg, Manager: m, Logger: logger}
 	srv, err := o.Build(app)
 	if err != nil {
 		return fmt.Errorf("building the %s server: %w", o.Framework, err)
@@ -254,4 +247,66 @@ func Main(framework string, build BuildFunc) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", framework, err)
 		os.Exit(1)
 	}
+}
+
+// newApp builds the demo's two Managers on store, both reporting to one
+// OpenTelemetry MeterProvider whose metrics App.Metrics serves.
+func newApp(framework string, cfg Config, store session.Store, logger *slog.Logger) (*App, error) {
+	mp, metrics, err := otelsession.NewPrometheus()
+	if err != nil {
+		return nil, err
+	}
+	observer := func(name string) session.Option {
+		obs, err := otelsession.New(otelsession.WithMeterProvider(mp), otelsession.WithName(name))
+		if err != nil {
+			return func(*session.Manager) error { return err }
+		}
+		return session.WithObserver(obs)
+	}
+	opts := []session.Option{
+		session.WithStore(store),
+		session.WithLifetime(cfg.Lifetime),
+		session.WithIdleTimeout(cfg.IdleTimeout),
+		session.WithCookieSecure(cfg.CookieSecure),
+		session.WithStoreTimeout(cfg.StoreTimeout),
+		session.WithRotateGrace(cfg.RotateGrace),
+		session.WithLogger(logger),
+		observer("login"),
+	}
+	if cfg.TokenHeader != "" {
+		opts = append(opts, session.WithTokenHeader(cfg.TokenHeader))
+	}
+	m, err := session.NewManager(opts...)
+	if err != nil {
+		mp.Shutdown(context.Background())
+		return nil, err
+	}
+	// The preferences session: its own cookie, persistent, a year long,
+	// on the same store (IDs never collide).
+	prefs, err := session.NewManager(
+		session.WithStore(store),
+		session.WithCookieName(PrefsCookie),
+		session.WithPersistentCookie(true),
+		session.WithLifetime(DefaultPrefsLifetime),
+		session.WithCookieSecure(cfg.CookieSecure),
+		session.WithStoreTimeout(cfg.StoreTimeout),
+		session.WithLogger(logger),
+		observer("prefs"),
+	)
+	if err != nil {
+		m.Close()
+		mp.Shutdown(context.Background())
+		return nil, err
+	}
+	return &App{
+		Framework: framework, Config: cfg, Manager: m, Prefs: prefs, Metrics: metrics, Logger: logger,
+		closeMetrics: func() error { return mp.Shutdown(context.Background()) },
+	}, nil
+}
+
+// close closes the Managers and the metrics pipeline.
+func (a *App) close() {
+	a.Manager.Close()
+	a.Prefs.Close()
+	a.closeMetrics()
 }

@@ -10,6 +10,7 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
+	sqlitestore "github.com/sessionkit/sessionkit/stores/sqlite"
 )
 
 // OpenStore opens the session store that spec names:
@@ -19,6 +20,9 @@ import (
 //	rediss://...                     (the same over TLS)
 //	postgres://user@host:port/db     PostgreSQL, through pgstore.Open,
 //	postgresql://...                 creating the sessions table if needed
+//	sqlite:PATH                      a SQLite database file, through
+//	                                 sqlitestore.Open (created if missing;
+//	                                 several processes may share it)
 //
 // It checks that a remote store answers, so a wrong URL fails at start-up
 // rather than on the first request. The caller closes the store with the
@@ -57,16 +61,26 @@ func OpenStoreMax(ctx context.Context, spec string, maxSessions int) (session.St
 			return nil, nil, fmt.Errorf("postgres store %s: %w", StoreName(spec), err)
 		}
 		return s, s.Close, nil
+	case "sqlite":
+		path := strings.TrimPrefix(spec, "sqlite:")
+		s, err := sqlitestore.Open(ctx, path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening sqlite store %s: %w", path, err)
+		}
+		return s, s.Close, nil
 	default:
 		return nil, nil, errUnknownStore(spec)
 	}
 }
 
-// storeKind returns "memory", "redis" or "postgres" for a -store value,
-// or "" when it names no store the demo knows.
+// storeKind returns "memory", "redis", "postgres" or "sqlite" for a
+// -store value, or "" when it names no store the demo knows.
 func storeKind(spec string) string {
 	if spec == "memory" {
 		return "memory"
+	}
+	if path, ok := strings.CutPrefix(spec, "sqlite:"); ok && path != "" && !strings.HasPrefix(path, "//") {
+		return "sqlite"
 	}
 	scheme, _, ok := strings.Cut(spec, "://")
 	if !ok {
@@ -82,7 +96,7 @@ func storeKind(spec string) string {
 }
 
 func errUnknownStore(spec string) error {
-	return fmt.Errorf("unknown -store %q: want memory, redis://host:port/db or postgres://user@host:port/db", StoreName(spec))
+	return fmt.Errorf("unknown -store %q: want memory, redis://host:port/db, postgres://user@host:port/db or sqlite:PATH", StoreName(spec))
 }
 
 // ping makes one harmless store call (a Get of a key no session can have),
@@ -95,7 +109,7 @@ func ping(ctx context.Context, s session.Store) error {
 	return err
 }
 
-// StoreName returns spec as it may be logged: "memory", or the URL's
+// StoreName returns spec as it may be logged: "memory", "sqlite:PATH", or the URL's
 // scheme, host and path without user, password or query (which may hold a
 // password).
 func StoreName(spec string) string {
