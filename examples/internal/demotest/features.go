@@ -367,3 +367,42 @@ func Token(t *testing.T, base, header string) (ids []string) {
 	assert.Empty(t, c.SID)
 	return nil
 }
+
+// CrossFeatures checks that the features users ask for work across two
+// demos a and b (of different frameworks) on one shared store: a session
+// listed and revoked from the other framework, a flash added on one and
+// popped on the other, a rotation on one whose old ID keeps resolving on
+// the other, and a logout everywhere that ends the sessions on both.
+func CrossFeatures(t *testing.T, a, b string) {
+	user := uniqueUser("cross")
+	ca, cb := NewClient(t, a), NewClient(t, b)
+	login(ca, user, "1")
+	login(cb, user, "")
+	list := sessionsOf(cb)
+	require.Len(t, list, 2)
+	var onA string
+	for _, s := range list {
+		if !s.Current {
+			onA = s.Handle
+		}
+	}
+	assert.Equal(t, onA, currentOf(t, sessionsOf(ca)).Handle, "both frameworks name a session by the same handle")
+	cb.Do("DELETE", "/api/sessions/"+onA, "", nil).Want(204, "", "")
+	ca.Get("/api/peek").Want(200, ctJSON, StateJSON(0, ""))
+
+	// b's session, used on a.
+	cc := cb.With(a, cb.SID)
+	cb.PostForm("/api/flash", url.Values{"msg": {"from b"}}).Want(204, "", "")
+	cc.Get("/api/flashes").Want(200, ctJSON, `{"flashes":["`+demo.Welcome(user)+`","from b"]}`+"\n")
+	cb.Get("/api/flashes").Want(200, ctJSON, `{"flashes":[]}`+"\n")
+	old := cc.SID
+	cc.PostForm("/api/rotate", nil).Is(200, ctJSON)
+	assert.Equal(t, user, peekUser(cb.With(b, old)), "the old ID resolves on b within the grace")
+	assert.Equal(t, user, peekUser(cb.With(b, cc.SID)), "the new ID works on b")
+
+	login(ca, user, "")
+	cb.SID = cc.SID
+	cb.PostForm("/api/logout-everywhere", nil).Want(200, ctJSON, `{"destroyed":2}`+"\n").ExpiredCookie()
+	ca.Get("/api/peek").Want(200, ctJSON, StateJSON(0, ""))
+	cc.Get("/api/peek").Want(200, ctJSON, StateJSON(0, ""))
+}
