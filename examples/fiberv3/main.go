@@ -14,14 +14,14 @@
 //
 // It is examples/fiber in fiber v3's idiom: fiber.Ctx is an interface,
 // handlers are func(fiber.Ctx) error, c.Context() is the request's
-// context.Context, c.SendStreamWriter streams and c.Redirect() builds the
+// context.Context, c.SendStream streams and c.Redirect() builds the
 // redirect.
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -260,8 +260,10 @@ func (h handlers) formLogout(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if !s.IsNew() { // a logout of nothing says nothing (and sets no cookie)
+		p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
+	}
 	s.Destroy()
-	p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
 	return c.Redirect().Status(http.StatusSeeOther).To("/")
 }
 
@@ -490,8 +492,15 @@ func (h handlers) deleteValue(c fiber.Ctx) error {
 
 // stream writes to the session, then streams lines. The middleware
 // commits the session (and sets the cookie) when the handler returns,
-// before fasthttp sends the headers and runs the stream writer, which
-// must not touch c or the session.
+// before fasthttp sends the headers and reads the body, whose writer must
+// not touch c or the session.
+//
+// The body is an io.Pipe rather than c.SendStreamWriter: fasthttp runs
+// that writer at once, into a buffered pipe, so lines written while the
+// session commits would leave together as one chunk. An io.Pipe hands each
+// line over only when fasthttp reads it, after the headers, as one chunk
+// sent at once; fasthttp closes the reader when the response ends or
+// fails, which ends the writer.
 func (h handlers) stream(c fiber.Ctx) error {
 	s, err := fiberv3session.Get(c)
 	if err != nil {
@@ -500,11 +509,14 @@ func (h handlers) stream(c fiber.Ctx) error {
 	s.Set(demo.KeyStreamed, demo.Now()) // before the stream: committed with the headers
 	c.Set(fiber.HeaderContentType, demo.ContentTypeText)
 	c.Set("X-Content-Type-Options", "nosniff") // browsers render the lines as they come
-	return c.SendStreamWriter(func(w *bufio.Writer) {
-		// The writer has no request context; a client that leaves makes
-		// the write or flush fail, which ends the stream.
-		_ = h.app.Stream(context.Background(), w, w.Flush)
-	})
+	pr, pw := io.Pipe()
+	go func() {
+		// No request context: a client that leaves makes fasthttp close
+		// the reader, and the next write fails, which ends the stream.
+		// Nothing to flush: the pipe has no buffer.
+		pw.CloseWithError(h.app.Stream(context.Background(), pw, func() error { return nil }))
+	}()
+	return c.SendStream(pr)
 }
 
 func healthz(c fiber.Ctx) error {
