@@ -24,6 +24,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
@@ -153,7 +154,7 @@ func errorHandler(app *demo.App) fiber.ErrorHandler {
 			// A handler's own error, such as the store error of a Manager
 			// call: logged here with its cause, answered without it.
 			app.LogError(c.Method(), c.Path(), err)
-			return sendStatusText(c, fiber.StatusInternalServerError)
+			return serverError(c, fiber.StatusInternalServerError)
 		}
 		if fe.Code == fiber.StatusRequestEntityTooLarge {
 			// fasthttp refused a body over Config.BodyLimit. It reset the
@@ -170,15 +171,26 @@ func errorHandler(app *demo.App) fiber.ErrorHandler {
 			if !errors.Is(err, session.ErrStore) && !errors.Is(err, session.ErrCorrupt) {
 				app.LogError(c.Method(), c.Path(), err)
 			}
-			return sendStatusText(c, fe.Code)
+			return serverError(c, fe.Code)
+		}
+		c.Set("X-Content-Type-Options", "nosniff") // as net/http's http.Error
+		if fe.Code == fiber.StatusNotFound {
+			// No such route: net/http's answer, without the path that
+			// fiber's message repeats.
+			return send(c, fe.Code, demo.ContentTypeText, []byte("404 page not found\n"))
 		}
 		return send(c, fe.Code, demo.ContentTypeText, []byte(fe.Message+"\n"))
 	}
 }
 
-// sendStatusText answers a server error with its status text only.
-func sendStatusText(c fiber.Ctx, code int) error {
-	return send(c, code, demo.ContentTypeText, []byte(http.StatusText(code)+"\n"))
+// serverError answers a server error as the session adapters answer a
+// session failure, and as httpsession.Error answers the nethttp demo's
+// Manager errors: the status text only, Cache-Control: no-store, none of
+// the headers the handler set about its body.
+func serverError(c fiber.Ctx, code int) error {
+	res := c.Response()
+	session.ResetErrorHeader(res.Header.Del, res.Header.Set)
+	return c.Status(code).SendString(http.StatusText(code) + "\n")
 }
 
 type handlers struct{ app *demo.App }
@@ -347,7 +359,7 @@ func (h handlers) revoke(c fiber.Ctx) error {
 	if user == "" {
 		return sendError(c, http.StatusUnauthorized, demo.ErrNotLoggedIn)
 	}
-	found, err := h.app.Manager.Revoke(c.Context(), user, strings.Clone(c.Params("handle")))
+	found, err := h.app.Manager.Revoke(c.Context(), user, strings.Clone(param(c, "handle")))
 	switch {
 	case err != nil:
 		return err
@@ -433,11 +445,22 @@ func (h handlers) getTheme(c fiber.Ctx) error {
 	return send(c, http.StatusOK, demo.ContentTypeText, []byte(theme))
 }
 
+// param returns the route's :name unescaped, as net/http's r.PathValue
+// gives it (c.Params is as the path was sent). A malformed escape is left
+// as it is, for the validation to refuse.
+func param(c fiber.Ctx, name string) string {
+	v := c.Params(name)
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
+}
+
 // key returns the session key of a /api/values route's validated :key
 // (the concatenation copies it), or answers 400 and reports false with
 // the error of that answer.
 func key(c fiber.Ctx) (string, bool, error) {
-	k := c.Params("key")
+	k := param(c, "key")
 	if err := demo.ValidateKey(k); err != nil {
 		return "", false, sendError(c, http.StatusBadRequest, err)
 	}
