@@ -154,8 +154,10 @@ func (h handlers) formLogout(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !s.IsNew() { // a logout of nothing says nothing (and sets no cookie)
+		p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
+	}
 	s.Destroy()
-	p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
 	return c.Redirect(http.StatusSeeOther, "/")
 }
 

@@ -164,8 +164,10 @@ func (h handlers) formLogout(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if !s.IsNew() { // a logout of nothing says nothing (and sets no cookie)
+		p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
+	}
 	s.Destroy()
-	p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
 	c.Redirect(http.StatusSeeOther, "/")
 }
 

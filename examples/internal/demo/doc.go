@@ -37,8 +37,9 @@
 //	                               remember me) and a logout button (no JavaScript)
 //	POST   /login                  form fields user, remember; logs in as
 //	                               /api/login does; 303 to /
-//	POST   /logout                 destroys the login session and leaves a flash in
-//	                               the preferences session; 303 to /
+//	POST   /logout                 destroys the login session and, if there was
+//	                               one, leaves a flash in the preferences session;
+//	                               303 to /
 //	POST   /revoke                 form field handle: ends that session of the
 //	                               user's; 303 to /
 //	GET    /api/session            counts a view; {"views":N,"user":"..."}
@@ -53,7 +54,7 @@
 //	GET    /api/values/{key}       the stored body as text/plain, or 404
 //	DELETE /api/values/{key}       204
 //	GET    /api/stream             writes to the session, then streams three lines
-//	GET    /api/sessions           the user's sessions, newest first:
+//	GET    /api/sessions           the user's sessions, oldest first:
 //	                               {"sessions":[{"handle":"...","current":true,
 //	                               "created":"...","last_seen":"...",
 //	                               "user_agent":"...","client_ip":"..."}]}; 401
