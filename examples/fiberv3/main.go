@@ -34,7 +34,7 @@ import (
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 )
 
-func main() { demo.Main("fiber", newServer) }
+func main() { demo.Main("fiberv3", newServer) }
 
 // newServer mounts the demo's routes on a fiber app behind the session
 // middlewares.
