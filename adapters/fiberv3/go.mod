@@ -1,6 +1,6 @@
 module github.com/sessionkit/sessionkit/adapters/fiberv3
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/gofiber/fiber/v3 v3.1.0
@@ -24,6 +24,6 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/net v0.50.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
 )
