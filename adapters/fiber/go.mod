@@ -4,6 +4,7 @@ go 1.25.0
 
 require (
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/sessionkit/sessionkit/adapters/internal/fasthttpsession v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1

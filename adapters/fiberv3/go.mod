@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/gofiber/utils/v2 v2.0.2
+	github.com/sessionkit/sessionkit/adapters/internal/fasthttpsession v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
