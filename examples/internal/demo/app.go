@@ -108,7 +108,7 @@ type SessionJSON struct {
 
 // SessionsBody is the JSON body of GET /api/sessions.
 type SessionsBody struct {
-	Sessions []SessionJSON `json:"sessions"` // newest first; never null
+	Sessions []SessionJSON `json:"sessions"` // oldest first; never null
 }
 
 // Sessions returns the body of GET /api/sessions for the user's sessions
