@@ -10,6 +10,12 @@
 // test serves a page from a second origin (another port of 127.0.0.1)
 // whose form posts to a demo's /logout: the demo must refuse it, so the
 // user stays logged in, while the demo's own page can still call its API.
+// TestRememberMe ticks the login form's "Remember me" box: Chromium must
+// store a persistent cookie expiring with the session (-lifetime), and a
+// browser-session cookie without the box; the welcome and logged-out
+// flashes show once each. TestRevokeOtherDevice logs one user in from two
+// browser contexts (two cookie stores): the first revokes the second's
+// session from its page's table of sessions, and the second is logged out.
 //
 // The package's own code finds and starts Chromium: Debian's "chromium"
 // package, which scripts/install-chromium.sh installs (with apt-get, as

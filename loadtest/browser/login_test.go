@@ -321,8 +321,17 @@ func (b *tab) wantPage(views int, user string) {
 }
 
 // cookie returns the session cookie as Chromium stored it, after checking
-// that there is exactly one and that its flags are what the demo sets.
+// that there is exactly one and that its flags are what the demo sets: a
+// browser-session cookie, as the demo's is unless "Remember me" was ticked.
 func (b *tab) cookie() *network.Cookie {
+	b.t.Helper()
+	return b.storedCookie(false)
+}
+
+// storedCookie is cookie for a session cookie that must be persistent
+// (have an expiry: "Remember me") if persistent is set, and a
+// browser-session cookie otherwise.
+func (b *tab) storedCookie(persistent bool) *network.Cookie {
 	b.t.Helper()
 	res, err := chromedp.CallBrowser(b.ctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: b.cookieContext})
 	if err != nil {
@@ -356,8 +365,11 @@ func (b *tab) cookie() *network.Cookie {
 	if c.Domain != host { // a host-only cookie: no Domain attribute was sent
 		problems = append(problems, fmt.Sprintf("Domain is %q, want the host-only %q", c.Domain, host))
 	}
-	if !c.Session {
-		problems = append(problems, "it is persistent, want a session cookie (the demo sets no Max-Age)")
+	switch {
+	case persistent && c.Session:
+		problems = append(problems, "it is a browser-session cookie, want a persistent one (Max-Age: remember me)")
+	case !persistent && !c.Session:
+		problems = append(problems, "it is persistent, want a browser-session cookie (no Max-Age without remember me)")
 	}
 	if c.Value == "" {
 		problems = append(problems, "its value is empty")
@@ -372,13 +384,27 @@ func (b *tab) cookie() *network.Cookie {
 func describe(cs []*network.Cookie) string {
 	var sb strings.Builder
 	for _, c := range cs {
-		fmt.Fprintf(&sb, "\n  %s: domain %q path %q httpOnly %t secure %t sameSite %q session %t",
-			c.Name, c.Domain, c.Path, c.HTTPOnly, c.Secure, c.SameSite, c.Session)
+		fmt.Fprintf(&sb, "\n  %s: domain %q path %q httpOnly %t secure %t sameSite %q session %t expires %s",
+			c.Name, c.Domain, c.Path, c.HTTPOnly, c.Secure, c.SameSite, c.Session, expiry(c))
 	}
 	if sb.Len() == 0 {
 		return "(no cookies)"
 	}
 	return sb.String()
+}
+
+// expiry formats when c expires, as Chromium stored it.
+func expiry(c *network.Cookie) string {
+	if c.Session || c.Expires <= 0 {
+		return "never (browser session)"
+	}
+	return cookieExpires(c).UTC().Format(time.RFC3339)
+}
+
+// cookieExpires returns when the persistent cookie c expires; Chromium
+// reports it in seconds since the epoch.
+func cookieExpires(c *network.Cookie) time.Time {
+	return time.UnixMilli(int64(c.Expires * 1000))
 }
 
 // screenshot captures the viewport as a PNG into the test's temporary
