@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // The shared services of this machine (scripts/services.sh starts them).
@@ -25,12 +27,20 @@ const (
 // what the tests leave behind expires soon.
 const storeLifetime = "10m"
 
+// builds holds one build per framework, made on first use: a test of
+// one framework builds only its demo, so it runs while another demo does
+// not compile (that one's tests fail on the build error).
 var (
-	buildOnce sync.Once
-	binDir    string
-	bins      map[string]string
-	buildErr  error
+	buildMu sync.Mutex
+	binDir  string
+	builds  = map[string]*build{}
 )
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -40,22 +50,35 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary returns the path of the demo binary of framework, building all
-// four on first use.
+// binary returns the path of the demo binary of framework, building it on
+// first use.
 func binary(t testing.TB, framework string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "sessionkit-loadtest-"); buildErr != nil {
-			return
+	buildMu.Lock()
+	var err error
+	if binDir == "" {
+		binDir, err = os.MkdirTemp("", "sessionkit-loadtest-")
+		if err != nil {
+			binDir = ""
 		}
+	}
+	b := builds[framework]
+	if b == nil {
+		b = &build{}
+		builds[framework] = b
+	}
+	dir := binDir
+	buildMu.Unlock()
+	require.NoError(t, err)
+	b.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		bins, buildErr = BuildDemos(ctx, binDir, Frameworks...)
+		var paths map[string]string
+		paths, b.err = BuildDemos(ctx, dir, framework)
+		b.path = paths[framework]
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return bins[framework]
+	require.NoError(t, b.err, "building the %s demo", framework)
+	return b.path
 }
 
 // badLog matches what a demo must never log: a panic, a data race, a
