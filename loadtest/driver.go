@@ -68,6 +68,11 @@ type Config struct {
 	// Observe, when set, is called after every request, from the client's
 	// goroutine: it must be safe for concurrent use.
 	Observe func(Event)
+	// BeforeCheck, when set, is called once the load has ended and before
+	// the final check, so that a test can restart the server in between:
+	// the final check then reads everything back from the new process with
+	// the clients' cookies. Target must answer again when it returns.
+	BeforeCheck func()
 }
 
 // Event describes one request Run made, for Config.Observe.
@@ -99,6 +104,10 @@ type Result struct {
 	// WritesChecked counts the values the final check read back and found
 	// exactly as last acknowledged.
 	WritesChecked int64
+	// LoginsChecked counts the clients the final check found still logged
+	// in (their session holding their user and views) after their last
+	// acknowledged login.
+	LoginsChecked int64
 	// Lost counts acknowledged writes that were not read back: a value
 	// missing or older than the last acknowledged write, a view count that
 	// went backwards, a session that vanished without a logout.
@@ -136,8 +145,8 @@ func (r *Result) String() string {
 	if r.Elapsed > 0 {
 		rate = float64(r.Requests) / r.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("loadtest: clients=%d requests=%d (%.0f/s) writes=%d writes-checked=%d reads-checked=%d lost=%d leaks=%d errors=%d uncertain=%d resets=%d sessions=%d p50=%v p99=%v max=%v",
-		r.Clients, r.Requests, rate, r.Writes, r.WritesChecked, r.ReadsChecked, r.Lost, r.Leaks, r.Errors,
+	return fmt.Sprintf("loadtest: clients=%d requests=%d (%.0f/s) writes=%d writes-checked=%d logins=%d logins-checked=%d reads-checked=%d lost=%d leaks=%d errors=%d uncertain=%d resets=%d sessions=%d p50=%v p99=%v max=%v",
+		r.Clients, r.Requests, rate, r.Writes, r.WritesChecked, r.Logins, r.LoginsChecked, r.ReadsChecked, r.Lost, r.Leaks, r.Errors,
 		r.Uncertain, r.Resets, len(r.SessionIDs), r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Max.Round(10*time.Microsecond))
 }
 
@@ -195,6 +204,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 
+	if cfg.BeforeCheck != nil {
+		cfg.BeforeCheck()
+		// The idle connections of the load may lead to a process that is
+		// gone.
+		rs.tr.CloseIdleConnections()
+	}
 	// The final check runs whatever ctx says: it is what the load was for.
 	for _, c := range clients {
 		wg.Add(1)
@@ -214,6 +229,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Writes += c.writes
 		res.ReadsChecked += c.readsChecked
 		res.WritesChecked += c.writesChecked
+		res.LoginsChecked += c.loginsChecked
 		res.Lost += c.lost
 		res.Leaks += c.leaks
 		res.Errors += c.errors
@@ -348,7 +364,7 @@ type client struct {
 	ids        []string // every session ID this client held
 
 	requests, logins, logouts, writes, readsChecked, writesChecked int64
-	lost, leaks, errors, uncertain, resets                         int64
+	loginsChecked, lost, leaks, errors, uncertain, resets          int64
 	latencies                                                      []time.Duration
 }
 
@@ -771,7 +787,11 @@ func (c *client) check() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if c.loggedIn || c.maybeReset {
+		checked := c.readsChecked
 		c.peek(ctx)
+		if c.loggedIn && c.readsChecked > checked {
+			c.loginsChecked++ // checkState found the user and the views
+		}
 	}
 	keys := make([]string, 0, len(c.values))
 	for k := range c.values {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -129,6 +130,39 @@ func noIDsLogged(t testing.TB, d *Demo, ids []string) {
 
 // redisURL returns the URL of the shared Redis' test database.
 func redisURL() string { return fmt.Sprintf("redis://%s/%d", redisAddr, redisDB) }
+
+// sqliteSpec returns the -store of a new SQLite database in the test's
+// temporary directory (removed after the demos using it have stopped:
+// startDemo's cleanup runs first).
+func sqliteSpec(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
+}
+
+// testStore is a -store for the demos: spec returns a fresh one for the
+// test (a file, a schema, or the shared Redis database with the clients'
+// random tags keeping runs apart).
+type testStore struct {
+	name string
+	spec func(t testing.TB) string
+}
+
+// persistentStores are the stores whose sessions outlive the demo
+// process.
+var persistentStores = []testStore{
+	{"sqlite", sqliteSpec},
+	{"redis", func(testing.TB) string { return redisURL() }},
+	{"postgres", func(t testing.TB) string { url, _ := pgSchema(t, pgAddr); return url }},
+}
+
+// storeArgs returns the demo arguments for the -store spec: the store,
+// and for a persistent store a short lifetime, so that what the tests
+// leave behind expires soon.
+func storeArgs(spec string) []string {
+	if spec == "memory" {
+		return []string{"-store", spec}
+	}
+	return []string{"-store", spec, "-lifetime", storeLifetime}
+}
 
 // requireClean fails the test with the result's problems when it lost a
 // write, leaked or failed a request.
