@@ -66,17 +66,9 @@ func TestDriverCatchesLostWrites(t *testing.T) {
 		flooded <- err
 	}()
 	res, err := Run(ctx, Config{Target: d.URL, Clients: 10, Duration: 1500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := <-flooded; err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, <-flooded)
 	t.Logf("with the sessions evicted under the clients: %s", res)
-	if res.Lost == 0 {
-		t.Errorf("the driver reported no lost write although the store evicted the clients' sessions: %s", res)
-	}
-	if res.Leaks != 0 || res.Errors != 0 {
-		t.Errorf("%s\n%s", res, strings.Join(res.Problems, "\n"))
-	}
+	assert.Positive(t, res.Lost, "the driver reported no lost write although the store evicted the clients' sessions: %s", res)
+	assert.True(t, res.Leaks == 0 && res.Errors == 0, "%s\n%s", res, strings.Join(res.Problems, "\n"))
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -92,14 +93,9 @@ var badLog = regexp.MustCompile(`(?i)panic|DATA RACE|fatal error|goroutine [0-9]
 func startDemo(t testing.TB, framework string, args ...string) *Demo {
 	t.Helper()
 	d, err := StartDemo(binary(t, framework), args...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		err := d.Stop(20 * time.Second)
-		if err != nil {
-			t.Errorf("%s %q did not exit cleanly on SIGTERM: %v", framework, d.Args, err)
-		}
+		assert.NoError(t, d.Stop(20*time.Second), "%s %q did not exit cleanly on SIGTERM", framework, d.Args)
 		checkLog(t, d)
 		if t.Failed() {
 			t.Logf("log of %s %q:\n%s", framework, d.Args, truncate(d.Log(), 8000))
@@ -111,9 +107,8 @@ func startDemo(t testing.TB, framework string, args ...string) *Demo {
 // checkLog fails the test if the demo logged a panic or a data race.
 func checkLog(t testing.TB, d *Demo) {
 	t.Helper()
-	if m := badLog.FindString(d.Log()); m != "" {
-		t.Errorf("%s logged %q:\n%s", d.Framework, m, truncate(d.Log(), 8000))
-	}
+	m := badLog.FindString(d.Log())
+	assert.Empty(t, m, "%s logged a panic, a data race or a fatal error:\n%s", d.Framework, truncate(d.Log(), 8000))
 }
 
 // noIDsLogged fails the test if the demo's log holds any of ids.
@@ -122,7 +117,7 @@ func noIDsLogged(t testing.TB, d *Demo, ids []string) {
 	log := d.Log()
 	for _, id := range ids {
 		if id != "" && strings.Contains(log, id) {
-			t.Errorf("%s logged a session ID", d.Framework)
+			assert.Fail(t, "session ID logged", "%s logged a session ID", d.Framework)
 			return
 		}
 	}
@@ -168,7 +163,5 @@ func storeArgs(spec string) []string {
 // write, leaked or failed a request.
 func requireClean(t testing.TB, res *Result) {
 	t.Helper()
-	if res.Lost != 0 || res.Leaks != 0 || res.Errors != 0 {
-		t.Errorf("%s\nproblems:\n%s", res, strings.Join(res.Problems, "\n"))
-	}
+	assert.True(t, res.Lost == 0 && res.Leaks == 0 && res.Errors == 0, "%s\nproblems:\n%s", res, strings.Join(res.Problems, "\n"))
 }
