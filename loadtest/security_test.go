@@ -173,12 +173,15 @@ func containsAny(b []byte, ids []string, raw [][]byte) (string, bool) {
 
 // TestStoreHoldsNoSessionID runs the load against a demo on Redis and one
 // on PostgreSQL, then reads everything the store holds — every key and
-// value in the Redis test database (SCAN), every row of the PostgreSQL
-// table — and looks for each session ID the clients were given, as text
-// and as its 32 raw bytes (the IDs of sessions that logins and logouts
-// replaced included). Expected: none is there (records are keyed by
-// the fingerprint), every key under the store's prefix is a 43-character
-// fingerprint, and no ID appears in either demo's log.
+// value in the Redis test database (SCAN, and the members of the owner
+// index's sorted sets), every row of the PostgreSQL session and owner
+// index tables — and looks for each session ID the clients were given, as
+// text and as its 32 raw bytes (the IDs of sessions that logins and
+// logouts replaced included). Expected: none is there (records are keyed
+// by the fingerprint), every key under the store's prefix is a
+// 43-character fingerprint or an owner index named by a hash, every key
+// in the owner index is a fingerprint, and no ID appears in either demo's
+// log.
 func TestStoreHoldsNoSessionID(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -204,15 +207,32 @@ func TestStoreHoldsNoSessionID(t *testing.T) {
 		raw := decode(ids)
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr, DB: redisDB})
 		defer rdb.Close()
-		var keys, records int
+		var keys, records, indexed int
 		iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
 		for iter.Next(ctx) {
 			key := iter.Val()
 			keys++
 			id, found := containsAny([]byte(key), ids, raw)
 			require.False(t, found, "Redis key %q holds session ID %.6s…", key, id)
-			if fp, ok := strings.CutPrefix(key, redisstore.DefaultPrefix); ok {
-				assert.True(t, session.ValidID(fp), "Redis key %q is not a 43-character fingerprint", key)
+			rest, ours := strings.CutPrefix(key, redisstore.DefaultPrefix)
+			if owner, ok := strings.CutPrefix(rest, "owner:"); ours && ok {
+				// The owner index: a sorted set per user, named by a hash
+				// of the user, whose members are the user's session keys.
+				assert.Regexp(t, "^[0-9a-f]{32}$", owner, "Redis owner index key %q is not named by a hash", key)
+				members, err := rdb.ZRange(ctx, key, 0, -1).Result()
+				if err != nil {
+					continue // gone meanwhile
+				}
+				for _, m := range members {
+					indexed++
+					id, found := containsAny([]byte(m), ids, raw)
+					require.False(t, found, "a member of Redis owner index %q holds session ID %.6s…", key, id)
+					assert.True(t, session.ValidID(m), "member %q of Redis owner index %q is not a 43-character fingerprint", m, key)
+				}
+				continue
+			}
+			if ours {
+				assert.True(t, session.ValidID(rest), "Redis key %q is not a 43-character fingerprint", key)
 			}
 			v, err := rdb.Get(ctx, key).Bytes()
 			if err != nil {
@@ -224,7 +244,7 @@ func TestStoreHoldsNoSessionID(t *testing.T) {
 		}
 		require.NoError(t, iter.Err())
 		require.GreaterOrEqual(t, records, 5, "records in Redis database %d after 10 clients: the scan missed the data", redisDB)
-		t.Logf("Redis: %d keys (%d string records) scanned for %d session IDs: none found", keys, records, len(ids))
+		t.Logf("Redis: %d keys (%d string records, %d owner index entries) scanned for %d session IDs: none found", keys, records, indexed, len(ids))
 	})
 
 	t.Run("postgres", func(t *testing.T) {
@@ -250,7 +270,20 @@ func TestStoreHoldsNoSessionID(t *testing.T) {
 		}
 		require.NoError(t, rows.Err())
 		require.GreaterOrEqual(t, n, 5, "rows after 10 clients: the query missed the data")
-		t.Logf("PostgreSQL: %d rows read for %d session IDs: none found", n, len(ids))
+		// The owner index: the user's sessions by their keys.
+		rows, err = conn.Query(ctx, "SELECT owner, key, expires_at::text FROM "+schema+"."+pgstore.DefaultTable+"_owners")
+		require.NoError(t, err)
+		indexed := 0
+		for rows.Next() {
+			var owner, key, expires string
+			require.NoError(t, rows.Scan(&owner, &key, &expires))
+			indexed++
+			id, found := containsAny([]byte(owner+"\x00"+key+"\x00"+expires), ids, raw)
+			require.False(t, found, "a PostgreSQL owner index row holds session ID %.6s…", id)
+			assert.True(t, session.ValidID(key), "PostgreSQL owner index key %q is not a 43-character fingerprint", key)
+		}
+		require.NoError(t, rows.Err())
+		t.Logf("PostgreSQL: %d rows and %d owner index rows read for %d session IDs: none found", n, indexed, len(ids))
 	})
 }
 
