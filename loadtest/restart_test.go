@@ -37,8 +37,8 @@ func TestKillRestartNothingLost(t *testing.T) {
 		for _, st := range persistentStores {
 			t.Run(fw+"/"+st.name, func(t *testing.T) {
 				res, k := killRestart(t, fw, storeArgs(st.spec(t)))
-				t.Logf("%s %s: SIGKILL after %v of load: %d writes and %d logins acknowledged, %d requests in flight cut, restarted %v after the kill; through the new process: %d values as last acknowledged, %d sessions still logged in, lost %d; %s",
-					fw, st.name, restartLoad, res.Writes, res.Logins, k.cut, k.down.Round(time.Millisecond),
+				t.Logf("%s %s: SIGKILL after %v of load: %d writes and %d logins acknowledged, %d requests in flight cut (%d more refused), restarted %v after the kill; through the new process: %d values as last acknowledged, %d sessions still logged in, lost %d; %s",
+					fw, st.name, restartLoad, res.Writes, res.Logins, k.cut, k.refused, k.down.Round(time.Millisecond),
 					res.WritesChecked, res.LoginsChecked, res.Lost, res)
 				assert.Zero(t, res.Lost, "acknowledged writes or logins lost across the restart:\n%s", strings.Join(res.Problems, "\n"))
 				assert.Zero(t, res.Leaks, "leaks:\n%s", strings.Join(res.Problems, "\n"))
@@ -56,7 +56,7 @@ func TestKillRestartNothingLost(t *testing.T) {
 // empty sessions, never someone else's).
 func TestKillRestartCatchesLoss(t *testing.T) {
 	res, k := killRestart(t, "nethttp", storeArgs("memory"))
-	t.Logf("memory store, SIGKILL and restart: %d writes and %d logins acknowledged, %d requests cut; %s", res.Writes, res.Logins, k.cut, res)
+	t.Logf("memory store, SIGKILL and restart: %d writes and %d logins acknowledged, %d requests cut (%d more refused); %s", res.Writes, res.Logins, k.cut, k.refused, res)
 	assert.Positive(t, res.Lost, "the driver reported nothing lost although the memory store died with the process")
 	assert.Zero(t, res.LoginsChecked, "a client is still logged in after the memory store died")
 	assert.Zero(t, res.Leaks, strings.Join(res.Problems, "\n"))
@@ -64,8 +64,9 @@ func TestKillRestartCatchesLoss(t *testing.T) {
 
 // killReport is what killRestart measured besides the driver's Result.
 type killReport struct {
-	cut  int           // requests in flight at the kill that got no answer
-	down time.Duration // from the kill to the new process listening
+	cut     int           // requests in flight at the kill that got no answer
+	refused int           // requests sent after the kill, before the load stopped
+	down    time.Duration // from the kill to the new process listening
 }
 
 // killRestart runs the demo of fw with args, drives the load against it
@@ -137,13 +138,21 @@ func killRestart(t *testing.T, fw string, args []string) (*Result, killReport) {
 			assert.NoError(t, e.Err, "%s through the restarted demo failed", e.Op)
 		case end.Before(killedAt):
 			assert.NoError(t, e.Err, "%s failed before the kill", e.Op)
-		case e.Err != nil && e.Start.Before(killedAt):
-			k.cut++
+		case e.Err != nil:
+			if e.Start.Before(killedAt) {
+				k.cut++
+			} else {
+				k.refused++
+			}
 			// A 2xx whose body the kill cut is a connection error too.
-			assert.Less(t, e.Status, 300, "%s in flight at the kill failed with a status, want a connection error: %v", e.Op, e.Err)
+			assert.Less(t, e.Status, 300, "%s at the kill failed with a status, want a connection error: %v", e.Op, e.Err)
 		}
 	}
-	assert.Positive(t, k.cut, "the kill cut no request: it did not hit the load in the middle")
+	// Whether a request is in flight at the very moment of the kill
+	// depends on timing (the race-instrumented clients are slower than a
+	// demo on the memory store); a request failing after it shows that
+	// the clients were still at work.
+	assert.Positive(t, k.cut+k.refused, "no request failed at the kill: it did not hit the load in the middle")
 	noIDsLogged(t, a, res.SessionIDs)
 	noIDsLogged(t, b, res.SessionIDs)
 	return res, k
