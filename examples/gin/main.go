@@ -1,10 +1,11 @@
 // Command gin is the sessionkit demo app on gin with the ginsession
 // middleware.
 //
-//	go run ./examples/gin [-addr 127.0.0.1:8080] [-store memory|redis://...|postgres://...]
+//	go run ./examples/gin [-addr 127.0.0.1:8080] [-store memory|redis://...|postgres://...|sqlite:PATH]
 //
-// Everything but the routes lives in examples/internal/demo; see its
-// documentation for the routes and flags.
+// The handlers below show every session call; examples/internal/demo holds
+// what is not about sessions (flags, stores, validation, JSON shapes, the
+// page) and documents the routes.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	ginsession "github.com/sessionkit/sessionkit/adapters/gin"
+	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 )
 
@@ -32,21 +34,27 @@ func newServer(app *demo.App) (demo.Server, error) {
 		return nil, err
 	}
 	r.Use(gin.Recovery())
-	// Session store failures reach gin's error path: ginsession.Get (or the
-	// commit) records the error in c.Errors and answers 500 without
-	// detail; log them here, after the handlers ran.
+	// Errors take gin's error path, c.Errors: a failed session load or
+	// commit (ginsession has answered 500 without detail) and a failed
+	// Manager call (fail aborts with 500). Log them here, after the
+	// handlers ran.
 	r.Use(func(c *gin.Context) {
 		c.Next()
 		for _, err := range c.Errors {
 			app.LogError(c.Request.Method, c.Request.URL.Path, err.Err)
 		}
 	})
-	r.Use(ginsession.Middleware(app.Manager))
+	// Two sessions on every route: the preferences session (app.Prefs,
+	// reached with ginsession.GetFor) outside the login session
+	// (app.Manager, reached with ginsession.Get). Each loads only when a
+	// handler asks for it.
+	r.Use(ginsession.Middleware(app.Prefs), ginsession.Middleware(app.Manager))
 
 	h := handlers{app}
 	r.GET("/", h.page)
 	r.POST("/login", h.formLogin)
 	r.POST("/logout", h.formLogout)
+	r.POST("/revoke", h.formRevoke)
 	r.GET("/api/session", h.countView)
 	r.GET("/api/peek", h.peek)
 	r.POST("/api/login", h.login)
@@ -55,9 +63,16 @@ func newServer(app *demo.App) (demo.Server, error) {
 	r.GET("/api/values/:key", h.getValue)
 	r.DELETE("/api/values/:key", h.deleteValue)
 	r.GET("/api/stream", h.stream)
-	r.GET("/healthz", func(c *gin.Context) {
-		c.Data(http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
-	})
+	r.GET("/api/sessions", h.sessions)
+	r.DELETE("/api/sessions/:handle", h.revoke)
+	r.POST("/api/logout-everywhere", h.logoutEverywhere)
+	r.POST("/api/rotate", h.rotate)
+	r.POST("/api/flash", h.addFlash)
+	r.GET("/api/flashes", h.flashes)
+	r.PUT("/api/prefs/theme", h.putTheme)
+	r.GET("/api/prefs/theme", h.getTheme)
+	r.GET("/metrics", gin.WrapH(app.Metrics))
+	r.GET("/healthz", healthz)
 	// Guards around the router, so that a request they refuse never loads
 	// a session. Go's http.CrossOriginProtection refuses a write that a
 	// browser sent from another origin (CSRF), 403.
@@ -71,28 +86,59 @@ func newServer(app *demo.App) (demo.Server, error) {
 
 type handlers struct{ app *demo.App }
 
-func jsonBody(c *gin.Context, status int, v any) {
+// session returns the request's login session. When the store fails,
+// ginsession.Get has put the error in c.Errors, aborted the chain and
+// answered 500 without detail, and session reports false.
+func (h handlers) session(c *gin.Context) (*session.Session, bool) {
+	s, err := ginsession.Get(c)
+	return s, err == nil
+}
+
+// prefs returns the request's preferences session, as session does.
+func (h handlers) prefs(c *gin.Context) (*session.Session, bool) {
+	p, err := ginsession.GetFor(c, h.app.Prefs)
+	return p, err == nil
+}
+
+// fail answers a store error of a Manager call (Sessions, Revoke,
+// RevokeAll) on gin's error path: 500 without detail, the error in
+// c.Errors for the logging middleware.
+func fail(c *gin.Context, err error) {
+	_ = c.AbortWithError(http.StatusInternalServerError, err)
+}
+
+func writeJSON(c *gin.Context, status int, v any) {
 	c.Data(status, demo.ContentTypeJSON, demo.JSON(v))
 }
 
-func badRequest(c *gin.Context, err error) {
-	jsonBody(c, http.StatusBadRequest, demo.ErrorBody{Error: err.Error()})
+func writeError(c *gin.Context, status int, err error) {
+	c.Data(status, demo.ContentTypeJSON, demo.ErrorJSON(err))
 }
 
-// Every handler returns when ginsession.Get fails: Get has recorded the
-// error and answered 500.
-
 func (h handlers) page(c *gin.Context) {
-	s, err := ginsession.Get(c)
-	if err != nil {
+	s, ok := h.session(c)
+	if !ok {
 		return
 	}
-	page, err := h.app.Page(demo.CountView(s))
+	p, ok := h.prefs(c)
+	if !ok {
+		return
+	}
+	page, err := h.app.Page(c.Request.Context(), s, p)
 	if err != nil {
-		c.AbortWithError(http.StatusInternalServerError, err)
+		fail(c, err)
 		return
 	}
 	c.Data(http.StatusOK, demo.ContentTypeHTML, page)
+}
+
+// logIn is the login of both login routes.
+func logIn(s *session.Session, user string, remember bool) {
+	s.Regenerate()            // a new ID at every privilege change: a planted ID is worthless
+	s.Set(demo.KeyUser, user) // a string always encodes: no error to check
+	s.SetOwner(user)          // lists the session under Manager.Sessions(user)
+	s.SetPersistent(remember) // remember me: a cookie that outlives the browser
+	s.AddFlash(demo.Welcome(user))
 }
 
 func (h handlers) formLogin(c *gin.Context) {
@@ -101,51 +147,189 @@ func (h handlers) formLogin(c *gin.Context) {
 		c.Data(http.StatusBadRequest, demo.ContentTypeText, []byte(err.Error()+"\n"))
 		return
 	}
-	s, err := ginsession.Get(c)
-	if err != nil {
+	s, ok := h.session(c)
+	if !ok {
 		return
 	}
-	demo.Login(s, user)
+	logIn(s, user, demo.ParseRemember(c.PostForm("remember")))
 	c.Redirect(http.StatusSeeOther, "/")
 }
 
 func (h handlers) formLogout(c *gin.Context) {
-	s, err := ginsession.Get(c)
-	if err != nil {
+	s, ok := h.session(c)
+	if !ok {
 		return
 	}
-	demo.Logout(s)
+	p, ok := h.prefs(c)
+	if !ok {
+		return
+	}
+	if !s.IsNew() { // a logout of nothing says nothing (and sets no cookie)
+		p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
+	}
+	s.Destroy()
+	c.Redirect(http.StatusSeeOther, "/")
+}
+
+func (h handlers) formRevoke(c *gin.Context) {
+	s, ok := h.session(c)
+	if !ok {
+		return
+	}
+	if user := s.Owner(); user != "" {
+		if _, err := h.app.Manager.Revoke(c.Request.Context(), user, c.PostForm("handle")); err != nil {
+			fail(c, err)
+			return
+		}
+	}
 	c.Redirect(http.StatusSeeOther, "/")
 }
 
 func (h handlers) countView(c *gin.Context) {
-	if s, err := ginsession.Get(c); err == nil {
-		jsonBody(c, http.StatusOK, demo.CountView(s))
+	if s, ok := h.session(c); ok {
+		views := s.Incr(demo.KeyViews, 1) // merges: concurrent views all count
+		user, _ := session.GetAs[string](s, demo.KeyUser)
+		writeJSON(c, http.StatusOK, demo.State{Views: views, User: user})
 	}
 }
 
 func (h handlers) peek(c *gin.Context) {
-	if s, err := ginsession.Get(c); err == nil {
-		jsonBody(c, http.StatusOK, demo.Peek(s))
+	if s, ok := h.session(c); ok {
+		writeJSON(c, http.StatusOK, demo.Peek(s))
 	}
 }
 
 func (h handlers) login(c *gin.Context) {
 	user := c.PostForm("user")
 	if err := demo.ValidateUser(user); err != nil {
-		badRequest(c, err)
+		writeError(c, http.StatusBadRequest, err)
 		return
 	}
-	if s, err := ginsession.Get(c); err == nil {
-		jsonBody(c, http.StatusOK, demo.Login(s, user))
+	if s, ok := h.session(c); ok {
+		logIn(s, user, demo.ParseRemember(c.PostForm("remember")))
+		writeJSON(c, http.StatusOK, demo.Peek(s))
 	}
 }
 
 func (h handlers) logout(c *gin.Context) {
-	if s, err := ginsession.Get(c); err == nil {
-		demo.Logout(s)
-		jsonBody(c, http.StatusOK, demo.LogoutBody{Destroyed: true})
+	if s, ok := h.session(c); ok {
+		s.Destroy() // the record is deleted and the cookie expired at commit
+		writeJSON(c, http.StatusOK, demo.LogoutBody{Destroyed: true})
 	}
+}
+
+// sessions lists the logged-in user's sessions.
+func (h handlers) sessions(c *gin.Context) {
+	s, ok := h.session(c)
+	if !ok {
+		return
+	}
+	user := s.Owner()
+	if user == "" {
+		writeError(c, http.StatusUnauthorized, demo.ErrNotLoggedIn)
+		return
+	}
+	list, err := h.app.Manager.Sessions(c.Request.Context(), user)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, demo.Sessions(list, s.Handle()))
+}
+
+// revoke ends one of the user's sessions by its handle.
+func (h handlers) revoke(c *gin.Context) {
+	s, ok := h.session(c)
+	if !ok {
+		return
+	}
+	user := s.Owner()
+	if user == "" {
+		writeError(c, http.StatusUnauthorized, demo.ErrNotLoggedIn)
+		return
+	}
+	found, err := h.app.Manager.Revoke(c.Request.Context(), user, c.Param("handle"))
+	switch {
+	case err != nil:
+		fail(c, err)
+	case !found: // unknown, or another user's: Revoke checks the owner
+		writeError(c, http.StatusNotFound, demo.ErrNoSession)
+	default:
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// logoutEverywhere ends all the user's sessions, this one included.
+func (h handlers) logoutEverywhere(c *gin.Context) {
+	s, ok := h.session(c)
+	if !ok {
+		return
+	}
+	user := s.Owner()
+	if user == "" {
+		writeError(c, http.StatusUnauthorized, demo.ErrNotLoggedIn)
+		return
+	}
+	n, err := h.app.Manager.RevokeAll(c.Request.Context(), user)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.Destroy() // RevokeAll deleted its record; Destroy expires the cookie
+	writeJSON(c, http.StatusOK, demo.RevokedBody{Destroyed: n})
+}
+
+// rotate gives the session a new ID without a privilege change: the old
+// ID keeps resolving for -rotate-grace, so requests in flight with the
+// old cookie neither fail nor overwrite the new one.
+func (h handlers) rotate(c *gin.Context) {
+	if s, ok := h.session(c); ok {
+		s.Rotate()
+		writeJSON(c, http.StatusOK, demo.Peek(s))
+	}
+}
+
+func (h handlers) addFlash(c *gin.Context) {
+	msg := c.PostForm("msg")
+	if err := demo.ValidateFlash(msg); err != nil {
+		writeError(c, http.StatusBadRequest, err)
+		return
+	}
+	if s, ok := h.session(c); ok {
+		s.AddFlash(msg) // a string always encodes: no error to check
+		c.Status(http.StatusNoContent)
+	}
+}
+
+func (h handlers) flashes(c *gin.Context) {
+	if s, ok := h.session(c); ok {
+		writeJSON(c, http.StatusOK, demo.Flashes(s.Flashes())) // popped exactly once
+	}
+}
+
+func (h handlers) putTheme(c *gin.Context) {
+	theme, err := demo.ReadTheme(c.Request.Body)
+	if err != nil {
+		writeError(c, http.StatusBadRequest, err)
+		return
+	}
+	if p, ok := h.prefs(c); ok {
+		p.Set(demo.KeyTheme, theme)
+		c.Status(http.StatusNoContent)
+	}
+}
+
+func (h handlers) getTheme(c *gin.Context) {
+	p, ok := h.prefs(c)
+	if !ok {
+		return
+	}
+	theme, found := session.GetAs[string](p, demo.KeyTheme)
+	if !found {
+		writeError(c, http.StatusNotFound, demo.ErrNoTheme)
+		return
+	}
+	c.Data(http.StatusOK, demo.ContentTypeText, []byte(theme))
 }
 
 // key returns the validated :key of a /api/values route, or answers 400
@@ -153,10 +337,10 @@ func (h handlers) logout(c *gin.Context) {
 func key(c *gin.Context) (string, bool) {
 	k := c.Param("key")
 	if err := demo.ValidateKey(k); err != nil {
-		badRequest(c, err)
+		writeError(c, http.StatusBadRequest, err)
 		return "", false
 	}
-	return k, true
+	return demo.ValuePrefix + k, true // namespaced: never "user" or "views"
 }
 
 func (h handlers) putValue(c *gin.Context) {
@@ -166,11 +350,11 @@ func (h handlers) putValue(c *gin.Context) {
 	}
 	val, err := demo.ReadValue(c.Request.Body)
 	if err != nil {
-		badRequest(c, err)
+		writeError(c, http.StatusBadRequest, err)
 		return
 	}
-	if s, err := ginsession.Get(c); err == nil {
-		demo.PutValue(s, k, string(val))
+	if s, ok := h.session(c); ok {
+		s.Set(k, string(val))
 		c.Status(http.StatusNoContent)
 	}
 }
@@ -180,13 +364,13 @@ func (h handlers) getValue(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s, err := ginsession.Get(c)
-	if err != nil {
+	s, ok := h.session(c)
+	if !ok {
 		return
 	}
-	val, found := demo.GetValue(s, k)
+	val, found := session.GetAs[string](s, k)
 	if !found {
-		jsonBody(c, http.StatusNotFound, demo.ErrorBody{Error: demo.ErrNoValue.Error()})
+		writeError(c, http.StatusNotFound, demo.ErrNoValue)
 		return
 	}
 	c.Data(http.StatusOK, demo.ContentTypeText, []byte(val))
@@ -197,23 +381,28 @@ func (h handlers) deleteValue(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if s, err := ginsession.Get(c); err == nil {
-		demo.DeleteValue(s, k)
+	if s, ok := h.session(c); ok {
+		s.Delete(k)
 		c.Status(http.StatusNoContent)
 	}
 }
 
-// stream writes to the session, then streams lines; the middleware commits
-// the session (and sets the cookie) when the headers go out.
+// stream writes to the session, then streams lines. The middleware commits
+// the session (and sets the cookie) when the first line's headers go out;
+// c.Writer.Flush is the middleware's.
 func (h handlers) stream(c *gin.Context) {
-	s, err := ginsession.Get(c)
-	if err != nil {
+	s, ok := h.session(c)
+	if !ok {
 		return
 	}
-	demo.MarkStream(s)
+	s.Set(demo.KeyStreamed, demo.Now()) // before the first byte: committed with the headers
 	c.Header("Content-Type", demo.ContentTypeText)
 	c.Header("X-Content-Type-Options", "nosniff") // browsers render the lines as they come
 	c.Status(http.StatusOK)
 	// An error means the client left; the response is already under way.
 	_ = h.app.Stream(c.Request.Context(), c.Writer, func() error { c.Writer.Flush(); return nil })
+}
+
+func healthz(c *gin.Context) {
+	c.Data(http.StatusOK, demo.ContentTypeText, []byte("ok\n"))
 }

@@ -154,8 +154,10 @@ func (h handlers) formLogout(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.IsNew() { // a logout of nothing says nothing (and sets no cookie)
+		p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
+	}
 	s.Destroy()
-	p.AddFlash(demo.LoggedOut) // the login session is gone: the note lives in prefs
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

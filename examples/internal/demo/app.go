@@ -19,7 +19,8 @@ import (
 // logger. The runner builds it and hands it to the framework's build
 // function; handlers use it for the page, the stream and error logging.
 type App struct {
-	// Framework names the demo: "nethttp", "gin", "echo" or "fiber".
+	// Framework names the demo: "nethttp", "gin", "echo", "echov5",
+	// "fiber" or "fiberv3".
 	Framework string
 	// Config is the parsed command line.
 	Config Config
@@ -108,7 +109,7 @@ type SessionJSON struct {
 
 // SessionsBody is the JSON body of GET /api/sessions.
 type SessionsBody struct {
-	Sessions []SessionJSON `json:"sessions"` // newest first; never null
+	Sessions []SessionJSON `json:"sessions"` // oldest first; never null
 }
 
 // Sessions returns the body of GET /api/sessions for the user's sessions

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/examples/internal/demo"
 )
 
 // UserAgent is the User-Agent of every test request. The session
@@ -26,6 +27,9 @@ const UserAgent = "sessionkit-demotest/1"
 
 // CookieName is the demos' session cookie name (the core's default).
 const CookieName = session.DefaultCookieName
+
+// PrefsCookie is the demos' preferences session cookie name.
+const PrefsCookie = demo.PrefsCookie
 
 // httpClient follows no redirect (the tests check the 303s) and keeps no
 // cookie jar (each Client carries its session cookie itself).
@@ -47,7 +51,14 @@ type Client struct {
 	Extra []*http.Cookie
 	// Header holds extra request headers sent with every request.
 	Header http.Header
-	rec    *recorder
+	// Prefs is the preferences session's cookie ("prefs") to send; ""
+	// sends none. Responses update it as they do SID.
+	Prefs string
+	// TokenHeader, when set, carries SID in this request header instead
+	// of a cookie (the demo's -token-header), and SID is taken from the
+	// response header of that name; a session Set-Cookie fails the test.
+	TokenHeader string
+	rec         *recorder
 }
 
 // recorder collects the session IDs a group of Clients were given.
@@ -61,10 +72,10 @@ func NewClient(t testing.TB, base string) *Client {
 	return &Client{t: t, Base: base, rec: new(recorder)}
 }
 
-// With returns a new Client of the demo at base that sends sid. It
-// records the IDs it is given with c's.
+// With returns a new Client of the demo at base that sends sid (and c's
+// token header setting). It records the IDs it is given with c's.
 func (c *Client) With(base, sid string) *Client {
-	return &Client{t: c.t, Base: base, SID: sid, rec: c.rec}
+	return &Client{t: c.t, Base: base, SID: sid, TokenHeader: c.TokenHeader, rec: c.rec}
 }
 
 // Response is what a demo answered.
@@ -75,6 +86,7 @@ type Response struct {
 	Header  http.Header    // response headers
 	Body    string         // the whole body
 	Cookies []*http.Cookie // the Set-Cookie headers naming the session cookie
+	Prefs   []*http.Cookie // the Set-Cookie headers naming the prefs cookie
 }
 
 // Do sends a request with an optional body and content type and returns
@@ -98,7 +110,12 @@ func (c *Client) Do(method, path, contentType string, body []byte) *Response {
 	for _, ck := range c.Extra {
 		req.AddCookie(ck)
 	}
-	if c.SID != "" {
+	if c.Prefs != "" {
+		req.AddCookie(&http.Cookie{Name: PrefsCookie, Value: c.Prefs})
+	}
+	if c.SID != "" && c.TokenHeader != "" {
+		req.Header.Set(c.TokenHeader, c.SID)
+	} else if c.SID != "" {
 		req.AddCookie(&http.Cookie{Name: CookieName, Value: c.SID})
 	}
 	resp, err := httpClient.Do(req)
@@ -112,11 +129,33 @@ func (c *Client) Do(method, path, contentType string, body []byte) *Response {
 	}
 	r := &Response{t: c.t, req: method + " " + c.Base + path, Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 	for _, ck := range resp.Cookies() {
-		if ck.Name == CookieName {
+		switch ck.Name {
+		case CookieName:
 			r.Cookies = append(r.Cookies, ck)
+		case PrefsCookie:
+			r.Prefs = append(r.Prefs, ck)
 		}
 	}
-	c.take(r.Cookies)
+	if len(r.Prefs) == 1 {
+		c.Prefs = r.Prefs[0].Value
+	}
+	if c.TokenHeader == "" {
+		c.take(r.Cookies)
+		return r
+	}
+	if len(r.Cookies) > 0 {
+		c.t.Fatalf("%s set the session cookie %q in token mode", r.req, r.Header.Values("Set-Cookie"))
+	}
+	if vs, ok := resp.Header[http.CanonicalHeaderKey(c.TokenHeader)]; ok {
+		if len(vs) != 1 {
+			c.t.Fatalf("%s: %d %s headers, want at most 1", r.req, len(vs), c.TokenHeader)
+		}
+		if vs[0] == "" {
+			c.SID = ""
+		} else {
+			c.take([]*http.Cookie{{Name: CookieName, Value: vs[0]}})
+		}
+	}
 	return r
 }
 

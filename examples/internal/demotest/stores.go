@@ -1,10 +1,13 @@
 package demotest
 
 import (
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 	"github.com/sessionkit/sessionkit/internal/testenv"
 )
@@ -15,28 +18,49 @@ const StoreLifetime = "10m"
 
 // TestDemo is the whole in-process test of one framework's demo: the
 // behaviour test, the body limits and the CSRF protection on the memory
-// store (with the default flags), on Redis and on PostgreSQL, the
-// connection timeouts, and the store-failure test. A store that cannot be
+// store (with the default flags), on Redis, PostgreSQL and SQLite, the
+// token-header mode, the end of a rotation's grace, the connection
+// timeouts, and the store-failure test. A store that cannot be
 // reached fails the test; nothing is skipped.
 func TestDemo(t *testing.T, framework string, build demo.BuildFunc) {
 	t.Run("Memory", func(t *testing.T) {
-		check(t, Start(t, framework, build))
+		check(t, Start(t, framework, build), session.DefaultLifetime)
 	})
+	lifetime, _ := time.ParseDuration(StoreLifetime)
 	t.Run("Redis", func(t *testing.T) {
-		check(t, Start(t, framework, build, "-store", RedisURL, "-lifetime", StoreLifetime))
+		check(t, Start(t, framework, build, "-store", RedisURL, "-lifetime", StoreLifetime), lifetime)
 	})
 	t.Run("Postgres", func(t *testing.T) {
-		check(t, Start(t, framework, build, "-store", PostgresURL, "-lifetime", StoreLifetime))
+		check(t, Start(t, framework, build, "-store", PostgresURL, "-lifetime", StoreLifetime), lifetime)
+	})
+	t.Run("SQLite", func(t *testing.T) {
+		db := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
+		// modernc.org/sqlite is C translated to Go: under -race every
+		// statement is instrumented and some ten times slower, and 50
+		// concurrent increments of one session (ConcurrentViewsAllCount)
+		// queue on its single writer beyond the default 3 s store timeout.
+		check(t, Start(t, framework, build, "-store", db, "-lifetime", StoreLifetime, "-store-timeout", "30s"), lifetime)
+	})
+	t.Run("TokenHeader", func(t *testing.T) {
+		d := Start(t, framework, build, "-token-header", "X-Session-Token")
+		NoIDsLogged(t, d, Token(t, d.URL, "X-Session-Token"))
+	})
+	t.Run("RotateGrace", func(t *testing.T) {
+		const grace = 400 * time.Millisecond
+		d := Start(t, framework, build, "-rotate-grace", grace.String())
+		NoIDsLogged(t, d, RotateGrace(t, d.URL, grace))
 	})
 	t.Run("SlowClients", func(t *testing.T) { SlowClients(t, framework, build) })
 	t.Run("StoreDown", func(t *testing.T) { StoreDown(t, framework, build) })
 }
 
-// check runs the behaviour test, BodyLimits and CrossOrigin against d,
-// then checks that d logged none of the session IDs it handed out.
-func check(t *testing.T, d *Demo) {
+// check runs the behaviour test, Features, BodyLimits and CrossOrigin
+// against d, started with -lifetime lifetime, then checks that d logged
+// none of the session IDs it handed out.
+func check(t *testing.T, d *Demo, lifetime time.Duration) {
 	var ids []string
 	t.Run("Behaviour", func(t *testing.T) { ids = append(ids, Behaviour(t, d.URL)...) })
+	t.Run("Features", func(t *testing.T) { ids = append(ids, Features(t, d.URL, lifetime)...) })
 	t.Run("BodyLimits", func(t *testing.T) { ids = append(ids, BodyLimits(t, d)...) })
 	t.Run("CrossOrigin", func(t *testing.T) { ids = append(ids, CrossOrigin(t, d.URL)...) })
 	NoIDsLogged(t, d, ids)

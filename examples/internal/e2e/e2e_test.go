@@ -22,7 +22,7 @@ import (
 	"github.com/sessionkit/sessionkit/examples/internal/demotest"
 )
 
-var frameworks = []string{"nethttp", "gin", "echo", "fiber"}
+var frameworks = []string{"nethttp", "gin", "echo", "fiber", "echov5", "fiberv3"}
 
 var (
 	buildOnce sync.Once
@@ -276,13 +276,22 @@ func TestCommandLine(t *testing.T) {
 // store and proves they share sessions: the cookie from a login on one
 // works on the other (same fingerprint settings, same codec, same keys),
 // changes made on either are seen on both, and a logout on one ends the
-// session on the other.
+// session on the other; so do the user's sessions, flashes, rotation and
+// logout everywhere (demotest.CrossFeatures). A login on fiber v3 is seen
+// on gin and on echo v4 through one Redis; SQLite is shared by two
+// processes through one database file.
 func TestCrossFramework(t *testing.T) {
+	sqlite := "sqlite:" + filepath.Join(t.TempDir(), "sessions.db") // one file, two processes
 	for _, tc := range []struct{ a, b, store string }{
 		{"gin", "echo", demotest.RedisURL},
 		{"nethttp", "fiber", demotest.RedisURL},
+		{"fiberv3", "gin", demotest.RedisURL},
+		{"fiberv3", "echo", demotest.RedisURL},
 		{"echo", "nethttp", demotest.PostgresURL},
 		{"fiber", "gin", demotest.PostgresURL},
+		{"echov5", "fiberv3", demotest.PostgresURL},
+		{"nethttp", "echov5", sqlite},
+		{"fiber", "echo", sqlite},
 	} {
 		scheme, _, _ := strings.Cut(tc.store, ":")
 		t.Run(tc.a+"-"+tc.b+"-"+scheme, func(t *testing.T) {
@@ -290,6 +299,7 @@ func TestCrossFramework(t *testing.T) {
 			pa := start(t, tc.a, "-store", tc.store, "-lifetime", demotest.StoreLifetime)
 			pb := start(t, tc.b, "-store", tc.store, "-lifetime", demotest.StoreLifetime)
 			cross(t, pa.URL, pb.URL)
+			demotest.CrossFeatures(t, pa.URL, pb.URL)
 			for _, p := range []*proc{pa, pb} {
 				if !strings.Contains(p.log.String(), "store "+demo.StoreName(tc.store)+")") {
 					t.Fatalf("log does not name the store:\n%s", p.log)
