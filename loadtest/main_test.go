@@ -29,15 +29,22 @@ const (
 // what the tests leave behind expires soon.
 const storeLifetime = "10m"
 
-// builds holds one build per framework, made on first use: a test of
-// one framework builds only its demo, so it runs while another demo does
-// not compile (that one's tests fail on the build error).
+// The demo binaries. On first use one go build makes all of Frameworks
+// (in parallel, sharing the build cache). If one of them does not
+// compile, each is then built on its own when a test asks for it (fast:
+// the joint build cached what compiled), so the tests of the other demos
+// still run and only that demo's fail, on its build error.
 var (
-	buildMu sync.Mutex
+	allOnce sync.Once
 	binDir  string
+	dirErr  error
+	allBins map[string]string // nil when the joint build failed
+
+	buildMu sync.Mutex
 	builds  = map[string]*build{}
 )
 
+// build is the build of one demo on its own.
 type build struct {
 	once sync.Once
 	path string
@@ -56,27 +63,31 @@ func TestMain(m *testing.M) {
 // first use.
 func binary(t testing.TB, framework string) string {
 	t.Helper()
-	buildMu.Lock()
-	var err error
-	if binDir == "" {
-		binDir, err = os.MkdirTemp("", "sessionkit-loadtest-")
-		if err != nil {
+	allOnce.Do(func() {
+		if binDir, dirErr = os.MkdirTemp("", "sessionkit-loadtest-"); dirErr != nil {
 			binDir = ""
+			return
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		allBins, _ = BuildDemos(ctx, binDir, Frameworks...)
+	})
+	require.NoError(t, dirErr)
+	if p, ok := allBins[framework]; ok {
+		return p
 	}
+	buildMu.Lock()
 	b := builds[framework]
 	if b == nil {
 		b = &build{}
 		builds[framework] = b
 	}
-	dir := binDir
 	buildMu.Unlock()
-	require.NoError(t, err)
 	b.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		var paths map[string]string
-		paths, b.err = BuildDemos(ctx, dir, framework)
+		paths, b.err = BuildDemos(ctx, binDir, framework)
 		b.path = paths[framework]
 	})
 	require.NoError(t, b.err, "building the %s demo", framework)
