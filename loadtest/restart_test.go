@@ -37,7 +37,7 @@ func TestKillRestartNothingLost(t *testing.T) {
 		for _, st := range persistentStores {
 			t.Run(fw+"/"+st.name, func(t *testing.T) {
 				res, k := killRestart(t, fw, storeArgs(st.spec(t)))
-				t.Logf("%s %s: SIGKILL after %v of load: %d writes and %d logins acknowledged, %d requests in flight cut (%d more refused), restarted %v after the kill; through the new process: %d values as last acknowledged, %d sessions still logged in, lost %d; %s",
+				t.Logf("%s %s: SIGKILL after %v of load: %d writes and %d logins acknowledged, %d requests in flight cut (%d more failed after it), restarted %v after the kill; through the new process: %d values as last acknowledged, %d sessions still logged in, lost %d; %s",
 					fw, st.name, restartLoad, res.Writes, res.Logins, k.cut, k.refused, k.down.Round(time.Millisecond),
 					res.WritesChecked, res.LoginsChecked, res.Lost, res)
 				assert.Zero(t, res.Lost, "acknowledged writes or logins lost across the restart:\n%s", strings.Join(res.Problems, "\n"))
@@ -56,7 +56,7 @@ func TestKillRestartNothingLost(t *testing.T) {
 // empty sessions, never someone else's).
 func TestKillRestartCatchesLoss(t *testing.T) {
 	res, k := killRestart(t, "nethttp", storeArgs("memory"))
-	t.Logf("memory store, SIGKILL and restart: %d writes and %d logins acknowledged, %d requests cut (%d more refused); %s", res.Writes, res.Logins, k.cut, k.refused, res)
+	t.Logf("memory store, SIGKILL and restart: %d writes and %d logins acknowledged, %d requests cut (%d more failed after it); %s", res.Writes, res.Logins, k.cut, k.refused, res)
 	assert.Positive(t, res.Lost, "the driver reported nothing lost although the memory store died with the process")
 	assert.Zero(t, res.LoginsChecked, "a client is still logged in after the memory store died")
 	assert.Zero(t, res.Leaks, strings.Join(res.Problems, "\n"))
@@ -65,7 +65,7 @@ func TestKillRestartCatchesLoss(t *testing.T) {
 // killReport is what killRestart measured besides the driver's Result.
 type killReport struct {
 	cut     int           // requests in flight at the kill that got no answer
-	refused int           // requests sent after the kill, before the load stopped
+	refused int           // requests sent after the kill, before the load stopped (refused, cancelled)
 	down    time.Duration // from the kill to the new process listening
 }
 
