@@ -1,6 +1,6 @@
 module github.com/sessionkit/sessionkit/core
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000

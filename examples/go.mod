@@ -54,6 +54,7 @@ require (
 	github.com/rivo/uniseg v0.2.0 // indirect
 	github.com/sessionkit/sessionkit/adapters/echov5 v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/adapters/fiberv3 v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/adapters/internal/fasthttpsession v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sessionkit/sessionkit/otel v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/sqlite v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1

@@ -1,6 +1,6 @@
 module github.com/sessionkit/sessionkit/adapters/echo
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/labstack/echo/v4 v4.16.0
@@ -18,7 +18,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.53.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.46.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )

@@ -1,6 +1,13 @@
 module github.com/sessionkit/sessionkit/adapters/gin
 
-go 1.26.0
+go 1.25.0
+
+require (
+	github.com/gin-gonic/gin v1.12.0
+	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
+	github.com/stretchr/testify v1.12.1
+)
 
 require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
@@ -30,14 +37,7 @@ require (
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/net v0.51.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/text v0.34.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
-)
-
-require (
-	github.com/gin-gonic/gin v1.12.0
-	github.com/sessionkit/sessionkit/core v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
-	github.com/stretchr/testify v1.12.1
 )

@@ -56,14 +56,14 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 // session s, pops the flashes of s and of the preferences session prefs,
 // and lists the logged-in user's sessions with a revoke button each.
 func (a *App) Page(ctx context.Context, s, prefs *session.Session) ([]byte, error) {
-	views := s.Incr(KeyViews, 1) // merges: concurrent views all count
 	data := struct {
 		State
 		Framework, Store string
 		Flashes          []string
 		Sessions         []SessionJSON
-	}{State: State{Views: views, User: s.Owner()}, Framework: a.Framework, Store: StoreName(a.Config.Store)}
-	data.Flashes = append(Flashes(s.Flashes()).Flashes, Flashes(prefs.Flashes()).Flashes...)
+	}{Framework: a.Framework, Store: StoreName(a.Config.Store)}
+	// The store call that may fail comes first, so that a failure changes
+	// nothing: not every adapter can stop the commit of an answered error.
 	if user := s.Owner(); user != "" {
 		list, err := a.Manager.Sessions(ctx, user)
 		if err != nil {
@@ -71,6 +71,8 @@ func (a *App) Page(ctx context.Context, s, prefs *session.Session) ([]byte, erro
 		}
 		data.Sessions = Sessions(list, s.Handle()).Sessions
 	}
+	data.State = State{Views: s.Incr(KeyViews, 1), User: s.Owner()} // Incr merges: concurrent views all count
+	data.Flashes = append(Flashes(s.Flashes()).Flashes, Flashes(prefs.Flashes()).Flashes...)
 	var b bytes.Buffer
 	if err := pageTemplate.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("demo: rendering the page: %w", err)

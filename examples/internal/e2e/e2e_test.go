@@ -77,7 +77,7 @@ func goTool() string {
 }
 
 // listening matches the line a demo logs once it accepts connections.
-var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+) \(framework ([a-z]+), store ([^)]+)\)`)
+var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+) \(framework ([a-z0-9]+), store ([^)]+)\)`)
 
 // proc is a running demo program.
 type proc struct {
