@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -453,6 +454,17 @@ func (c *client) do(ctx context.Context, op, method, path, contentType, body str
 	return r
 }
 
+// unsent reports whether a request failed before any server saw it: its
+// connection could not be dialled. For a PUT, DELETE or POST that is
+// certain, since the transport retries these only when it wrote nothing
+// of them; a failed write that was sent may or may not have landed. (A
+// GET may be replayed after a server read it, so a dial error says
+// nothing about the first attempt.)
+func unsent(r response) bool {
+	var op *net.OpError
+	return r.status == 0 && errors.As(r.err, &op) && op.Op == "dial"
+}
+
 func truncate(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "..."
@@ -615,7 +627,7 @@ func (c *client) login(ctx context.Context, op string) {
 	before := c.sid()
 	r := c.do(ctx, op, http.MethodPost, "/api/login", formType, url.Values{"user": {c.name}}.Encode(), http.StatusOK)
 	if r.err != nil {
-		if r.status == 0 {
+		if r.status == 0 && !unsent(r) {
 			c.maybeReset = c.loggedIn
 		}
 		return
@@ -660,7 +672,7 @@ func (c *client) login(ctx context.Context, op string) {
 func (c *client) logout(ctx context.Context) {
 	r := c.do(ctx, "logout", http.MethodPost, "/api/logout", formType, "", http.StatusOK)
 	if r.err != nil {
-		if r.status == 0 {
+		if r.status == 0 && !unsent(r) {
 			c.maybeReset = true
 		}
 		return
@@ -697,6 +709,9 @@ func (c *client) put(ctx context.Context) {
 	key := "k" + strconv.Itoa(c.rng.IntN(c.rs.cfg.Keys))
 	val := c.newValue(key)
 	r := c.do(ctx, "put", http.MethodPut, "/api/values/"+key, "text/plain", val, http.StatusNoContent)
+	if unsent(r) {
+		return // the value stands as it was
+	}
 	if r.err != nil {
 		w, ok := c.values[key]
 		if !ok {
@@ -712,6 +727,9 @@ func (c *client) put(ctx context.Context) {
 
 func (c *client) del(ctx context.Context, key string) {
 	r := c.do(ctx, "delete", http.MethodDelete, "/api/values/"+key, "", "", http.StatusNoContent)
+	if unsent(r) {
+		return
+	}
 	if r.err != nil {
 		w := c.values[key]
 		w.absentOK = true
