@@ -18,7 +18,7 @@ import (
 )
 
 // Frameworks names the demo programs, one per supported framework.
-var Frameworks = []string{"nethttp", "gin", "echo", "echov5", "fiber"}
+var Frameworks = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
 // DemoPackage is the import path prefix of the demo programs; the
 // framework's name completes it.

@@ -1,6 +1,6 @@
 // Package loadtest proves sessionkit's reliability and security claims
-// against the real demo programs (examples/nethttp, gin, echo, echov5 and
-// fiber) over real loopback HTTP: under load, with many concurrent
+// against the real demo programs (examples/nethttp, gin, echo, echov5,
+// fiber and fiberv3) over real loopback HTTP: under load, with many concurrent
 // clients, with the session store failing, with the demo process killed,
 // and with hostile input.
 //
