@@ -109,9 +109,10 @@ type Result struct {
 	// in (their session holding their user and views) after their last
 	// acknowledged login.
 	LoginsChecked int64
-	// Lost counts acknowledged writes that were not read back: a value
-	// missing or older than the last acknowledged write, a view count that
-	// went backwards, a session that vanished without a logout.
+	// Lost counts acknowledged writes and logins that were not read back:
+	// a value missing or older than the last acknowledged write, a view
+	// count that went backwards, a session or its user that vanished
+	// without a logout.
 	Lost int64
 	// Leaks counts what a client must never see: another client's user or
 	// value, a cookie already given to another client, its own data after

@@ -74,8 +74,8 @@ type killReport struct {
 // again on the same port with the same args, and returns the driver's
 // result, whose final check ran against the new process. It fails the
 // test if a request failed before the kill or against the new process, if
-// the kill cut no request, or if the old process did not die of the
-// SIGKILL.
+// no request failed at the kill (it missed the load), or if the old process
+// did not die of the SIGKILL.
 func killRestart(t *testing.T, fw string, args []string) (*Result, killReport) {
 	t.Helper()
 	bin := binary(t, fw)
