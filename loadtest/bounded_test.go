@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestConcurrentRequestsOneSession shares one session's cookie between 16
@@ -23,10 +26,8 @@ func TestConcurrentRequestsOneSession(t *testing.T) {
 				d := startDemo(t, fw, "-store", st.spec, "-lifetime", storeLifetime)
 				res := concurrentSession(t, d, goroutines, writesEach)
 				t.Logf("%s %s: %s", fw, st.name, res)
-				if res.Acknowledged != goroutines*writesEach || res.Survived != res.Acknowledged || res.Errors != 0 || res.Split != 0 {
-					t.Errorf("%s, want all %d acknowledged and read back, no error, no split; problems: %q",
-						res, goroutines*writesEach, res.Problems)
-				}
+				assert.True(t, res.Acknowledged == goroutines*writesEach && res.Survived == res.Acknowledged && res.Errors == 0 && res.Split == 0,
+					"%s, want all %d acknowledged and read back, no error, no split; problems: %q", res, goroutines*writesEach, res.Problems)
 			})
 		}
 	}
@@ -44,9 +45,8 @@ func TestConcurrentWritersNoConflictErrors(t *testing.T) {
 	d := startDemo(t, "nethttp", "-store", redisURL(), "-lifetime", storeLifetime)
 	res := concurrentSession(t, d, 32, 10)
 	t.Logf("nethttp redis: %s", res)
-	if res.Errors != 0 {
-		t.Errorf("%s: %d of %d concurrent writes on one session failed, want none; first: %q\nlog excerpt:\n%s",
-			res, res.Errors, 320, res.Problems[0], firstLines(d.Log(), "version conflict", 2))
+	if !assert.Zero(t, res.Errors, "%s: concurrent writes on one session failed (of 320), want none", res) {
+		t.Logf("first: %q\nlog excerpt:\n%s", res.Problems[0], firstLines(d.Log(), "version conflict", 2))
 	}
 }
 
@@ -55,9 +55,7 @@ func concurrentSession(t *testing.T, d *Demo, goroutines, writesEach int) *Concu
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := ConcurrentSession(ctx, d.URL, goroutines, writesEach)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return res
 }
 
@@ -94,9 +92,7 @@ func TestMemoryBoundedUnderFlood(t *testing.T) {
 		t.Run(fw, func(t *testing.T) {
 			d := startDemo(t, fw, "-max-sessions", strconv.Itoa(bound))
 			before, err := d.RSS()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			var peak int64
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
@@ -119,32 +115,23 @@ func TestMemoryBoundedUnderFlood(t *testing.T) {
 			ids, err := Flood(ctx, d.URL, flood, workers)
 			close(stop)
 			wg.Wait()
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			live, err := CountLive(ctx, d.URL, ids, workers)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			t.Logf("%s -max-sessions %d: %d cookie-less requests, %d sessions still stored; RSS %d MiB before, peak %d MiB",
 				fw, bound, flood, live, before>>20, peak>>20)
-			if live > bound || live < bound/2 {
-				t.Errorf("%d of %d flood sessions are stored, want at most %d (and at least %d: the bound evicts, it does not empty)",
-					live, flood, bound, bound/2)
-			}
-			if peak > rssLimit {
-				t.Errorf("peak RSS %d MiB, want under %d MiB", peak>>20, rssLimit>>20)
-			}
+			assert.True(t, live <= bound && live >= bound/2,
+				"%d of %d flood sessions are stored, want at most %d (and at least %d: the bound evicts, it does not empty)", live, flood, bound, bound/2)
+			assert.LessOrEqual(t, peak, int64(rssLimit), "peak RSS %d MiB, want under %d MiB", peak>>20, rssLimit>>20)
 			noIDsLogged(t, d, ids)
 
 			// The control: without a bound every session stays.
 			u := startDemo(t, fw)
 			ids, err = Flood(ctx, u.URL, control, workers)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if live, err := CountLive(ctx, u.URL, ids, workers); err != nil || live != control {
-				t.Errorf("unbounded demo: %d of %d flood sessions stored (%v), want all", live, control, err)
+			require.NoError(t, err)
+			live, err = CountLive(ctx, u.URL, ids, workers)
+			if assert.NoError(t, err) {
+				assert.Equal(t, control, live, "unbounded demo: flood sessions stored, want all")
 			}
 		})
 	}
@@ -171,8 +158,5 @@ func TestMemoryBoundKeepsSessionsBelowIt(t *testing.T) {
 			live++
 		}
 	}
-	if live != users {
-		t.Errorf("%d of %d logged-in sessions survived in a store bounded to %d sessions, want all: the bound evicts per shard, long before the store is full",
-			live, users, bound)
-	}
+	assert.Equal(t, users, live, "logged-in sessions that survived in a store bounded to %d sessions, want all: the bound evicts per shard, long before the store is full", bound)
 }

@@ -13,6 +13,8 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // testExchange is the session.Exchange of the requests the tests send (from
@@ -52,22 +54,15 @@ func corruptFails(t *testing.T, base, id string, stored func() string) {
 	} {
 		req.cookie = sidCookie(id)
 		r := req.do(t, base)
-		if r.status != http.StatusInternalServerError {
-			t.Fatalf("%s %s on a corrupt record: %d %q, want 500", req.method, req.path, r.status, truncate(r.body, 100))
-		}
-		if len(r.cookies) != 0 {
-			t.Fatalf("%s %s on a corrupt record set a cookie", req.method, req.path)
-		}
+		require.Equal(t, http.StatusInternalServerError, r.status, "%s %s on a corrupt record: %q, want 500", req.method, req.path, truncate(r.body, 100))
+		require.Empty(t, r.cookies, "%s %s on a corrupt record set a cookie", req.method, req.path)
 		low := strings.ToLower(r.body)
 		for _, w := range append(leakWords, "corrupt", "decode", "record") {
-			if strings.Contains(low, w) {
-				t.Fatalf("%s %s answered %q, which reveals internals (%q)", req.method, req.path, r.body, w)
-			}
+			require.NotContains(t, low, w, "%s %s answered %q, which reveals internals", req.method, req.path, r.body)
 		}
 	}
-	if after := stored(); after != before {
-		t.Fatalf("the corrupt record was overwritten: %q, then %q", truncate(before, 60), truncate(after, 60))
-	}
+	after := stored()
+	require.Equal(t, before, after, "the corrupt record was overwritten")
 }
 
 // TestCorruptRedisData writes garbage into Redis under a live session's
@@ -89,9 +84,7 @@ func TestCorruptRedisData(t *testing.T) {
 			id := newSession(t, d.URL)
 			key := redisstore.DefaultPrefix + storeKey(id)
 			good, err := rdb.Get(ctx, key).Result()
-			if err != nil {
-				t.Fatalf("the session is not in Redis under the fingerprint the core computes: %v", err)
-			}
+			require.NoError(t, err, "the session is not in Redis under the fingerprint the core computes")
 			stored := func() string {
 				if typ := rdb.Type(ctx, key).Val(); typ == "list" {
 					return "list:" + strings.Join(rdb.LRange(ctx, key, 0, -1).Val(), ",")
@@ -120,23 +113,16 @@ func TestCorruptRedisData(t *testing.T) {
 				}},
 			} {
 				t.Run(c.name+"_500_DataKept", func(t *testing.T) {
-					if err := c.set(); err != nil {
-						t.Fatal(err)
-					}
+					require.NoError(t, c.set())
 					corruptFails(t, d.URL, id, stored)
 				})
 			}
 			// The real record back: the session works again.
 			rdb.Del(ctx, key)
-			if err := rdb.Set(ctx, key, good, time.Minute).Err(); err != nil {
-				t.Fatal(err)
-			}
-			if st := (rawReq{method: "GET", path: "/api/session", cookie: sidCookie(id)}).do(t, d.URL).state(t); st.Views != 2 {
-				t.Fatalf("with the record restored: %+v, want views 2", st)
-			}
-			if !strings.Contains(d.Log(), "level=ERROR") {
-				t.Errorf("the corrupt records were not logged")
-			}
+			require.NoError(t, rdb.Set(ctx, key, good, time.Minute).Err())
+			st := (rawReq{method: "GET", path: "/api/session", cookie: sidCookie(id)}).do(t, d.URL).state(t)
+			require.Equal(t, 2, st.Views, "with the record restored: %+v, want views 2", st)
+			assert.Contains(t, d.Log(), "level=ERROR", "the corrupt records were not logged")
 			noIDsLogged(t, d, []string{id})
 		})
 	}
@@ -153,17 +139,14 @@ func TestCorruptPostgresData(t *testing.T) {
 			url, schema := pgSchema(t, pgAddr)
 			d := startDemo(t, fw, "-store", url, "-lifetime", storeLifetime)
 			conn, err := pgx.Connect(ctx, pgURL)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer conn.Close(ctx)
 			table := schema + "." + pgstore.DefaultTable
 			id := newSession(t, d.URL)
 			key := storeKey(id)
 			var good []byte
-			if err := conn.QueryRow(ctx, "SELECT data FROM "+table+" WHERE key = $1", key).Scan(&good); err != nil {
-				t.Fatalf("the session is not in PostgreSQL under the fingerprint the core computes: %v", err)
-			}
+			err = conn.QueryRow(ctx, "SELECT data FROM "+table+" WHERE key = $1", key).Scan(&good)
+			require.NoError(t, err, "the session is not in PostgreSQL under the fingerprint the core computes")
 			stored := func() string {
 				var b []byte
 				if err := conn.QueryRow(ctx, "SELECT data FROM "+table+" WHERE key = $1", key).Scan(&b); err != nil {
@@ -181,18 +164,15 @@ func TestCorruptPostgresData(t *testing.T) {
 				{"TrailingBytes", append(bytes.Clone(good), 0, 1, 2)},
 			} {
 				t.Run(c.name+"_500_DataKept", func(t *testing.T) {
-					if _, err := conn.Exec(ctx, "UPDATE "+table+" SET data = $2 WHERE key = $1", key, c.data); err != nil {
-						t.Fatal(err)
-					}
+					_, err := conn.Exec(ctx, "UPDATE "+table+" SET data = $2 WHERE key = $1", key, c.data)
+					require.NoError(t, err)
 					corruptFails(t, d.URL, id, stored)
 				})
 			}
-			if _, err := conn.Exec(ctx, "UPDATE "+table+" SET data = $2 WHERE key = $1", key, good); err != nil {
-				t.Fatal(err)
-			}
-			if st := (rawReq{method: "GET", path: "/api/session", cookie: sidCookie(id)}).do(t, d.URL).state(t); st.Views != 2 {
-				t.Fatalf("with the record restored: %+v, want views 2", st)
-			}
+			_, err = conn.Exec(ctx, "UPDATE "+table+" SET data = $2 WHERE key = $1", key, good)
+			require.NoError(t, err)
+			st := (rawReq{method: "GET", path: "/api/session", cookie: sidCookie(id)}).do(t, d.URL).state(t)
+			require.Equal(t, 2, st.Views, "with the record restored: %+v, want views 2", st)
 			noIDsLogged(t, d, []string{id})
 		})
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // Frameworks names the demo programs, one per supported framework.
-var Frameworks = []string{"nethttp", "gin", "echo", "fiber"}
+var Frameworks = []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"}
 
 // DemoPackage is the import path prefix of the demo programs; the
 // framework's name completes it.
@@ -92,7 +92,7 @@ type Demo struct {
 }
 
 // listening matches the line a demo logs once it accepts connections.
-var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+) \(framework ([a-z]+), store ([^)]+)\)`)
+var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+) \(framework ([a-z0-9]+), store ([^)]+)\)`)
 
 // StartDemo runs the demo binary bin with args and waits, at most 30
 // seconds, until it logs that it listens. Unless args hold an -addr, the

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -68,6 +69,11 @@ type Config struct {
 	// Observe, when set, is called after every request, from the client's
 	// goroutine: it must be safe for concurrent use.
 	Observe func(Event)
+	// BeforeCheck, when set, is called once the load has ended and before
+	// the final check, so that a test can restart the server in between:
+	// the final check then reads everything back from the new process with
+	// the clients' cookies. Target must answer again when it returns.
+	BeforeCheck func()
 }
 
 // Event describes one request Run made, for Config.Observe.
@@ -99,9 +105,14 @@ type Result struct {
 	// WritesChecked counts the values the final check read back and found
 	// exactly as last acknowledged.
 	WritesChecked int64
-	// Lost counts acknowledged writes that were not read back: a value
-	// missing or older than the last acknowledged write, a view count that
-	// went backwards, a session that vanished without a logout.
+	// LoginsChecked counts the clients the final check found still logged
+	// in (their session holding their user and views) after their last
+	// acknowledged login.
+	LoginsChecked int64
+	// Lost counts acknowledged writes and logins that were not read back:
+	// a value missing or older than the last acknowledged write, a view
+	// count that went backwards, a session or its user that vanished
+	// without a logout.
 	Lost int64
 	// Leaks counts what a client must never see: another client's user or
 	// value, a cookie already given to another client, its own data after
@@ -136,8 +147,8 @@ func (r *Result) String() string {
 	if r.Elapsed > 0 {
 		rate = float64(r.Requests) / r.Elapsed.Seconds()
 	}
-	return fmt.Sprintf("loadtest: clients=%d requests=%d (%.0f/s) writes=%d writes-checked=%d reads-checked=%d lost=%d leaks=%d errors=%d uncertain=%d resets=%d sessions=%d p50=%v p99=%v max=%v",
-		r.Clients, r.Requests, rate, r.Writes, r.WritesChecked, r.ReadsChecked, r.Lost, r.Leaks, r.Errors,
+	return fmt.Sprintf("loadtest: clients=%d requests=%d (%.0f/s) writes=%d writes-checked=%d logins=%d logins-checked=%d reads-checked=%d lost=%d leaks=%d errors=%d uncertain=%d resets=%d sessions=%d p50=%v p99=%v max=%v",
+		r.Clients, r.Requests, rate, r.Writes, r.WritesChecked, r.Logins, r.LoginsChecked, r.ReadsChecked, r.Lost, r.Leaks, r.Errors,
 		r.Uncertain, r.Resets, len(r.SessionIDs), r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Max.Round(10*time.Microsecond))
 }
 
@@ -195,6 +206,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 
+	if cfg.BeforeCheck != nil {
+		cfg.BeforeCheck()
+		// The idle connections of the load may lead to a process that is
+		// gone.
+		rs.tr.CloseIdleConnections()
+	}
 	// The final check runs whatever ctx says: it is what the load was for.
 	for _, c := range clients {
 		wg.Add(1)
@@ -214,6 +231,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Writes += c.writes
 		res.ReadsChecked += c.readsChecked
 		res.WritesChecked += c.writesChecked
+		res.LoginsChecked += c.loginsChecked
 		res.Lost += c.lost
 		res.Leaks += c.leaks
 		res.Errors += c.errors
@@ -348,7 +366,7 @@ type client struct {
 	ids        []string // every session ID this client held
 
 	requests, logins, logouts, writes, readsChecked, writesChecked int64
-	lost, leaks, errors, uncertain, resets                         int64
+	loginsChecked, lost, leaks, errors, uncertain, resets          int64
 	latencies                                                      []time.Duration
 }
 
@@ -435,6 +453,17 @@ func (c *client) do(ctx context.Context, op, method, path, contentType, body str
 		f(ev)
 	}
 	return r
+}
+
+// unsent reports whether a request failed before any server saw it: its
+// connection could not be dialled. For a PUT, DELETE or POST that is
+// certain, since the transport retries these only when it wrote nothing
+// of them; a failed write that was sent may or may not have landed. (A
+// GET may be replayed after a server read it, so a dial error says
+// nothing about the first attempt.)
+func unsent(r response) bool {
+	var op *net.OpError
+	return r.status == 0 && errors.As(r.err, &op) && op.Op == "dial"
 }
 
 func truncate(s string, n int) string {
@@ -599,7 +628,7 @@ func (c *client) login(ctx context.Context, op string) {
 	before := c.sid()
 	r := c.do(ctx, op, http.MethodPost, "/api/login", formType, url.Values{"user": {c.name}}.Encode(), http.StatusOK)
 	if r.err != nil {
-		if r.status == 0 {
+		if r.status == 0 && !unsent(r) {
 			c.maybeReset = c.loggedIn
 		}
 		return
@@ -644,7 +673,7 @@ func (c *client) login(ctx context.Context, op string) {
 func (c *client) logout(ctx context.Context) {
 	r := c.do(ctx, "logout", http.MethodPost, "/api/logout", formType, "", http.StatusOK)
 	if r.err != nil {
-		if r.status == 0 {
+		if r.status == 0 && !unsent(r) {
 			c.maybeReset = true
 		}
 		return
@@ -681,6 +710,9 @@ func (c *client) put(ctx context.Context) {
 	key := "k" + strconv.Itoa(c.rng.IntN(c.rs.cfg.Keys))
 	val := c.newValue(key)
 	r := c.do(ctx, "put", http.MethodPut, "/api/values/"+key, "text/plain", val, http.StatusNoContent)
+	if unsent(r) {
+		return // the value stands as it was
+	}
 	if r.err != nil {
 		w, ok := c.values[key]
 		if !ok {
@@ -696,6 +728,9 @@ func (c *client) put(ctx context.Context) {
 
 func (c *client) del(ctx context.Context, key string) {
 	r := c.do(ctx, "delete", http.MethodDelete, "/api/values/"+key, "", "", http.StatusNoContent)
+	if unsent(r) {
+		return
+	}
 	if r.err != nil {
 		w := c.values[key]
 		w.absentOK = true
@@ -771,7 +806,11 @@ func (c *client) check() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if c.loggedIn || c.maybeReset {
+		checked := c.readsChecked
 		c.peek(ctx)
+		if c.loggedIn && c.readsChecked > checked {
+			c.loginsChecked++ // checkState found the user and the views
+		}
 	}
 	keys := make([]string, 0, len(c.values))
 	for k := range c.values {

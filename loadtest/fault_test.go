@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Fault-test timing: load before the fault, the outage, the load after.
@@ -91,24 +93,18 @@ func faultLoad(t *testing.T, d *Demo, outage time.Duration, cut, restore func())
 	restore()
 	restoreAt := time.Now() // the store answers again
 	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
+	require.NoError(t, r.err)
 	res := r.res
 
 	var o outageReport
 	var firstOK time.Time
 	for _, e := range rec.all() {
 		o.slowest = max(o.slowest, e.Latency)
-		if e.Latency > faultPromptly {
-			t.Errorf("%s took %v, want an answer within %v (the client gives up at %v): %v", e.Op, e.Latency, faultPromptly, faultTimeout, e.Err)
-		}
+		assert.LessOrEqual(t, e.Latency, faultPromptly, "%s took too long, want an answer within %v (the client gives up at %v): %v", e.Op, faultPromptly, faultTimeout, e.Err)
 		switch {
 		case e.Start.Add(e.Latency).Before(cutAt):
 			o.before++
-			if e.Err != nil {
-				t.Errorf("%s failed before the fault: %v", e.Op, e.Err)
-			}
+			assert.NoError(t, e.Err, "%s failed before the fault", e.Op)
 		case e.Start.Before(restoreAt):
 			o.during++
 		default:
@@ -122,52 +118,34 @@ func faultLoad(t *testing.T, d *Demo, outage time.Duration, cut, restore func())
 			if end := e.Start.Add(e.Latency); end.After(o.lastErr) {
 				o.lastErr = end
 			}
-			if e.Status != 500 {
-				t.Errorf("%s failed with %v (status %d), want a 500 answer", e.Op, e.Err, e.Status)
-			}
+			assert.Equal(t, 500, e.Status, "%s failed with %v, want a 500 answer", e.Op, e.Err)
 			low := strings.ToLower(e.Body)
 			for _, w := range leakWords {
-				if strings.Contains(low, w) {
-					t.Errorf("%s answered %q, which reveals internals (%q)", e.Op, e.Body, w)
-				}
+				assert.NotContains(t, low, w, "%s answered %q, which reveals internals", e.Op, e.Body)
 			}
 		}
 	}
-	if firstOK.IsZero() {
-		t.Fatalf("no request succeeded after the store came back: %s\n%s", res, strings.Join(res.Problems, "\n"))
-	}
+	require.False(t, firstOK.IsZero(), "no request succeeded after the store came back: %s\n%s", res, strings.Join(res.Problems, "\n"))
 	o.recovery = firstOK.Sub(restoreAt)
 	o.full = max(o.lastErr.Sub(restoreAt), o.recovery)
 	settled := firstOK.Add(time.Second) // in-flight retries of the outage may still end
 	for _, e := range rec.all() {
-		if e.Start.After(settled) && e.Err != nil {
+		if e.Start.After(settled) && !assert.NoError(t, e.Err, "%s failed after the recovery", e.Op) {
 			o.afterErrors++
-			t.Errorf("%s failed after the recovery: %v", e.Op, e.Err)
 		}
 	}
-	if o.recovery > recoveryBudget {
-		t.Errorf("service came back %v after the store, want within %v", o.recovery, recoveryBudget)
-	}
-	if o.outageErrors == 0 || o.during == 0 {
-		t.Errorf("the outage failed no request (%d made during it): the fault was not injected", o.during)
-	}
-	if res.Lost != 0 || res.Leaks != 0 {
-		t.Errorf("%s\n%s", res, strings.Join(res.Problems, "\n"))
-	}
-	if res.WritesChecked == 0 {
-		t.Errorf("the final check verified no write: %s", res)
-	}
+	assert.LessOrEqual(t, o.recovery, recoveryBudget, "service came back too long after the store")
+	assert.True(t, o.outageErrors > 0 && o.during > 0, "the outage failed no request (%d made during it): the fault was not injected", o.during)
+	assert.Zero(t, res.Lost, "%s\n%s", res, strings.Join(res.Problems, "\n"))
+	assert.Zero(t, res.Leaks, "%s\n%s", res, strings.Join(res.Problems, "\n"))
+	assert.Positive(t, res.WritesChecked, "the final check verified no write: %s", res)
 	select {
 	case <-d.Exited():
-		t.Fatalf("the demo died during the outage:\n%s", d.Log())
+		require.Failf(t, "the demo died during the outage", "log:\n%s", d.Log())
 	default:
 	}
-	if d.PID() != pid {
-		t.Fatal("the demo was restarted")
-	}
-	if !strings.Contains(d.Log(), "level=ERROR") {
-		t.Errorf("the store failure was not logged:\n%s", truncate(d.Log(), 4000))
-	}
+	require.Equal(t, pid, d.PID(), "the demo was restarted")
+	assert.Contains(t, d.Log(), "level=ERROR", "the store failure was not logged")
 	checkLog(t, d)
 	noIDsLogged(t, d, res.SessionIDs)
 	return o, res

@@ -9,6 +9,7 @@ require (
 	github.com/sessionkit/sessionkit/internal/testenv v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/postgres v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/sessionkit/stores/redis v0.0.0-00010101000000-000000000000
+	github.com/stretchr/testify v1.12.1
 )
 
 require (
@@ -17,6 +18,7 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.41.0 // indirect

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // hostileCase is one hostile request pattern and what must come of it;
@@ -28,26 +30,16 @@ func randomID() string {
 // with a new server-made ID other than each of not.
 func freshSession(t *testing.T, r rawResp, not ...string) {
 	t.Helper()
-	if st := r.state(t); st.Views != 1 || st.User != "" {
-		t.Fatalf("want a fresh session (views 1, no user), got %+v", st)
-	}
+	require.Equal(t, State{Views: 1}, r.state(t), "want a fresh session (views 1, no user)")
 	id := r.sid()
-	if id == "" {
-		t.Fatal("a fresh session that was written to got no cookie")
-	}
-	for _, n := range not {
-		if id == n {
-			t.Fatal("the server adopted the ID the client sent")
-		}
-	}
+	require.NotEmpty(t, id, "a fresh session that was written to got no cookie")
+	require.NotContains(t, not, id, "the server adopted the ID the client sent")
 }
 
 // intact checks that session id still has exactly views views.
 func intact(t *testing.T, base, id string, views int) {
 	t.Helper()
-	if st := peekAs(t, base, id); st.Views != views {
-		t.Fatalf("the original session has %d views, want %d: the hostile request changed it", st.Views, views)
-	}
+	require.Equal(t, views, peekAs(t, base, id).Views, "the original session's views: the hostile request changed them")
 }
 
 var hostileCases = []hostileCase{
@@ -81,13 +73,13 @@ var hostileCases = []hostileCase{
 				case st.Views == views+1 && len(r.cookies) == 0: // the real cookie was found
 					views++
 				default:
-					t.Fatalf("8 KiB of other cookies before the session cookie: %+v, want the session found", st)
+					require.Failf(t, "session not found", "8 KiB of other cookies before the session cookie: %+v, want the session found", st)
 				}
 			case http.StatusRequestHeaderFieldsTooLarge, http.StatusBadRequest:
 				// The framework's header limit: refused before any handler.
 				t.Logf("an %d-byte Cookie header: %d (the framework's header limit)", len(cookie), r.status)
 			default:
-				t.Fatalf("an %d-byte Cookie header answered %d %q, want 200 or 431", len(cookie), r.status, truncate(r.body, 100))
+				require.Failf(t, "unexpected status", "an %d-byte Cookie header answered %d %q, want 200 or 431", len(cookie), r.status, truncate(r.body, 100))
 			}
 		}
 		intact(t, base, id, views)
@@ -107,9 +99,7 @@ var hostileCases = []hostileCase{
 		id := newSession(t, base)
 		// The same value twice: that session.
 		r := rawReq{method: "GET", path: "/api/peek", cookie: sidCookie(id) + "; " + sidCookie(id)}.do(t, base)
-		if st := r.state(t); st.Views != 1 {
-			t.Fatalf("the same cookie twice found %+v, want the session", st)
-		}
+		require.Equal(t, 1, r.state(t).Views, "the same cookie twice: want the session")
 		// Two different values (a sibling domain tossing one in): no session
 		// at all, whichever comes first, in one header or in two.
 		other := newSession(t, base)
@@ -137,17 +127,13 @@ var hostileCases = []hostileCase{
 		} {
 			freshSession(t, rawReq{method: "GET", path: "/api/session", cookie: sidCookie(v)}.do(t, base), v)
 		}
-		if st := peekAs(t, base, good); st.Views != 0 {
-			t.Fatalf("the unknown ID found a session after being presented: %+v", st)
-		}
+		require.Zero(t, peekAs(t, base, good).Views, "the unknown ID found a session after being presented")
 	}},
 	{"ReplayWithAnotherUserAgent_FindsNothing", func(t *testing.T, base string) {
 		id := newSession(t, base)
 		for _, ua := range []string{"Mozilla/5.0 (evil)", "-", DefaultUserAgent + ".1", strings.ToUpper(DefaultUserAgent)} {
 			r := rawReq{method: "GET", path: "/api/peek", ua: ua, cookie: sidCookie(id)}.do(t, base)
-			if st := r.state(t); st.Views != 0 {
-				t.Fatalf("the cookie replayed with User-Agent %q found the session: %+v", ua, st)
-			}
+			require.Zero(t, r.state(t).Views, "the cookie replayed with User-Agent %q found the session", ua)
 			// A write with it makes a new session, never touches the victim's.
 			freshSession(t, rawReq{method: "GET", path: "/api/session", ua: ua, cookie: sidCookie(id)}.do(t, base), id)
 		}
@@ -156,9 +142,7 @@ var hostileCases = []hostileCase{
 	{"ReplayFromAnotherIP_FindsNothing", func(t *testing.T, base string) {
 		id := newSession(t, base)
 		r := rawReq{method: "GET", path: "/api/peek", from: "127.0.0.2", cookie: sidCookie(id)}.do(t, base)
-		if st := r.state(t); st.Views != 0 {
-			t.Fatalf("the cookie replayed from 127.0.0.2 found the session: %+v", st)
-		}
+		require.Zero(t, r.state(t).Views, "the cookie replayed from 127.0.0.2 found the session")
 		freshSession(t, rawReq{method: "GET", path: "/api/session", from: "127.0.0.2", cookie: sidCookie(id)}.do(t, base), id)
 		intact(t, base, id, 1)
 	}},
@@ -168,16 +152,13 @@ var hostileCases = []hostileCase{
 		// The owner sending forwarding headers: no proxy is trusted, so
 		// the session is found and written as usual.
 		r := rawReq{method: "GET", path: "/api/session", cookie: sidCookie(id), headers: spoof}.do(t, base)
-		if st := r.state(t); st.Views != 2 || len(r.cookies) != 0 {
-			t.Fatalf("with spoofed forwarding headers: %+v, cookies %v; want the session found (views 2), no new cookie", st, r.cookies)
-		}
+		require.Equal(t, 2, r.state(t).Views, "with spoofed forwarding headers: want the session found (views 2)")
+		require.Empty(t, r.cookies, "with spoofed forwarding headers: want no new cookie")
 		intact(t, base, id, 2)
 		// A thief on another address claiming the owner's: nothing.
 		claim := []string{"X-Forwarded-For: 127.0.0.1", "X-Real-IP: 127.0.0.1", "Forwarded: for=127.0.0.1"}
 		r = rawReq{method: "GET", path: "/api/peek", from: "127.0.0.2", cookie: sidCookie(id), headers: claim}.do(t, base)
-		if st := r.state(t); st.Views != 0 {
-			t.Fatalf("a client at 127.0.0.2 claiming 127.0.0.1 by header found the session: %+v", st)
-		}
+		require.Zero(t, r.state(t).Views, "a client at 127.0.0.2 claiming 127.0.0.1 by header found the session")
 		intact(t, base, id, 2)
 	}},
 	{"FixedSessionID_DoesNotSurviveLogin", func(t *testing.T, base string) {
@@ -186,82 +167,63 @@ var hostileCases = []hostileCase{
 		planted := newSession(t, base)
 		r := rawReq{method: "POST", path: "/api/login", cookie: sidCookie(planted),
 			headers: []string{"Content-Type: application/x-www-form-urlencoded"}, body: url.Values{"user": {"victim"}}.Encode()}.do(t, base)
-		if st := r.state(t); st.User != "victim" {
-			t.Fatalf("login: %+v", st)
-		}
+		require.Equal(t, "victim", r.state(t).User, "login")
 		after := r.sid()
-		if after == "" || after == planted {
-			t.Fatal("login kept the planted session ID")
-		}
-		if st := peekAs(t, base, planted); st.Views != 0 || st.User != "" {
-			t.Fatalf("the planted ID still finds a session after the login: %+v", st)
-		}
-		if st := peekAs(t, base, after); st.User != "victim" || st.Views != 1 {
-			t.Fatalf("the new ID finds %+v, want the victim's session with its view", st)
-		}
+		require.NotEmpty(t, after, "login set no session ID")
+		require.NotEqual(t, planted, after, "login kept the planted session ID")
+		require.Equal(t, State{}, peekAs(t, base, planted), "the planted ID still finds a session after the login")
+		require.Equal(t, State{Views: 1, User: "victim"}, peekAs(t, base, after), "the new ID: want the victim's session with its view")
 		// An ID the attacker made up is not even adopted.
 		made := randomID()
 		r = rawReq{method: "POST", path: "/api/login", cookie: sidCookie(made),
 			headers: []string{"Content-Type: application/x-www-form-urlencoded"}, body: "user=victim2"}.do(t, base)
-		if r.state(t).User != "victim2" || r.sid() == "" || r.sid() == made {
-			t.Fatal("login with a made-up ID did not get a server-made one")
-		}
+		require.Equal(t, "victim2", r.state(t).User, "login with a made-up ID")
+		require.NotEmpty(t, r.sid(), "login with a made-up ID did not get a server-made one")
+		require.NotEqual(t, made, r.sid(), "login with a made-up ID did not get a server-made one")
 	}},
 	{"CookieReplayedAfterLogout_FindsNothing", func(t *testing.T, base string) {
 		r := rawReq{method: "POST", path: "/api/login", headers: []string{"Content-Type: application/x-www-form-urlencoded"}, body: "user=leaver"}.do(t, base)
 		id := r.sid()
-		if r.state(t).User != "leaver" || id == "" {
-			t.Fatal("login failed")
-		}
-		if r := (rawReq{method: "PUT", path: "/api/values/secret", cookie: sidCookie(id), body: "s3cret"}).do(t, base); r.status != http.StatusNoContent {
-			t.Fatalf("PUT: %d", r.status)
-		}
+		require.Equal(t, "leaver", r.state(t).User, "login failed")
+		require.NotEmpty(t, id, "login failed: no session ID")
+		r = rawReq{method: "PUT", path: "/api/values/secret", cookie: sidCookie(id), body: "s3cret"}.do(t, base)
+		require.Equal(t, http.StatusNoContent, r.status, "PUT")
 		r = rawReq{method: "POST", path: "/api/logout", cookie: sidCookie(id)}.do(t, base)
-		if r.status != http.StatusOK || len(r.cookies) != 1 || r.cookies[0].MaxAge >= 0 {
-			t.Fatalf("logout: %d, cookies %v; want 200 and the cookie expired", r.status, r.cookies)
-		}
-		if st := peekAs(t, base, id); st.Views != 0 || st.User != "" {
-			t.Fatalf("the cookie replayed after logout finds %+v", st)
-		}
-		if r := (rawReq{method: "GET", path: "/api/values/secret", cookie: sidCookie(id)}).do(t, base); r.status != http.StatusNotFound {
-			t.Fatalf("the value after logout: %d %q, want 404", r.status, r.body)
-		}
+		require.Equal(t, http.StatusOK, r.status, "logout")
+		require.Len(t, r.cookies, 1, "logout: want the cookie expired")
+		require.Negative(t, r.cookies[0].MaxAge, "logout: want the cookie expired")
+		require.Equal(t, State{}, peekAs(t, base, id), "the cookie replayed after logout finds a session")
+		r = rawReq{method: "GET", path: "/api/values/secret", cookie: sidCookie(id)}.do(t, base)
+		require.Equal(t, http.StatusNotFound, r.status, "the value after logout: %q, want 404", r.body)
 		// Writing with the dead cookie starts a new session; it does not
 		// bring the old one back.
 		r = rawReq{method: "PUT", path: "/api/values/k", cookie: sidCookie(id), body: "v"}.do(t, base)
-		if r.status != http.StatusNoContent || r.sid() == "" || r.sid() == id {
-			t.Fatalf("PUT with the dead cookie: %d, new ID %t; want 204 with a new session", r.status, r.sid() != "" && r.sid() != id)
-		}
-		if st := peekAs(t, base, id); st.User != "" {
-			t.Fatal("the logged-out session came back")
-		}
+		require.Equal(t, http.StatusNoContent, r.status, "PUT with the dead cookie")
+		require.NotEmpty(t, r.sid(), "PUT with the dead cookie: want a new session")
+		require.NotEqual(t, id, r.sid(), "PUT with the dead cookie: want a new session")
+		require.Empty(t, peekAs(t, base, id).User, "the logged-out session came back")
 	}},
 	{"HugeValues_Over4KiB400_ManyValuesStillWork", func(t *testing.T, base string) {
 		id := newSession(t, base)
 		r := rawReq{method: "PUT", path: "/api/values/big", cookie: sidCookie(id), body: strings.Repeat("x", 4097)}.do(t, base)
-		if r.status != http.StatusBadRequest || !strings.Contains(r.body, "4096") {
-			t.Fatalf("PUT of 4097 bytes: %d %q, want 400 naming the limit", r.status, r.body)
-		}
+		require.Equal(t, http.StatusBadRequest, r.status, "PUT of 4097 bytes: %q, want 400 naming the limit", r.body)
+		require.Contains(t, r.body, "4096", "PUT of 4097 bytes: want 400 naming the limit")
 		r = rawReq{method: "PUT", path: "/api/values/big", cookie: sidCookie(id), body: strings.Repeat("x", 1<<20)}.do(t, base)
-		if r.status != http.StatusBadRequest {
-			t.Fatalf("PUT of 1 MiB: %d, want 400", r.status)
-		}
-		if r := (rawReq{method: "GET", path: "/api/values/big", cookie: sidCookie(id)}).do(t, base); r.status != http.StatusNotFound {
-			t.Fatalf("a refused value was stored: %d", r.status)
-		}
+		require.Equal(t, http.StatusBadRequest, r.status, "PUT of 1 MiB")
+		r = rawReq{method: "GET", path: "/api/values/big", cookie: sidCookie(id)}.do(t, base)
+		require.Equal(t, http.StatusNotFound, r.status, "a refused value was stored")
 		// 64 values of 4 KiB: a 256 KiB session still loads and commits.
 		const n = 64
 		for i := range n {
 			v := fmt.Sprintf("%03d", i) + strings.Repeat("v", 4093)
-			if r := (rawReq{method: "PUT", path: fmt.Sprintf("/api/values/v%d", i), cookie: sidCookie(id), body: v}).do(t, base); r.status != http.StatusNoContent {
-				t.Fatalf("PUT value %d of 4 KiB: %d %q", i, r.status, truncate(r.body, 100))
-			}
+			r := rawReq{method: "PUT", path: fmt.Sprintf("/api/values/v%d", i), cookie: sidCookie(id), body: v}.do(t, base)
+			require.Equal(t, http.StatusNoContent, r.status, "PUT value %d of 4 KiB: %q", i, truncate(r.body, 100))
 		}
 		for i := range n {
 			want := fmt.Sprintf("%03d", i) + strings.Repeat("v", 4093)
-			if r := (rawReq{method: "GET", path: fmt.Sprintf("/api/values/v%d", i), cookie: sidCookie(id)}).do(t, base); r.status != http.StatusOK || r.body != want {
-				t.Fatalf("GET value %d: %d, %d bytes", i, r.status, len(r.body))
-			}
+			r := rawReq{method: "GET", path: fmt.Sprintf("/api/values/v%d", i), cookie: sidCookie(id)}.do(t, base)
+			require.Equal(t, http.StatusOK, r.status, "GET value %d", i)
+			require.True(t, r.body == want, "GET value %d: %d bytes, not the value written", i, len(r.body))
 		}
 		intact(t, base, id, 1)
 	}},
@@ -280,9 +242,8 @@ func TestHostileInput(t *testing.T) {
 			for _, c := range hostileCases {
 				t.Run(c.name, func(t *testing.T) { c.run(t, d.URL) })
 			}
-			if r := (rawReq{method: "GET", path: "/healthz"}).do(t, d.URL); r.status != http.StatusOK {
-				t.Fatalf("healthz after the hostile requests: %d", r.status)
-			}
+			r := rawReq{method: "GET", path: "/healthz"}.do(t, d.URL)
+			require.Equal(t, http.StatusOK, r.status, "healthz after the hostile requests")
 		})
 	}
 }

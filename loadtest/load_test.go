@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Short-form sizes: the whole module's go test -race must finish in about
@@ -15,32 +18,31 @@ const (
 )
 
 // TestLoadNothingLost runs the load driver against real demo binaries on
-// the memory store and on Redis, for every framework: 20 clients, each with
-// its own cookie jar, log in, write values naming themselves, read them,
+// the memory store, on Redis and on SQLite (a database file in the test's
+// temporary directory), for every framework: 20 clients, each with its
+// own cookie jar, log in, write values naming themselves, read them,
 // delete some, count views, log in again and log out. Expected: every
 // acknowledged write is read back (lost=0), no client ever sees another's
 // user, value or cookie (leaks=0), no request fails (errors=0), and no
 // session ID reaches the demo's log.
 func TestLoadNothingLost(t *testing.T) {
+	stores := []testStore{
+		{"memory", func(testing.TB) string { return "memory" }},
+		{"redis", func(testing.TB) string { return redisURL() }},
+		{"sqlite", sqliteSpec},
+	}
 	for _, fw := range Frameworks {
-		for _, st := range []struct{ name, spec string }{{"memory", "memory"}, {"redis", redisURL()}} {
+		for _, st := range stores {
 			t.Run(fw+"/"+st.name, func(t *testing.T) {
-				args := []string{"-store", st.spec}
-				if st.name != "memory" {
-					args = append(args, "-lifetime", storeLifetime)
-				}
-				d := startDemo(t, fw, args...)
+				d := startDemo(t, fw, storeArgs(st.spec(t))...)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
 				res, err := Run(ctx, Config{Target: d.URL, Clients: loadClients, Duration: loadDuration})
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				t.Logf("%s %s: %s", fw, st.name, res)
 				requireClean(t, res)
-				if res.WritesChecked == 0 || res.Logins <= int64(loadClients) || res.Logouts == 0 {
-					t.Errorf("the load did too little to prove anything: %s", res)
-				}
+				assert.True(t, res.WritesChecked > 0 && res.Logins > int64(loadClients) && res.Logouts > 0,
+					"the load did too little to prove anything: %s", res)
 				noIDsLogged(t, d, res.SessionIDs)
 			})
 		}
@@ -64,17 +66,9 @@ func TestDriverCatchesLostWrites(t *testing.T) {
 		flooded <- err
 	}()
 	res, err := Run(ctx, Config{Target: d.URL, Clients: 10, Duration: 1500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := <-flooded; err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, <-flooded)
 	t.Logf("with the sessions evicted under the clients: %s", res)
-	if res.Lost == 0 {
-		t.Errorf("the driver reported no lost write although the store evicted the clients' sessions: %s", res)
-	}
-	if res.Leaks != 0 || res.Errors != 0 {
-		t.Errorf("%s\n%s", res, strings.Join(res.Problems, "\n"))
-	}
+	assert.Positive(t, res.Lost, "the driver reported no lost write although the store evicted the clients' sessions: %s", res)
+	assert.True(t, res.Leaks == 0 && res.Errors == 0, "%s\n%s", res, strings.Join(res.Problems, "\n"))
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The shared services of this machine (scripts/services.sh starts them).
@@ -25,12 +29,27 @@ const (
 // what the tests leave behind expires soon.
 const storeLifetime = "10m"
 
+// The demo binaries. On first use one go build makes all of Frameworks
+// (in parallel, sharing the build cache). If one of them does not
+// compile, each is then built on its own when a test asks for it (fast:
+// the joint build cached what compiled), so the tests of the other demos
+// still run and only that demo's fail, on its build error.
 var (
-	buildOnce sync.Once
-	binDir    string
-	bins      map[string]string
-	buildErr  error
+	allOnce sync.Once
+	binDir  string
+	dirErr  error
+	allBins map[string]string // nil when the joint build failed
+
+	buildMu sync.Mutex
+	builds  = map[string]*build{}
 )
+
+// build is the build of one demo on its own.
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -40,22 +59,39 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary returns the path of the demo binary of framework, building all
-// four on first use.
+// binary returns the path of the demo binary of framework, building it on
+// first use.
 func binary(t testing.TB, framework string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if binDir, buildErr = os.MkdirTemp("", "sessionkit-loadtest-"); buildErr != nil {
+	allOnce.Do(func() {
+		if binDir, dirErr = os.MkdirTemp("", "sessionkit-loadtest-"); dirErr != nil {
+			binDir = ""
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		bins, buildErr = BuildDemos(ctx, binDir, Frameworks...)
+		allBins, _ = BuildDemos(ctx, binDir, Frameworks...)
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	require.NoError(t, dirErr)
+	if p, ok := allBins[framework]; ok {
+		return p
 	}
-	return bins[framework]
+	buildMu.Lock()
+	b := builds[framework]
+	if b == nil {
+		b = &build{}
+		builds[framework] = b
+	}
+	buildMu.Unlock()
+	b.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		var paths map[string]string
+		paths, b.err = BuildDemos(ctx, binDir, framework)
+		b.path = paths[framework]
+	})
+	require.NoError(t, b.err, "building the %s demo", framework)
+	return b.path
 }
 
 // badLog matches what a demo must never log: a panic, a data race, a
@@ -68,14 +104,9 @@ var badLog = regexp.MustCompile(`(?i)panic|DATA RACE|fatal error|goroutine [0-9]
 func startDemo(t testing.TB, framework string, args ...string) *Demo {
 	t.Helper()
 	d, err := StartDemo(binary(t, framework), args...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		err := d.Stop(20 * time.Second)
-		if err != nil {
-			t.Errorf("%s %q did not exit cleanly on SIGTERM: %v", framework, d.Args, err)
-		}
+		assert.NoError(t, d.Stop(20*time.Second), "%s %q did not exit cleanly on SIGTERM", framework, d.Args)
 		checkLog(t, d)
 		if t.Failed() {
 			t.Logf("log of %s %q:\n%s", framework, d.Args, truncate(d.Log(), 8000))
@@ -87,9 +118,8 @@ func startDemo(t testing.TB, framework string, args ...string) *Demo {
 // checkLog fails the test if the demo logged a panic or a data race.
 func checkLog(t testing.TB, d *Demo) {
 	t.Helper()
-	if m := badLog.FindString(d.Log()); m != "" {
-		t.Errorf("%s logged %q:\n%s", d.Framework, m, truncate(d.Log(), 8000))
-	}
+	m := badLog.FindString(d.Log())
+	assert.Empty(t, m, "%s logged a panic, a data race or a fatal error:\n%s", d.Framework, truncate(d.Log(), 8000))
 }
 
 // noIDsLogged fails the test if the demo's log holds any of ids.
@@ -98,7 +128,7 @@ func noIDsLogged(t testing.TB, d *Demo, ids []string) {
 	log := d.Log()
 	for _, id := range ids {
 		if id != "" && strings.Contains(log, id) {
-			t.Errorf("%s logged a session ID", d.Framework)
+			assert.Fail(t, "session ID logged", "%s logged a session ID", d.Framework)
 			return
 		}
 	}
@@ -107,11 +137,42 @@ func noIDsLogged(t testing.TB, d *Demo, ids []string) {
 // redisURL returns the URL of the shared Redis' test database.
 func redisURL() string { return fmt.Sprintf("redis://%s/%d", redisAddr, redisDB) }
 
+// sqliteSpec returns the -store of a new SQLite database in the test's
+// temporary directory (removed after the demos using it have stopped:
+// startDemo's cleanup runs first).
+func sqliteSpec(t testing.TB) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "sessions.db")
+}
+
+// testStore is a -store for the demos: spec returns a fresh one for the
+// test (a file, a schema, or the shared Redis database with the clients'
+// random tags keeping runs apart).
+type testStore struct {
+	name string
+	spec func(t testing.TB) string
+}
+
+// persistentStores are the stores whose sessions outlive the demo
+// process.
+var persistentStores = []testStore{
+	{"sqlite", sqliteSpec},
+	{"redis", func(testing.TB) string { return redisURL() }},
+	{"postgres", func(t testing.TB) string { url, _ := pgSchema(t, pgAddr); return url }},
+}
+
+// storeArgs returns the demo arguments for the -store spec: the store,
+// and for a persistent store a short lifetime, so that what the tests
+// leave behind expires soon.
+func storeArgs(spec string) []string {
+	if spec == "memory" {
+		return []string{"-store", spec}
+	}
+	return []string{"-store", spec, "-lifetime", storeLifetime}
+}
+
 // requireClean fails the test with the result's problems when it lost a
 // write, leaked or failed a request.
 func requireClean(t testing.TB, res *Result) {
 	t.Helper()
-	if res.Lost != 0 || res.Leaks != 0 || res.Errors != 0 {
-		t.Errorf("%s\nproblems:\n%s", res, strings.Join(res.Problems, "\n"))
-	}
+	assert.True(t, res.Lost == 0 && res.Leaks == 0 && res.Errors == 0, "%s\nproblems:\n%s", res, strings.Join(res.Problems, "\n"))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	session "github.com/sessionkit/sessionkit/core"
+	"github.com/stretchr/testify/require"
 )
 
 // rawReq is one HTTP/1.1 request written byte for byte, so that hostile
@@ -49,9 +50,8 @@ func (r rawResp) sid() string {
 func (r rawResp) state(t testing.TB) State {
 	t.Helper()
 	var st State
-	if r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &st) != nil {
-		t.Fatalf("want 200 with a session state, got %d %q", r.status, truncate(r.body, 200))
-	}
+	require.Equal(t, http.StatusOK, r.status, "want 200 with a session state, got %q", truncate(r.body, 200))
+	require.NoError(t, json.Unmarshal([]byte(r.body), &st), "want 200 with a session state, got %q", truncate(r.body, 200))
 	return st
 }
 
@@ -59,17 +59,13 @@ func (r rawResp) state(t testing.TB) State {
 func (r rawReq) do(t testing.TB, base string) rawResp {
 	t.Helper()
 	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	d := net.Dialer{Timeout: 5 * time.Second}
 	if r.from != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(r.from)}
 	}
 	conn, err := d.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(15 * time.Second))
 	var b strings.Builder
@@ -101,13 +97,11 @@ func (r rawReq) do(t testing.TB, base string) rawResp {
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		werr := <-wrote
-		t.Fatalf("%s %s: no HTTP answer: %v (writing: %v)", r.method, r.path, err, werr)
+		require.NoError(t, err, "%s %s: no HTTP answer (writing: %v)", r.method, r.path, werr)
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", r.method, r.path, err)
-	}
+	require.NoError(t, err, "%s %s: reading the body", r.method, r.path)
 	conn.Close()
 	<-wrote
 	out := rawResp{status: resp.StatusCode, header: resp.Header, body: string(body)}
@@ -116,16 +110,14 @@ func (r rawReq) do(t testing.TB, base string) rawResp {
 			out.cookies = append(out.cookies, c)
 		}
 	}
-	if len(out.cookies) > 1 {
-		t.Fatalf("%s %s: %d session Set-Cookie headers, want at most 1", r.method, r.path, len(out.cookies))
-	}
-	if id := out.sid(); id != "" && !session.ValidID(id) {
-		t.Fatalf("%s %s: the server set a malformed session ID %q", r.method, r.path, id)
+	require.LessOrEqual(t, len(out.cookies), 1, "%s %s: session Set-Cookie headers, want at most 1", r.method, r.path)
+	if id := out.sid(); id != "" {
+		require.True(t, session.ValidID(id), "%s %s: the server set a malformed session ID %q", r.method, r.path, id)
 	}
 	if out.status >= 400 && r.cookie != "" {
 		for _, part := range strings.Split(r.cookie, ";") {
-			if _, v, ok := strings.Cut(part, "="); ok && len(v) >= 20 && strings.Contains(out.body, v) {
-				t.Fatalf("%s %s: the %d body echoes the session cookie", r.method, r.path, out.status)
+			if _, v, ok := strings.Cut(part, "="); ok && len(v) >= 20 {
+				require.NotContains(t, out.body, v, "%s %s: the %d body echoes the session cookie", r.method, r.path, out.status)
 			}
 		}
 	}
@@ -139,13 +131,9 @@ func sidCookie(id string) string { return session.DefaultCookieName + "=" + id }
 func newSession(t testing.TB, base string) string {
 	t.Helper()
 	r := rawReq{method: "GET", path: "/api/session"}.do(t, base)
-	if st := r.state(t); st.Views != 1 || st.User != "" {
-		t.Fatalf("a new session: %+v", st)
-	}
+	require.Equal(t, State{Views: 1}, r.state(t), "a new session")
 	id := r.sid()
-	if id == "" {
-		t.Fatal("a new session got no cookie")
-	}
+	require.NotEmpty(t, id, "a new session got no cookie")
 	return id
 }
 
@@ -155,8 +143,6 @@ func newSession(t testing.TB, base string) string {
 func peekAs(t testing.TB, base, id string) State {
 	t.Helper()
 	r := rawReq{method: "GET", path: "/api/peek", cookie: sidCookie(id)}.do(t, base)
-	if len(r.cookies) != 0 {
-		t.Fatalf("GET /api/peek set a cookie: %v", r.cookies)
-	}
+	require.Empty(t, r.cookies, "GET /api/peek set a cookie")
 	return r.state(t)
 }

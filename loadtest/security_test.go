@@ -17,6 +17,8 @@ import (
 	"github.com/sessionkit/sessionkit/internal/testenv"
 	pgstore "github.com/sessionkit/sessionkit/stores/postgres"
 	redisstore "github.com/sessionkit/sessionkit/stores/redis"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Constant-time comparisons: a review of every place a secret (a session
@@ -56,9 +58,7 @@ func TestCookieFlags(t *testing.T) {
 				check := func(what string, r rawResp, expired bool) {
 					t.Helper()
 					lines := r.header.Values("Set-Cookie")
-					if len(lines) != 1 {
-						t.Fatalf("%s: %d Set-Cookie headers %q, want 1", what, len(lines), lines)
-					}
+					require.Len(t, lines, 1, "%s: Set-Cookie headers, want 1", what)
 					attrs := map[string]string{}
 					parts := strings.Split(lines[0], ";")
 					for _, p := range parts[1:] {
@@ -70,23 +70,16 @@ func TestCookieFlags(t *testing.T) {
 					_, domain := attrs["domain"]
 					_, maxAge := attrs["max-age"]
 					_, expires := attrs["expires"]
-					switch {
-					case !strings.HasPrefix(parts[0], session.DefaultCookieName+"="):
-						t.Errorf("%s: cookie %q, want %s", what, parts[0], session.DefaultCookieName)
-					case !httpOnly:
-						t.Errorf("%s: %q lacks HttpOnly", what, lines[0])
-					case attrs["samesite"] != "Lax":
-						t.Errorf("%s: %q, want SameSite=Lax", what, lines[0])
-					case attrs["path"] != "/":
-						t.Errorf("%s: %q, want Path=/", what, lines[0])
-					case sec != secure:
-						t.Errorf("%s: %q, want Secure %t", what, lines[0], secure)
-					case domain:
-						t.Errorf("%s: %q sets a Domain", what, lines[0])
-					case !expired && (maxAge || expires):
-						t.Errorf("%s: %q is persistent, want a browser-session cookie", what, lines[0])
-					case expired && attrs["max-age"] != "0" && !expires:
-						t.Errorf("%s: %q does not expire the cookie", what, lines[0])
+					assert.True(t, strings.HasPrefix(parts[0], session.DefaultCookieName+"="), "%s: cookie %q, want %s", what, parts[0], session.DefaultCookieName)
+					assert.True(t, httpOnly, "%s: %q lacks HttpOnly", what, lines[0])
+					assert.Equal(t, "Lax", attrs["samesite"], "%s: %q, want SameSite=Lax", what, lines[0])
+					assert.Equal(t, "/", attrs["path"], "%s: %q, want Path=/", what, lines[0])
+					assert.Equal(t, secure, sec, "%s: %q, want Secure %t", what, lines[0], secure)
+					assert.False(t, domain, "%s: %q sets a Domain", what, lines[0])
+					if expired {
+						assert.True(t, attrs["max-age"] == "0" || expires, "%s: %q does not expire the cookie", what, lines[0])
+					} else {
+						assert.False(t, maxAge || expires, "%s: %q is persistent, want a browser-session cookie", what, lines[0])
 					}
 				}
 				r := rawReq{method: "GET", path: "/api/session"}.do(t, d.URL)
@@ -112,16 +105,13 @@ func checkIDs(t *testing.T, ids []string) {
 	seen := make(map[string]struct{}, len(ids))
 	var ones [256]int
 	for _, id := range ids {
-		if len(id) != session.IDLength || !session.ValidID(id) {
-			t.Fatalf("malformed session ID %q", id)
-		}
+		require.Len(t, id, session.IDLength, "malformed session ID %q", id)
+		require.True(t, session.ValidID(id), "malformed session ID %q", id)
 		raw, err := base64.RawURLEncoding.DecodeString(id)
-		if err != nil || len(raw) != 32 {
-			t.Fatalf("session ID %q does not decode to 32 bytes: %v", id, err)
-		}
-		if _, dup := seen[id]; dup {
-			t.Fatalf("session ID given twice among %d", len(ids))
-		}
+		require.NoError(t, err, "session ID %q does not decode", id)
+		require.Len(t, raw, 32, "session ID %q does not decode to 32 bytes", id)
+		_, dup := seen[id] // not NotContains: it walks the map, O(n²) over 100,000 IDs
+		require.False(t, dup, "session ID given twice among %d", len(ids))
 		seen[id] = struct{}{}
 		for i := range 256 {
 			ones[i] += int(raw[i/8]>>(i%8)) & 1
@@ -130,9 +120,7 @@ func checkIDs(t *testing.T, ids []string) {
 	n := float64(len(ids))
 	tol := 6 * math.Sqrt(n*0.25)
 	for i, c := range ones {
-		if math.Abs(float64(c)-n/2) > tol {
-			t.Errorf("bit %d is set in %d of %d IDs, want %.0f ± %.0f", i, c, len(ids), n/2, tol)
-		}
+		assert.InDelta(t, n/2, float64(c), tol, "bit %d is set in %d of %d IDs, want %.0f ± %.0f", i, c, len(ids), n/2, tol)
 	}
 }
 
@@ -146,13 +134,9 @@ func TestSessionIDsOverHTTP(t *testing.T) {
 	for _, fw := range Frameworks {
 		d := startDemo(t, fw)
 		ids, err := Flood(ctx, d.URL, 2500, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		for _, id := range ids {
-			if id == "" {
-				t.Fatalf("%s: a new session got no cookie", fw)
-			}
+			require.NotEmpty(t, id, "%s: a new session got no cookie", fw)
 		}
 		noIDsLogged(t, d, ids)
 		all = append(all, ids...)
@@ -165,17 +149,13 @@ func TestSessionIDsOverHTTP(t *testing.T) {
 // session's ID) and checks them the same way.
 func TestSessionIDsInProcess(t *testing.T) {
 	m, err := session.NewManager()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer m.Close()
 	x := testExchange{ip: "127.0.0.1", ua: DefaultUserAgent}
 	ids := make([]string, 100_000)
 	for i := range ids {
 		s, err := testenv.Begin(m, x).Session()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		ids[i] = s.ID()
 	}
 	checkIDs(t, ids)
@@ -193,25 +173,24 @@ func containsAny(b []byte, ids []string, raw [][]byte) (string, bool) {
 
 // TestStoreHoldsNoSessionID runs the load against a demo on Redis and one
 // on PostgreSQL, then reads everything the store holds — every key and
-// value in the Redis test database (SCAN), every row of the PostgreSQL
-// table — and looks for each session ID the clients were given, as text
-// and as its 32 raw bytes (the IDs of sessions that logins and logouts
-// replaced included). Expected: none is there (records are keyed by
-// the fingerprint), every key under the store's prefix is a 43-character
-// fingerprint, and no ID appears in either demo's log.
+// value in the Redis test database (SCAN, and the members of the owner
+// index's sorted sets), every row of the PostgreSQL session and owner
+// index tables — and looks for each session ID the clients were given, as
+// text and as its 32 raw bytes (the IDs of sessions that logins and
+// logouts replaced included). Expected: none is there (records are keyed
+// by the fingerprint), every key under the store's prefix is a
+// 43-character fingerprint or an owner index named by a hash, every key
+// in the owner index is a fingerprint, and no ID appears in either demo's
+// log.
 func TestStoreHoldsNoSessionID(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	load := func(t *testing.T, d *Demo) []string {
 		res, err := Run(ctx, Config{Target: d.URL, Clients: 10, Duration: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		requireClean(t, res)
 		noIDsLogged(t, d, res.SessionIDs)
-		if len(res.SessionIDs) < 10 {
-			t.Fatalf("only %d session IDs seen", len(res.SessionIDs))
-		}
+		require.GreaterOrEqual(t, len(res.SessionIDs), 10, "session IDs seen")
 		return res.SessionIDs
 	}
 	decode := func(ids []string) [][]byte {
@@ -228,33 +207,44 @@ func TestStoreHoldsNoSessionID(t *testing.T) {
 		raw := decode(ids)
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr, DB: redisDB})
 		defer rdb.Close()
-		var keys, records int
+		var keys, records, indexed int
 		iter := rdb.Scan(ctx, 0, "*", 1000).Iterator()
 		for iter.Next(ctx) {
 			key := iter.Val()
 			keys++
-			if id, ok := containsAny([]byte(key), ids, raw); ok {
-				t.Fatalf("Redis key %q holds session ID %.6s…", key, id)
+			id, found := containsAny([]byte(key), ids, raw)
+			require.False(t, found, "Redis key %q holds session ID %.6s…", key, id)
+			rest, ours := strings.CutPrefix(key, redisstore.DefaultPrefix)
+			if owner, ok := strings.CutPrefix(rest, "owner:"); ours && ok {
+				// The owner index: a sorted set per user, named by a hash
+				// of the user, whose members are the user's session keys.
+				assert.Regexp(t, "^[0-9a-f]{32}$", owner, "Redis owner index key %q is not named by a hash", key)
+				members, err := rdb.ZRange(ctx, key, 0, -1).Result()
+				if err != nil {
+					continue // gone meanwhile
+				}
+				for _, m := range members {
+					indexed++
+					id, found := containsAny([]byte(m), ids, raw)
+					require.False(t, found, "a member of Redis owner index %q holds session ID %.6s…", key, id)
+					assert.True(t, session.ValidID(m), "member %q of Redis owner index %q is not a 43-character fingerprint", m, key)
+				}
+				continue
 			}
-			if fp, ok := strings.CutPrefix(key, redisstore.DefaultPrefix); ok && !session.ValidID(fp) {
-				t.Errorf("Redis key %q is not a 43-character fingerprint", key)
+			if ours {
+				assert.True(t, session.ValidID(rest), "Redis key %q is not a 43-character fingerprint", key)
 			}
 			v, err := rdb.Get(ctx, key).Bytes()
 			if err != nil {
 				continue // another type, or gone meanwhile
 			}
 			records++
-			if id, ok := containsAny(v, ids, raw); ok {
-				t.Fatalf("the value of Redis key %q holds session ID %.6s…", key, id)
-			}
+			id, found = containsAny(v, ids, raw)
+			require.False(t, found, "the value of Redis key %q holds session ID %.6s…", key, id)
 		}
-		if err := iter.Err(); err != nil {
-			t.Fatal(err)
-		}
-		if records < 5 {
-			t.Fatalf("only %d records in Redis database %d after 10 clients: the scan missed the data", records, redisDB)
-		}
-		t.Logf("Redis: %d keys (%d string records) scanned for %d session IDs: none found", keys, records, len(ids))
+		require.NoError(t, iter.Err())
+		require.GreaterOrEqual(t, records, 5, "records in Redis database %d after 10 clients: the scan missed the data", redisDB)
+		t.Logf("Redis: %d keys (%d string records, %d owner index entries) scanned for %d session IDs: none found", keys, records, indexed, len(ids))
 	})
 
 	t.Run("postgres", func(t *testing.T) {
@@ -263,37 +253,37 @@ func TestStoreHoldsNoSessionID(t *testing.T) {
 		ids := load(t, d)
 		raw := decode(ids)
 		conn, err := pgx.Connect(ctx, pgURL)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer conn.Close(ctx)
 		rows, err := conn.Query(ctx, "SELECT key, data, version::text, expires_at::text FROM "+schema+"."+pgstore.DefaultTable)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		n := 0
 		for rows.Next() {
 			var key, version, expires string
 			var data []byte
-			if err := rows.Scan(&key, &data, &version, &expires); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, rows.Scan(&key, &data, &version, &expires))
 			n++
 			row := []byte(key + "\x00" + version + "\x00" + expires + "\x00" + string(data))
-			if id, ok := containsAny(row, ids, raw); ok {
-				t.Fatalf("a PostgreSQL row holds session ID %.6s…", id)
-			}
-			if !session.ValidID(key) {
-				t.Errorf("PostgreSQL key %q is not a 43-character fingerprint", key)
-			}
+			id, found := containsAny(row, ids, raw)
+			require.False(t, found, "a PostgreSQL row holds session ID %.6s…", id)
+			assert.True(t, session.ValidID(key), "PostgreSQL key %q is not a 43-character fingerprint", key)
 		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
+		require.NoError(t, rows.Err())
+		require.GreaterOrEqual(t, n, 5, "rows after 10 clients: the query missed the data")
+		// The owner index: the user's sessions by their keys.
+		rows, err = conn.Query(ctx, "SELECT owner, key, expires_at::text FROM "+schema+"."+pgstore.DefaultTable+"_owners")
+		require.NoError(t, err)
+		indexed := 0
+		for rows.Next() {
+			var owner, key, expires string
+			require.NoError(t, rows.Scan(&owner, &key, &expires))
+			indexed++
+			id, found := containsAny([]byte(owner+"\x00"+key+"\x00"+expires), ids, raw)
+			require.False(t, found, "a PostgreSQL owner index row holds session ID %.6s…", id)
+			assert.True(t, session.ValidID(key), "PostgreSQL owner index key %q is not a 43-character fingerprint", key)
 		}
-		if n < 5 {
-			t.Fatalf("only %d rows after 10 clients: the query missed the data", n)
-		}
-		t.Logf("PostgreSQL: %d rows read for %d session IDs: none found", n, len(ids))
+		require.NoError(t, rows.Err())
+		t.Logf("PostgreSQL: %d rows and %d owner index rows read for %d session IDs: none found", n, indexed, len(ids))
 	})
 }
 
@@ -321,12 +311,9 @@ func TestErrorBodiesHoldNoSessionID(t *testing.T) {
 				t.Helper()
 				req.cookie = sidCookie(id)
 				r := req.do(t, d.URL) // do fails the test if the body echoes the cookie
-				if r.status != want {
-					t.Fatalf("%s %s: %d %q, want %d", req.method, req.path, r.status, truncate(r.body, 100), want)
-				}
-				if strings.Contains(r.body, id) || strings.Contains(r.body, storeKey(id)) {
-					t.Fatalf("%s %s: the %d body holds the session ID or its store key", req.method, req.path, r.status)
-				}
+				require.Equal(t, want, r.status, "%s %s: %q", req.method, req.path, truncate(r.body, 100))
+				require.NotContains(t, r.body, id, "%s %s: the %d body holds the session ID", req.method, req.path, r.status)
+				require.NotContains(t, r.body, storeKey(id), "%s %s: the %d body holds the session ID's store key", req.method, req.path, r.status)
 			}
 			for _, req := range bad {
 				check(req, http.StatusBadRequest)

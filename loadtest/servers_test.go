@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // pgSchema creates a PostgreSQL schema of its own for the test, dropped
@@ -23,25 +25,20 @@ func pgSchema(t testing.TB, host string) (url, schema string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		t.Fatalf("PostgreSQL at %s: %v", pgAddr, err)
-	}
+	require.NoError(t, err, "PostgreSQL at %s", pgAddr)
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, pgURL)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
+		if !assert.NoError(t, err, "dropping schema %s", schema) {
 			return
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
+		_, err = conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		assert.NoError(t, err, "dropping schema %s", schema)
 	})
 	return fmt.Sprintf("postgres://postgres@%s/test?sslmode=disable&search_path=%s", host, schema), schema
 }

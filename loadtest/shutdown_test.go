@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestGracefulShutdownUnderLoad sends SIGTERM to each demo (on Redis) in
@@ -34,9 +37,7 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 			sid := login(t, a.URL, "slow-"+randomHex(3))
 			slowVal := strings.Repeat("s", 3000) + randomHex(8)
 			conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer conn.Close()
 			conn.SetDeadline(time.Now().Add(30 * time.Second))
 			fmt.Fprintf(conn, "PUT /api/values/slow HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nCookie: sid=%s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
@@ -57,61 +58,36 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 			}()
 			time.Sleep(700 * time.Millisecond)
 			termAt := time.Now()
-			if err := a.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, a.Signal(syscall.SIGTERM))
 			time.Sleep(300 * time.Millisecond)
 			// The rest of the body, after the SIGTERM: the request must be
 			// served to the end.
-			if _, err := io.WriteString(conn, slowVal[1000:]); err != nil {
-				t.Fatalf("the in-flight request's connection broke after SIGTERM: %v", err)
-			}
+			_, err = io.WriteString(conn, slowVal[1000:])
+			require.NoError(t, err, "the in-flight request's connection broke after SIGTERM")
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-			if err != nil {
-				t.Fatalf("no answer to the PUT in flight at SIGTERM: %v", err)
-			}
+			require.NoError(t, err, "no answer to the PUT in flight at SIGTERM")
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusNoContent {
-				t.Fatalf("the PUT in flight at SIGTERM answered %d, want 204", resp.StatusCode)
-			}
-			if err := a.Wait(20 * time.Second); err != nil {
-				t.Fatalf("exit after SIGTERM: %v, want status 0", err)
-			}
+			require.Equal(t, http.StatusNoContent, resp.StatusCode, "the PUT in flight at SIGTERM")
+			require.NoError(t, a.Wait(20*time.Second), "exit after SIGTERM, want status 0")
 			stoppedAt := time.Now()
 			for _, w := range []string{"shutting down", "msg=stopped"} {
-				if !strings.Contains(a.Log(), w) {
-					t.Errorf("the log lacks %q", w)
-				}
+				assert.Contains(t, a.Log(), w, "the log lacks %q", w)
 			}
 
 			// The same demo again, on the same port and store.
-			var b *Demo
-			for deadline := time.Now().Add(10 * time.Second); ; {
-				b, err = StartDemo(binary(t, fw), append([]string{"-addr", u.Host}, args...)...)
-				if err == nil || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			if err != nil {
-				t.Fatalf("restarting on %s: %v", u.Host, err)
-			}
+			b, err := startOn(binary(t, fw), u.Host, args)
+			require.NoError(t, err, "restarting on %s", u.Host)
 			restartedAt := time.Now()
 			t.Cleanup(func() {
-				if err := b.Stop(20 * time.Second); err != nil {
-					t.Errorf("the restarted demo did not exit cleanly: %v", err)
-				}
+				assert.NoError(t, b.Stop(20*time.Second), "the restarted demo did not exit cleanly")
 				checkLog(t, b)
 			})
 			r := <-done
-			if r.err != nil {
-				t.Fatal(r.err)
-			}
+			require.NoError(t, r.err)
 			res := r.res
 
-			if got := getValue(t, b.URL, sid, "slow"); got != slowVal {
-				t.Errorf("the value written by the request in flight at SIGTERM reads back as %q, want the %d bytes sent", truncate(got, 40), len(slowVal))
-			}
+			got := getValue(t, b.URL, sid, "slow")
+			assert.True(t, got == slowVal, "the value written by the request in flight at SIGTERM reads back as %q, want the %d bytes sent", truncate(got, 40), len(slowVal))
 			var inFlightAcked, refused int
 			for _, e := range rec.all() {
 				end := e.Start.Add(e.Latency)
@@ -119,17 +95,13 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 					inFlightAcked++
 				}
 				if e.Err != nil {
-					if e.Status != 0 {
-						t.Errorf("%s answered %d during the shutdown, want success or a connection error: %v", e.Op, e.Status, e.Err)
-					}
+					assert.Zero(t, e.Status, "%s answered with a status during the shutdown, want success or a connection error: %v", e.Op, e.Err)
 					refused++
 				}
 			}
 			t.Logf("%s: SIGTERM under load: the in-flight PUT completed; %d other requests in flight at SIGTERM answered; %d failed on the connection while down (%v from SIGTERM to exit, %v to the restart); %s",
 				fw, inFlightAcked, refused, stoppedAt.Sub(termAt).Round(time.Millisecond), restartedAt.Sub(termAt).Round(time.Millisecond), res)
-			if res.Lost != 0 || res.Leaks != 0 || res.WritesChecked == 0 {
-				t.Errorf("%s\n%s", res, strings.Join(res.Problems, "\n"))
-			}
+			assert.True(t, res.Lost == 0 && res.Leaks == 0 && res.WritesChecked > 0, "%s\n%s", res, strings.Join(res.Problems, "\n"))
 			noIDsLogged(t, a, res.SessionIDs)
 			noIDsLogged(t, b, res.SessionIDs)
 		})
@@ -143,20 +115,16 @@ func login(t testing.TB, base, user string) string {
 	req.Header.Set("Content-Type", formType)
 	req.Header.Set("User-Agent", DefaultUserAgent)
 	resp, err := testClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("login: %d", resp.StatusCode)
-	}
+	require.Equal(t, http.StatusOK, resp.StatusCode, "login")
 	for _, c := range resp.Cookies() {
 		if c.Name == "sid" && c.Value != "" {
 			return c.Value
 		}
 	}
-	t.Fatal("login set no session cookie")
+	require.Fail(t, "login set no session cookie")
 	return ""
 }
 
@@ -168,9 +136,7 @@ func getValue(t testing.TB, base, sid, key string) string {
 	req.Header.Set("User-Agent", DefaultUserAgent)
 	req.AddCookie(&http.Cookie{Name: "sid", Value: sid})
 	resp, err := testClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	switch resp.StatusCode {
@@ -179,7 +145,7 @@ func getValue(t testing.TB, base, sid, key string) string {
 	case http.StatusNotFound:
 		return ""
 	}
-	t.Fatalf("GET /api/values/%s: %d %q", key, resp.StatusCode, b)
+	require.Failf(t, "unexpected status", "GET /api/values/%s: %d %q", key, resp.StatusCode, b)
 	return ""
 }
 

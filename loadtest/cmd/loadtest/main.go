@@ -60,7 +60,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.target, "target", "", "base `URL` of a running demo; without it the demo of -framework is built and started")
 	fs.StringVar(&o.framework, "framework", "nethttp", "demo to start without -target: "+strings.Join(loadtest.Frameworks, ", "))
-	fs.StringVar(&o.store, "store", "memory", "-store of the demo started without -target: memory, redis://host:port/db, postgres://...")
+	fs.StringVar(&o.store, "store", "memory", "-store of the demo started without -target: memory, redis://host:port/db, postgres://..., sqlite:PATH")
 	fs.IntVar(&o.maxSessions, "max-sessions", 0, "-max-sessions of the demo started without -target (memory store bound)")
 	fs.DurationVar(&o.lifetime, "lifetime", 10*time.Minute, "-lifetime of the demo started without -target")
 	fs.IntVar(&o.clients, "clients", loadtest.DefaultClients, "concurrent clients, each with its own cookie jar")
@@ -187,8 +187,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // storeName returns a -store value as it may be printed: without the
-// URL's user, password and query.
+// URL's user, password and query. memory and sqlite:PATH hold none.
 func storeName(spec string) string {
+	if !strings.Contains(spec, "://") {
+		return spec
+	}
 	u, err := url.Parse(spec)
 	if err != nil || u.Scheme == "" {
 		return spec

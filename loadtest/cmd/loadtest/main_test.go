@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestLongFormShortened runs the command as documented, shortened: it
@@ -19,14 +21,10 @@ func TestLongFormShortened(t *testing.T) {
 	code := run(ctx, []string{"-framework", "gin", "-clients", "4", "-duration", "500ms",
 		"-concurrent", "4", "-flood", "3000", "-max-sessions", "1024"}, &out, &errOut)
 	t.Logf("output:\n%s%s", out.String(), errOut.String())
-	if code != 0 {
-		t.Fatalf("exit %d, want 0", code)
-	}
+	require.Zero(t, code, "exit code")
 	for _, want := range []string{"started gin demo on http://127.0.0.1:", "clients=4 ", " lost=0 leaks=0 errors=0 ",
 		"one session, 4 goroutines: 40 writes acknowledged, 40 survived", "flood of 3000 cookie-less requests", "demo RSS "} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("the output lacks %q", want)
-		}
+		assert.Contains(t, out.String(), want, "the output lacks %q", want)
 	}
 }
 
@@ -41,8 +39,7 @@ func TestBadCommandLine(t *testing.T) {
 		{"-target", "ftp://127.0.0.1:1"},
 	} {
 		var out, errOut bytes.Buffer
-		if code := run(context.Background(), args, &out, &errOut); code != 2 {
-			t.Errorf("%q: exit %d, want 2\n%s%s", args, code, out.String(), errOut.String())
-		}
+		code := run(context.Background(), args, &out, &errOut)
+		assert.Equal(t, 2, code, "%q: exit code\n%s%s", args, out.String(), errOut.String())
 	}
 }
