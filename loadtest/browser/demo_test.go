@@ -16,7 +16,7 @@ import (
 )
 
 // frameworks are the demo programs under examples/, one per framework.
-var frameworks = []string{"nethttp", "gin", "echo", "fiber"}
+var frameworks = []string{"nethttp", "gin", "echo", "fiber", "echov5", "fiberv3"}
 
 // The demo binaries, built once for all the tests of the package.
 var (
@@ -86,7 +86,7 @@ func goTool() string {
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // listening matches the line a demo logs once it accepts connections.
-var listening = regexp.MustCompile(`listening on http://(127\.0\.0\.1:[0-9]+) \(framework ([a-z]+), store ([^)]+)\)`)
+var listening = regexp.MustCompile(`listening on http://(127\.0\.0\.1:[0-9]+) \(framework ([a-z0-9]+), store ([^)]+)\)`)
 
 // demo is a running demo program.
 type demo struct {

@@ -1,5 +1,5 @@
 // Package browser is the real-browser end-to-end test of the sessionkit
-// demo apps (examples/nethttp, gin, echo and fiber): its test builds the
+// demo apps (examples/nethttp, gin, echo, echov5, fiber and fiberv3): its test builds the
 // demo binaries, starts each on a loopback port and drives its HTML page
 // in headless Chromium over the DevTools protocol (chromedp), the way a
 // person would: it types a user name into the login form, clicks the
