@@ -41,8 +41,8 @@ type Handle struct {
 	// A Gate's state, here where the padding after the bools holds it.
 	gate         uint8
 	keepEncoding bool
-	err          error   // the load error, or the one a Gate failed with
-	sess         Session // in the Handle, so loading a session allocates nothing for it
+	err          error    // the load error, or the one a Gate failed with
+	sess         *Session // allocated at the first load: an untouched request carries only the Handle
 }
 
 // Init prepares h, which must be new or zero, for one request described by
@@ -65,7 +65,7 @@ func (h *Handle) Session() (*Session, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.loaded {
-		return &h.sess, nil
+		return h.sess, nil
 	}
 	if h.err != nil {
 		return nil, h.err
@@ -87,7 +87,7 @@ func (h *Handle) Session() (*Session, error) {
 	if h.committed {
 		h.sess.committed = true // loaded after the headers went out: read-only
 	}
-	return &h.sess, nil
+	return h.sess, nil
 }
 
 // pickID returns the session ID carried by the request's cookies, or ""
@@ -111,7 +111,10 @@ func pickID(vals []string) string {
 }
 
 func (h *Handle) load() error {
-	m, s := h.m, &h.sess
+	if h.sess == nil {
+		h.sess = new(Session)
+	}
+	m, s := h.m, h.sess
 	s.h = h
 	ctx, cancel := h.storeContext()
 	defer cancel()
@@ -235,7 +238,7 @@ func (h *Handle) Commit() error {
 	if !h.loaded {
 		return nil
 	}
-	s := &h.sess
+	s := h.sess
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if first && !s.committed {
@@ -605,7 +608,7 @@ func (h *Handle) Abandon() error {
 	if !h.loaded {
 		return nil
 	}
-	s := &h.sess
+	s := h.sess
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ext == nil || s.ext.undo == nil || h.m.versioned == nil {
