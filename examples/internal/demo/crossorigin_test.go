@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/stretchr/testify/assert"
 )
 
 // TestCheckCrossOrigin checks that the fiber demo's CheckCrossOrigin
@@ -27,9 +28,13 @@ func TestCheckCrossOrigin(t *testing.T) {
 				}
 				want := p.Check(req)
 				got := demo.CheckCrossOrigin(method, host, "/login", site, origin)
-				if (got == nil) != (want == nil) || got != nil && (got.Status != 403 || got.Error() != want.Error()) {
-					t.Errorf("CheckCrossOrigin(%s, Sec-Fetch-Site %q, Origin %q) = %v, http.CrossOriginProtection says %v",
-						method, site, origin, got, want)
+				msg := []any{"CheckCrossOrigin(%s, Sec-Fetch-Site %q, Origin %q) = %v, http.CrossOriginProtection says %v",
+					method, site, origin, got, want}
+				if want == nil {
+					assert.Nil(t, got, msg...)
+				} else if assert.NotNil(t, got, msg...) {
+					assert.Equal(t, 403, got.Status, msg...)
+					assert.Equal(t, want.Error(), got.Error(), msg...)
 				}
 			}
 		}
@@ -46,8 +51,7 @@ func TestCheckCrossOrigin(t *testing.T) {
 		{"POST", "cross-site", "https://evil.example", true},
 		{"GET", "cross-site", "https://evil.example", false}, // safe methods pass
 	} {
-		if r := demo.CheckCrossOrigin(tc.method, host, "/logout", tc.site, tc.origin); (r != nil) != tc.refused {
-			t.Errorf("CheckCrossOrigin(%s, %q, %q) = %v, want refused %t", tc.method, tc.site, tc.origin, r, tc.refused)
-		}
+		r := demo.CheckCrossOrigin(tc.method, host, "/logout", tc.site, tc.origin)
+		assert.Equal(t, tc.refused, r != nil, "CheckCrossOrigin(%s, %q, %q) = %v, want refused %t", tc.method, tc.site, tc.origin, r, tc.refused)
 	}
 }

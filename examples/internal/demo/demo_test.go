@@ -45,8 +45,10 @@ func TestValidateUser(t *testing.T) {
 		{"ok\xc3", false}, // truncated UTF-8
 	} {
 		err := demo.ValidateUser(tc.user)
-		if (err == nil) != tc.ok {
-			t.Errorf("ValidateUser(%q) = %v, want ok=%v", tc.user, err, tc.ok)
+		if tc.ok {
+			assert.NoError(t, err, "ValidateUser(%q)", tc.user)
+		} else {
+			assert.Error(t, err, "ValidateUser(%q)", tc.user)
 		}
 	}
 }
@@ -69,37 +71,33 @@ func TestValidateKey(t *testing.T) {
 		{"%41", false},
 	} {
 		err := demo.ValidateKey(tc.key)
-		if (err == nil) != tc.ok {
-			t.Errorf("ValidateKey(%q) = %v, want ok=%v", tc.key, err, tc.ok)
+		if tc.ok {
+			assert.NoError(t, err, "ValidateKey(%q)", tc.key)
+		} else {
+			assert.Error(t, err, "ValidateKey(%q)", tc.key)
 		}
 	}
 }
 
 func TestReadValue(t *testing.T) {
 	max := strings.Repeat("v", demo.MaxValueSize)
-	if b, err := demo.ReadValue(strings.NewReader(max)); err != nil || string(b) != max {
-		t.Fatalf("ReadValue(%d bytes) = %d bytes, %v", len(max), len(b), err)
-	}
-	if b, err := demo.ReadValue(strings.NewReader("")); err != nil || len(b) != 0 {
-		t.Fatalf("ReadValue(empty) = %q, %v", b, err)
-	}
-	if _, err := demo.ReadValue(strings.NewReader(max + "v")); err == nil {
-		t.Fatal("ReadValue accepted MaxValueSize+1 bytes")
-	}
+	b, err := demo.ReadValue(strings.NewReader(max))
+	require.NoError(t, err, "ReadValue(%d bytes)", len(max))
+	require.Equal(t, max, string(b), "ReadValue(%d bytes)", len(max))
+	b, err = demo.ReadValue(strings.NewReader(""))
+	require.NoError(t, err, "ReadValue(empty)")
+	require.Empty(t, b, "ReadValue(empty)")
+	_, err = demo.ReadValue(strings.NewReader(max + "v"))
+	require.Error(t, err, "ReadValue accepted MaxValueSize+1 bytes")
 	// It stops reading right after the limit.
 	r := &countingReader{r: strings.NewReader(strings.Repeat("v", 1<<20))}
-	if _, err := demo.ReadValue(r); err == nil || r.n > demo.MaxValueSize+1 {
-		t.Fatalf("ReadValue of 1 MiB: err %v after reading %d bytes", err, r.n)
-	}
-	if _, err := demo.ReadValue(iotest.ErrReader(io.ErrUnexpectedEOF)); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Fatalf("ReadValue of a failing body = %v", err)
-	}
-	if err := demo.CheckValue([]byte(max)); err != nil {
-		t.Fatal(err)
-	}
-	if err := demo.CheckValue([]byte(max + "v")); err == nil {
-		t.Fatal("CheckValue accepted MaxValueSize+1 bytes")
-	}
+	_, err = demo.ReadValue(r)
+	require.Error(t, err, "ReadValue of 1 MiB after reading %d bytes", r.n)
+	require.LessOrEqual(t, r.n, demo.MaxValueSize+1, "ReadValue of 1 MiB read too much: err %v", err)
+	_, err = demo.ReadValue(iotest.ErrReader(io.ErrUnexpectedEOF))
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF, "ReadValue of a failing body")
+	require.NoError(t, demo.CheckValue([]byte(max)))
+	require.Error(t, demo.CheckValue([]byte(max+"v")), "CheckValue accepted MaxValueSize+1 bytes")
 }
 
 type countingReader struct {
@@ -115,18 +113,14 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func TestParseFlagsDefaults(t *testing.T) {
 	c, err := demo.ParseFlags("x", nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := demo.Config{
 		Addr: "127.0.0.1:8080", Store: "memory", IdleTimeout: 0, Lifetime: session.DefaultLifetime,
 		CookieSecure: false, StreamInterval: time.Second, ShutdownTimeout: 10 * time.Second,
 		StoreTimeout: 3 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
 		ConnIdleTimeout: 2 * time.Minute, RotateGrace: 30 * time.Second,
 	}
-	if c != want {
-		t.Fatalf("defaults = %+v, want %+v", c, want)
-	}
+	require.Equal(t, want, c, "defaults")
 }
 
 func TestParseFlags(t *testing.T) {
@@ -134,25 +128,20 @@ func TestParseFlags(t *testing.T) {
 		"-idle-timeout", "30m", "-lifetime", "8h", "-cookie-secure", "-stream-interval", "5ms",
 		"-shutdown-timeout", "3s", "-store-timeout", "750ms", "-read-timeout", "2s", "-write-timeout", "4s",
 		"-conn-idle-timeout", "5s", "-token-header", "X-Session", "-rotate-grace", "2s"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := demo.Config{
 		Addr: ":0", Store: "redis://127.0.0.1:6379/3", IdleTimeout: 30 * time.Minute, Lifetime: 8 * time.Hour,
 		CookieSecure: true, StreamInterval: 5 * time.Millisecond, ShutdownTimeout: 3 * time.Second,
 		StoreTimeout: 750 * time.Millisecond, ReadTimeout: 2 * time.Second, WriteTimeout: 4 * time.Second,
 		ConnIdleTimeout: 5 * time.Second, TokenHeader: "X-Session", RotateGrace: 2 * time.Second,
 	}
-	if c != want {
-		t.Fatalf("parsed %+v, want %+v", c, want)
-	}
-	if c, err := demo.ParseFlags("x", []string{"-max-sessions", "100"}, io.Discard); err != nil || c.MaxSessions != 100 {
-		t.Fatalf("-max-sessions 100: %+v, %v", c, err)
-	}
+	require.Equal(t, want, c, "parsed")
+	c, err = demo.ParseFlags("x", []string{"-max-sessions", "100"}, io.Discard)
+	require.NoError(t, err, "-max-sessions 100")
+	require.Equal(t, 100, c.MaxSessions, "-max-sessions 100: %+v", c)
 	for _, store := range []string{"memory", "rediss://h:1/0", "postgres://u@h/db", "postgresql://u@h/db", "REDIS://h:1/0"} {
-		if _, err := demo.ParseFlags("x", []string{"-store", store}, io.Discard); err != nil {
-			t.Errorf("-store %s: %v", store, err)
-		}
+		_, err := demo.ParseFlags("x", []string{"-store", store}, io.Discard)
+		assert.NoError(t, err, "-store %s", store)
 	}
 }
 
@@ -173,19 +162,16 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"-conn-idle-timeout", "0"},
 	} {
 		var out bytes.Buffer
-		if _, err := demo.ParseFlags("x", args, &out); err == nil {
-			t.Errorf("ParseFlags(%q) accepted it", args)
-		} else if !strings.Contains(out.String(), "Usage: x") {
-			t.Errorf("ParseFlags(%q) printed no usage: %q", args, out.String())
+		_, err := demo.ParseFlags("x", args, &out)
+		if assert.Error(t, err, "ParseFlags(%q) accepted it", args) {
+			assert.Contains(t, out.String(), "Usage: x", "ParseFlags(%q) printed no usage", args)
 		}
 	}
 	var out bytes.Buffer
-	if _, err := demo.ParseFlags("x", []string{"-h"}, &out); !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("-h: %v, want flag.ErrHelp", err)
-	}
-	if help := out.String(); !strings.Contains(help, "-cookie-secure") || !strings.Contains(help, "plain HTTP") {
-		t.Fatalf("the usage does not explain -cookie-secure:\n%s", help)
-	}
+	_, err := demo.ParseFlags("x", []string{"-h"}, &out)
+	require.ErrorIs(t, err, flag.ErrHelp, "-h")
+	require.Contains(t, out.String(), "-cookie-secure", "the usage does not explain -cookie-secure")
+	require.Contains(t, out.String(), "plain HTTP", "the usage does not explain -cookie-secure")
 }
 
 // newSession returns a new session of a fresh Manager, the Manager, and a
@@ -252,9 +238,7 @@ func TestJSON(t *testing.T) {
 		{demo.LogoutBody{Destroyed: true}, `{"destroyed":true}` + "\n"},
 		{demo.State{User: "<b>"}, `{"views":0,"user":"\u003cb\u003e"}` + "\n"},
 	} {
-		if got := string(demo.JSON(tc.v)); got != tc.want {
-			t.Errorf("JSON(%+v) = %q, want %q", tc.v, got, tc.want)
-		}
+		assert.Equal(t, tc.want, string(demo.JSON(tc.v)), "JSON(%+v)", tc.v)
 	}
 }
 
@@ -297,51 +281,38 @@ func TestStream(t *testing.T) {
 	var b bytes.Buffer
 	var flushed []string
 	err := app.Stream(context.Background(), &b, func() error { flushed = append(flushed, b.String()); return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	want := []string{"line 1 of 3\n", "line 1 of 3\nline 2 of 3\n", "line 1 of 3\nline 2 of 3\nline 3 of 3\n"}
-	if strings.Join(flushed, "|") != strings.Join(want, "|") {
-		t.Fatalf("flushed after each line: %q, want %q", flushed, want)
-	}
+	require.Equal(t, strings.Join(want, "|"), strings.Join(flushed, "|"), "flushed after each line")
 
 	// A cancelled request stops it before the next line.
 	app.Config.StreamInterval = time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Reset()
 	err = app.Stream(ctx, &b, func() error { cancel(); return nil })
-	if !errors.Is(err, context.Canceled) || b.String() != "line 1 of 3\n" {
-		t.Fatalf("cancelled stream: %v, wrote %q", err, b.String())
-	}
+	require.ErrorIs(t, err, context.Canceled, "cancelled stream wrote %q", b.String())
+	require.Equal(t, "line 1 of 3\n", b.String(), "cancelled stream")
 	// A failed flush (the client left) stops it at once.
 	b.Reset()
 	boom := errors.New("gone")
-	if err := app.Stream(context.Background(), &b, func() error { return boom }); err != boom {
-		t.Fatalf("failed flush: %v", err)
-	}
+	require.Same(t, boom, app.Stream(context.Background(), &b, func() error { return boom }), "failed flush")
 }
 
 func TestOpenStoreErrors(t *testing.T) {
 	ctx := context.Background()
-	if _, _, err := demo.OpenStore(ctx, "mysql://h/db"); err == nil {
-		t.Fatal("OpenStore accepted mysql")
-	}
+	_, _, err := demo.OpenStore(ctx, "mysql://h/db")
+	require.Error(t, err, "OpenStore accepted mysql")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if _, _, err := demo.OpenStore(ctx, "redis://:hunter2@"+addr+"/0"); err == nil {
-		t.Fatal("OpenStore succeeded on a closed Redis port")
-	} else if strings.Contains(err.Error(), "hunter2") {
-		t.Fatalf("the error shows the password: %v", err)
-	}
-	if _, _, err := demo.OpenStore(ctx, "postgres://postgres:hunter2@"+addr+"/test?sslmode=disable"); err == nil {
-		t.Fatal("OpenStore succeeded on a closed PostgreSQL port")
-	}
+	_, _, err = demo.OpenStore(ctx, "redis://:hunter2@"+addr+"/0")
+	require.Error(t, err, "OpenStore succeeded on a closed Redis port")
+	require.NotContains(t, err.Error(), "hunter2", "the error shows the password")
+	_, _, err = demo.OpenStore(ctx, "postgres://postgres:hunter2@"+addr+"/test?sslmode=disable")
+	require.Error(t, err, "OpenStore succeeded on a closed PostgreSQL port")
 }
 
 func TestOpenStores(t *testing.T) {
@@ -350,15 +321,10 @@ func TestOpenStores(t *testing.T) {
 	sqlite := "sqlite:" + t.TempDir() + "/sessions.db"
 	for _, spec := range []string{"memory", "redis://127.0.0.1:6379/11", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", sqlite} {
 		s, closeStore, err := demo.OpenStore(ctx, spec)
-		if err != nil {
-			t.Fatalf("%s: %v (the tests need the real servers: scripts/services.sh starts them)", spec, err)
-		}
-		if _, err := s.Get(ctx, "no-such-key"); !errors.Is(err, session.ErrNotFound) {
-			t.Fatalf("%s: Get of a missing key = %v", spec, err)
-		}
-		if err := closeStore(); err != nil {
-			t.Fatalf("%s: close: %v", spec, err)
-		}
+		require.NoError(t, err, "%s (the tests need the real servers: scripts/services.sh starts them)", spec)
+		_, err = s.Get(ctx, "no-such-key")
+		require.ErrorIs(t, err, session.ErrNotFound, "%s: Get of a missing key", spec)
+		require.NoError(t, closeStore(), "%s: close", spec)
 	}
 }
 
@@ -367,9 +333,7 @@ func TestOpenStores(t *testing.T) {
 // lines and build failures.
 func TestRun(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var built *demo.App
 	build := func(app *demo.App) (demo.Server, error) {
 		built = app
@@ -384,25 +348,19 @@ func TestRun(t *testing.T) {
 		done <- demo.Run(ctx, demo.Options{Framework: "unit", Args: []string{"-lifetime", "1h"}, Build: build, Listener: ln, Log: log})
 	}()
 	resp, err := http.Get("http://" + ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(body) != "hi" {
-		t.Fatalf("body %q", body)
-	}
+	require.Equal(t, "hi", string(body), "body")
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if built.Framework != "unit" || built.Config.Lifetime != time.Hour || built.Manager == nil || built.Logger == nil {
-		t.Fatalf("the App handed to build: %+v", built)
-	}
+	require.NoError(t, <-done, "Run")
+	require.Equal(t, "unit", built.Framework, "the App handed to build: %+v", built)
+	require.Equal(t, time.Hour, built.Config.Lifetime, "the App handed to build: %+v", built)
+	require.NotNil(t, built.Manager, "the App handed to build: %+v", built)
+	require.NotNil(t, built.Logger, "the App handed to build: %+v", built)
 	want := "listening on http://" + ln.Addr().String() + " (framework unit, store memory)"
-	if l := log.String(); !strings.Contains(l, want) || !strings.Contains(l, "msg=stopped") {
-		t.Fatalf("log lacks %q or the stop:\n%s", want, l)
-	}
+	require.Contains(t, log.String(), want, "log lacks the address")
+	require.Contains(t, log.String(), "msg=stopped", "log lacks the stop")
 
 	// Errors before serving: the listener is released.
 	for _, tc := range []struct {
@@ -413,31 +371,24 @@ func TestRun(t *testing.T) {
 		{[]string{"-idle-timeout", "2h", "-lifetime", "1h"}, true},
 	} {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		err = demo.Run(context.Background(), demo.Options{Framework: "unit", Args: tc.args, Build: build, Listener: ln, Log: io.Discard})
-		if errors.Is(err, demo.ErrUsage) != tc.usage || err == nil {
-			t.Errorf("Run(%q) = %v, want a usage error", tc.args, err)
-		}
-		if _, err := ln.Accept(); err == nil {
-			t.Errorf("Run(%q) left the listener open", tc.args)
-		}
+		assert.Error(t, err, "Run(%q), want a usage error", tc.args)
+		assert.Equal(t, tc.usage, errors.Is(err, demo.ErrUsage), "Run(%q) = %v, want a usage error", tc.args, err)
+		_, err = ln.Accept()
+		assert.Error(t, err, "Run(%q) left the listener open", tc.args)
 	}
 	boom := errors.New("boom")
 	ln2, _ := net.Listen("tcp", "127.0.0.1:0")
 	err = demo.Run(context.Background(), demo.Options{Framework: "unit", Build: func(*demo.App) (demo.Server, error) { return nil, boom },
 		Listener: ln2, Log: io.Discard})
-	if !errors.Is(err, boom) || errors.Is(err, demo.ErrUsage) {
-		t.Fatalf("Run with a failing build = %v", err)
-	}
+	require.ErrorIs(t, err, boom, "Run with a failing build")
+	require.NotErrorIs(t, err, demo.ErrUsage, "Run with a failing build")
 }
 
 func TestTimeouts(t *testing.T) {
 	app := &demo.App{Config: demo.Config{ReadTimeout: time.Second, WriteTimeout: 2 * time.Second,
 		ConnIdleTimeout: 3 * time.Second, StreamInterval: 5 * time.Second}}
 	want := demo.Timeouts{Read: time.Second, Write: 2*time.Second + (demo.StreamLines-1)*5*time.Second, Idle: 3 * time.Second}
-	if got := app.Timeouts(); got != want {
-		t.Fatalf("Timeouts() = %+v, want %+v", got, want)
-	}
+	require.Equal(t, want, app.Timeouts(), "Timeouts()")
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestBodyLimit(t *testing.T) {
@@ -23,13 +25,10 @@ func TestBodyLimit(t *testing.T) {
 		{"PUT", "/api/values", 0},
 		{"POST", "/nowhere", 0},
 	} {
-		if got := demo.BodyLimit(tc.method, tc.path); got != tc.want {
-			t.Errorf("BodyLimit(%s %s) = %d, want %d", tc.method, tc.path, got, tc.want)
-		}
+		assert.Equal(t, tc.want, demo.BodyLimit(tc.method, tc.path), "BodyLimit(%s %s)", tc.method, tc.path)
 	}
-	if demo.MaxBodySize < demo.MaxFormSize || demo.MaxBodySize < demo.MaxValueSize {
-		t.Fatal("MaxBodySize is not the largest limit")
-	}
+	require.GreaterOrEqual(t, demo.MaxBodySize, demo.MaxFormSize, "MaxBodySize is not the largest limit")
+	require.GreaterOrEqual(t, demo.MaxBodySize, demo.MaxValueSize, "MaxBodySize is not the largest limit")
 }
 
 func TestCheckBody(t *testing.T) {
@@ -53,31 +52,24 @@ func TestCheckBody(t *testing.T) {
 		{"GET", "/", "", 1, 400},
 	} {
 		r := demo.CheckBody(tc.method, tc.path, tc.enc, tc.size)
-		switch {
-		case tc.want == 0 && r != nil:
-			t.Errorf("CheckBody(%s %s, %q, %d) = %d %v, want it taken", tc.method, tc.path, tc.enc, tc.size, r.Status, r)
-		case tc.want != 0 && (r == nil || r.Status != tc.want):
-			t.Errorf("CheckBody(%s %s, %q, %d) = %v, want %d", tc.method, tc.path, tc.enc, tc.size, r, tc.want)
+		if tc.want == 0 {
+			assert.Nil(t, r, "CheckBody(%s %s, %q, %d) = %v, want it taken", tc.method, tc.path, tc.enc, tc.size, r)
+		} else if assert.NotNil(t, r, "CheckBody(%s %s, %q, %d), want %d", tc.method, tc.path, tc.enc, tc.size, tc.want) {
+			assert.Equal(t, tc.want, r.Status, "CheckBody(%s %s, %q, %d) = %v", tc.method, tc.path, tc.enc, tc.size, r)
 		}
 	}
-	if r := demo.TooLarge("POST", "/login"); r.Error() != "request body must be at most 2048 bytes" {
-		t.Errorf("TooLarge(/login) = %q", r)
-	}
-	if r := demo.TooLarge("POST", "/logout"); r.Error() != "this route takes no request body" {
-		t.Errorf("TooLarge(/logout) = %q", r)
-	}
-	if r := demo.BodyTooLarge; r.Status != 400 || r.Error() != "request body too large" {
-		t.Errorf("BodyTooLarge = %d %q", r.Status, r)
-	}
+	assert.EqualError(t, demo.TooLarge("POST", "/login"), "request body must be at most 2048 bytes", "TooLarge(/login)")
+	assert.EqualError(t, demo.TooLarge("POST", "/logout"), "this route takes no request body", "TooLarge(/logout)")
+	assert.Equal(t, 400, demo.BodyTooLarge.Status, "BodyTooLarge")
+	assert.EqualError(t, demo.BodyTooLarge, "request body too large", "BodyTooLarge")
 }
 
 func TestRefusalResponse(t *testing.T) {
 	r := demo.TooLarge("PUT", "/api/values/k")
-	if ct, body := r.Response("/api/values/k"); ct != demo.ContentTypeJSON ||
-		string(body) != `{"error":"request body must be at most 4096 bytes"}`+"\n" {
-		t.Errorf("API refusal = %q %q", ct, body)
-	}
-	if ct, body := r.Response("/login"); ct != demo.ContentTypeText || string(body) != "request body must be at most 4096 bytes\n" {
-		t.Errorf("form refusal = %q %q", ct, body)
-	}
+	ct, body := r.Response("/api/values/k")
+	assert.Equal(t, demo.ContentTypeJSON, ct, "API refusal")
+	assert.Equal(t, `{"error":"request body must be at most 4096 bytes"}`+"\n", string(body), "API refusal")
+	ct, body = r.Response("/login")
+	assert.Equal(t, demo.ContentTypeText, ct, "form refusal")
+	assert.Equal(t, "request body must be at most 4096 bytes\n", string(body), "form refusal")
 }
