@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -70,7 +70,7 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		wg.Wait()
 		close(errs)
 		for err := range errs {
-			t.Fatal(err)
+			require.NoError(t, err)
 		}
 		// Every concurrent view counted: increments merge, they do not overwrite.
 		c.Get("/api/peek").Want(200, ctJSON, StateJSON(n+1, ""))
@@ -85,15 +85,11 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 			`<form method="post" action="/login">`, `<input name="user"`,
 			`<form method="post" action="/logout">`, `<button type="submit">Log out</button>`,
 		} {
-			if !strings.Contains(r.Body, want) {
-				t.Fatalf("GET / lacks %q:\n%s", want, r.Body)
-			}
+			require.Contains(t, r.Body, want, "GET / lacks it")
 		}
 		// GET / counts a view, like /api/session.
 		r = c.Get("/").NoCookie()
-		if !strings.Contains(r.Body, `<b id="views">2</b>`) {
-			t.Fatalf("second GET / does not show 2 views:\n%s", r.Body)
-		}
+		require.Contains(t, r.Body, `<b id="views">2</b>`, "second GET / does not show 2 views")
 		c.Get("/api/peek").Want(200, ctJSON, StateJSON(2, ""))
 
 		// The login form: 303 back to /, a new ID, the user escaped.
@@ -101,24 +97,22 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		user := `<script>alert("x")</script>`
 		r = c.PostForm("/login", url.Values{"user": {user}})
 		wantSeeOther(t, r)
-		if r.NewCookie() == before {
-			t.Fatal("form login kept the session ID")
-		}
+		require.NotEqual(t, before, r.NewCookie(), "form login kept the session ID")
 		c.With(base, before).Get("/api/peek").Want(200, ctJSON, StateJSON(0, ""))
 		r = c.Get("/").Is(200, ctHTML).NoCookie()
-		if !strings.Contains(r.Body, `<b id="views">3</b>`) ||
-			!strings.Contains(r.Body, `Logged in as <b id="user">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</b>`) ||
-			strings.Contains(r.Body, "<script") {
-			t.Fatalf("GET / after login does not show 3 views and the escaped user:\n%s", r.Body)
-		}
+		const afterLogin = "GET / after login does not show 3 views and the escaped user"
+		require.Contains(t, r.Body, `<b id="views">3</b>`, afterLogin)
+		require.Contains(t, r.Body, `Logged in as <b id="user">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</b>`, afterLogin)
+		require.NotContains(t, r.Body, "<script", afterLogin)
 		c.Get("/api/peek").Want(200, ctJSON, string(demo.JSON(demo.State{Views: 3, User: user})))
 
 		// An invalid user: 400 in plain text, nothing changed.
 		for _, form := range []url.Values{{}, {"user": {""}}, {"user": {strings.Repeat("y", 65)}}} {
 			r = c.PostForm("/login", form).NoCookie()
-			if r.Status != 400 || r.Header.Get("Content-Type") != ctText || !strings.HasPrefix(r.Body, "user ") {
-				t.Fatalf("POST /login %v = %d %q %q, want 400 with a plain-text reason", form, r.Status, r.Header.Get("Content-Type"), r.Body)
-			}
+			msg := []any{"POST /login %v = %d %q %q, want 400 with a plain-text reason", form, r.Status, r.Header.Get("Content-Type"), r.Body}
+			require.Equal(t, 400, r.Status, msg...)
+			require.Equal(t, ctText, r.Header.Get("Content-Type"), msg...)
+			require.True(t, strings.HasPrefix(r.Body, "user "), msg...)
 		}
 		c.Get("/api/peek").Want(200, ctJSON, string(demo.JSON(demo.State{Views: 3, User: user})))
 
@@ -130,9 +124,8 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		c.With(base, loggedIn).Get("/api/peek").Want(200, ctJSON, StateJSON(0, "")).NoCookie()
 		r = c.Get("/").Is(200, ctHTML)
 		r.NewCookie()
-		if !strings.Contains(r.Body, `<b id="views">1</b>`) || !strings.Contains(r.Body, "Not logged in.") {
-			t.Fatalf("GET / after logout:\n%s", r.Body)
-		}
+		require.Contains(t, r.Body, `<b id="views">1</b>`, "GET / after logout")
+		require.Contains(t, r.Body, "Not logged in.", "GET / after logout")
 		// Logging out without a session still redirects, setting no cookie.
 		wantSeeOther(t, client(t).PostForm("/logout", nil).NoCookie())
 	})
@@ -143,24 +136,18 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		before := c.SID
 		r := c.PostForm("/api/login", url.Values{"user": {"alice"}}).Want(200, ctJSON, StateJSON(1, "alice"))
 		after := r.NewCookie()
-		if after == before {
-			t.Fatal("login kept the session ID, want a new one (session fixation)")
-		}
+		require.NotEqual(t, before, after, "login kept the session ID, want a new one (session fixation)")
 		c.Get("/api/peek").Want(200, ctJSON, StateJSON(1, "alice")).NoCookie()
 		// The pre-login ID is dead.
 		c.With(base, before).Get("/api/peek").Want(200, ctJSON, StateJSON(0, "")).NoCookie()
 		// Logging in again (multipart this time) regenerates again.
 		r = c.PostMultipart("/api/login", map[string]string{"user": "bob"}).Want(200, ctJSON, StateJSON(1, "bob"))
-		if again := r.NewCookie(); again == after {
-			t.Fatal("second login kept the session ID")
-		}
+		require.NotEqual(t, after, r.NewCookie(), "second login kept the session ID")
 		loggedIn := c.SID
 		c.Get("/api/session").Want(200, ctJSON, StateJSON(2, "bob"))
 
 		c.Do("POST", "/api/logout", "", nil).Want(200, ctJSON, `{"destroyed":true}`+"\n").ExpiredCookie()
-		if c.SID != "" {
-			t.Fatal("client kept a cookie after logout")
-		}
+		require.Empty(t, c.SID, "client kept a cookie after logout")
 		// The old cookie no longer works, even if a client keeps it.
 		stale := c.With(base, loggedIn)
 		stale.Get("/api/peek").Want(200, ctJSON, StateJSON(0, "")).NoCookie()
@@ -190,9 +177,7 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		// The user in the query string does not count: only the form body.
 		c.Do("POST", "/api/login?user=eve", "application/x-www-form-urlencoded", []byte{}).WantJSONError(400).NoCookie()
 		// Nothing changed.
-		if c.SID != sid {
-			t.Fatal("a rejected login changed the session cookie")
-		}
+		require.Equal(t, sid, c.SID, "a rejected login changed the session cookie")
 		c.Get("/api/peek").Want(200, ctJSON, StateJSON(0, "carol"))
 		// The limits are inclusive, in characters.
 		client(t).PostForm("/api/login", url.Values{"user": {strings.Repeat("x", 64)}}).
@@ -287,27 +272,20 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 
 	t.Run("Stream", func(t *testing.T) {
 		s := ReadStream(t, base, "")
-		if s.Status != 200 || s.Header.Get("Content-Type") != ctText {
-			t.Fatalf("GET /api/stream = %d %q, want 200 %q", s.Status, s.Header.Get("Content-Type"), ctText)
-		}
+		require.Equal(t, 200, s.Status, "GET /api/stream")
+		require.Equal(t, ctText, s.Header.Get("Content-Type"), "GET /api/stream")
 		// The cookie is in the headers, which precede the first line.
 		var cookies []*http.Cookie
 		for _, sc := range s.Header.Values("Set-Cookie") {
 			ck, err := http.ParseSetCookie(sc)
-			if err != nil {
-				t.Fatalf("bad Set-Cookie %q: %v", sc, err)
-			}
+			require.NoError(t, err, "bad Set-Cookie %q", sc)
 			cookies = append(cookies, ck)
 		}
-		if len(cookies) != 1 {
-			t.Fatalf("GET /api/stream set cookies %q, want the session cookie", s.Header.Values("Set-Cookie"))
-		}
+		require.Len(t, cookies, 1, "GET /api/stream set cookies %q, want the session cookie", s.Header.Values("Set-Cookie"))
 		CheckCookie(t, cookies[0])
 		// Each line was flushed on its own, so it is its own chunk.
 		want := []string{demo.StreamLine(1), demo.StreamLine(2), demo.StreamLine(3)}
-		if !slices.Equal(s.Chunks, want) {
-			t.Fatalf("GET /api/stream chunks = %q, want one chunk per line %q", s.Chunks, want)
-		}
+		require.Equal(t, want, s.Chunks, "GET /api/stream chunks, want one chunk per line")
 		// The value written before the stream was stored: the session
 		// exists, so counting a view sets no new cookie.
 		c := client(t)
@@ -315,9 +293,10 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 		c.Get("/api/session").Want(200, ctJSON, StateJSON(1, "")).NoCookie()
 		// A stream on an existing session sets no cookie.
 		s = ReadStream(t, base, c.SID)
-		if s.Status != 200 || len(s.Header.Values("Set-Cookie")) != 0 || !slices.Equal(s.Chunks, want) {
-			t.Fatalf("second GET /api/stream = %d, cookies %q, chunks %q", s.Status, s.Header.Values("Set-Cookie"), s.Chunks)
-		}
+		msg := []any{"second GET /api/stream = %d, cookies %q, chunks %q", s.Status, s.Header.Values("Set-Cookie"), s.Chunks}
+		require.Equal(t, 200, s.Status, msg...)
+		require.Empty(t, s.Header.Values("Set-Cookie"), msg...)
+		require.Equal(t, want, s.Chunks, msg...)
 	})
 	return nil
 }
@@ -326,7 +305,8 @@ func Behaviour(t *testing.T, base string) (ids []string) {
 // body.
 func wantSeeOther(t *testing.T, r *Response) {
 	t.Helper()
-	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/" || r.Body != "" {
-		t.Fatalf("%s = %d, Location %q, body %q; want 303 to / without a body", r.req, r.Status, r.Header.Get("Location"), r.Body)
-	}
+	msg := []any{"%s = %d, Location %q, body %q; want 303 to / without a body", r.req, r.Status, r.Header.Get("Location"), r.Body}
+	require.Equal(t, http.StatusSeeOther, r.Status, msg...)
+	require.Equal(t, "/", r.Header.Get("Location"), msg...)
+	require.Empty(t, r.Body, msg...)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/stretchr/testify/require"
 )
 
 // UserAgent is the User-Agent of every test request. The session
@@ -94,9 +96,7 @@ type Response struct {
 func (c *Client) Do(method, path, contentType string, body []byte) *Response {
 	c.t.Helper()
 	req, err := http.NewRequest(method, c.Base+path, bytes.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	require.NoError(c.t, err)
 	if body == nil {
 		req.Body, req.ContentLength = nil, 0
 	}
@@ -119,14 +119,10 @@ func (c *Client) Do(method, path, contentType string, body []byte) *Response {
 		req.AddCookie(&http.Cookie{Name: CookieName, Value: c.SID})
 	}
 	resp, err := httpClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
+	require.NoError(c.t, err, "%s %s", method, path)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatalf("%s %s: reading the body: %v", method, path, err)
-	}
+	require.NoError(c.t, err, "%s %s: reading the body", method, path)
 	r := &Response{t: c.t, req: method + " " + c.Base + path, Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 	for _, ck := range resp.Cookies() {
 		switch ck.Name {
@@ -143,13 +139,9 @@ func (c *Client) Do(method, path, contentType string, body []byte) *Response {
 		c.take(r.Cookies)
 		return r
 	}
-	if len(r.Cookies) > 0 {
-		c.t.Fatalf("%s set the session cookie %q in token mode", r.req, r.Header.Values("Set-Cookie"))
-	}
+	require.Empty(c.t, r.Cookies, "%s set the session cookie %q in token mode", r.req, r.Header.Values("Set-Cookie"))
 	if vs, ok := resp.Header[http.CanonicalHeaderKey(c.TokenHeader)]; ok {
-		if len(vs) != 1 {
-			c.t.Fatalf("%s: %d %s headers, want at most 1", r.req, len(vs), c.TokenHeader)
-		}
+		require.Len(c.t, vs, 1, "%s: %s headers, want at most 1", r.req, c.TokenHeader)
 		if vs[0] == "" {
 			c.SID = ""
 		} else {
@@ -161,9 +153,8 @@ func (c *Client) Do(method, path, contentType string, body []byte) *Response {
 
 func (c *Client) take(cookies []*http.Cookie) {
 	c.t.Helper()
+	require.LessOrEqual(c.t, len(cookies), 1, "Set-Cookie headers for %s in one response", CookieName)
 	switch {
-	case len(cookies) > 1:
-		c.t.Fatalf("%d Set-Cookie headers for %s in one response, want at most 1", len(cookies), CookieName)
 	case len(cookies) == 1 && cookies[0].MaxAge < 0:
 		c.SID = ""
 	case len(cookies) == 1:
@@ -197,13 +188,9 @@ func (c *Client) PostMultipart(path string, fields map[string]string) *Response 
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	for k, v := range fields {
-		if err := mw.WriteField(k, v); err != nil {
-			c.t.Fatal(err)
-		}
+		require.NoError(c.t, mw.WriteField(k, v))
 	}
-	if err := mw.Close(); err != nil {
-		c.t.Fatal(err)
-	}
+	require.NoError(c.t, mw.Close())
 	return c.Do("POST", path, mw.FormDataContentType(), b.Bytes())
 }
 
@@ -211,13 +198,10 @@ func (c *Client) PostMultipart(path string, fields map[string]string) *Response 
 // (when not "") and body.
 func (r *Response) Want(status int, contentType, body string) *Response {
 	r.t.Helper()
-	if r.Status != status || r.Body != body {
-		r.t.Fatalf("%s = %d %q, want %d %q", r.req, r.Status, r.Body, status, body)
-	}
+	require.Equal(r.t, status, r.Status, "%s: status, with the body %q (want %q)", r.req, r.Body, body)
+	require.Equal(r.t, body, r.Body, "%s: body", r.req)
 	if contentType != "" {
-		if got := r.Header.Get("Content-Type"); got != contentType {
-			r.t.Fatalf("%s: Content-Type %q, want %q", r.req, got, contentType)
-		}
+		require.Equal(r.t, contentType, r.Header.Get("Content-Type"), "%s: Content-Type", r.req)
 	}
 	return r
 }
@@ -226,9 +210,9 @@ func (r *Response) Want(status int, contentType, body string) *Response {
 // type, whatever its body.
 func (r *Response) Is(status int, contentType string) *Response {
 	r.t.Helper()
-	if got := r.Header.Get("Content-Type"); r.Status != status || got != contentType {
-		r.t.Fatalf("%s = %d %q, want %d %q; body %q", r.req, r.Status, got, status, contentType, r.Body)
-	}
+	got := r.Header.Get("Content-Type")
+	require.Equal(r.t, status, r.Status, "%s: status, with Content-Type %q and the body %q", r.req, got, r.Body)
+	require.Equal(r.t, contentType, got, "%s: Content-Type, with the body %q", r.req, r.Body)
 	return r
 }
 
@@ -236,22 +220,19 @@ func (r *Response) Is(status int, contentType string) *Response {
 // body {"error":"..."} holding a non-empty message.
 func (r *Response) WantJSONError(status int) *Response {
 	r.t.Helper()
-	if r.Status != status || !strings.HasPrefix(r.Body, `{"error":"`) || !strings.HasSuffix(r.Body, "\"}\n") ||
-		len(r.Body) <= len(`{"error":""}`+"\n") {
-		r.t.Fatalf("%s = %d %q, want %d with {\"error\":\"...\"}", r.req, r.Status, r.Body, status)
-	}
-	if got := r.Header.Get("Content-Type"); got != "application/json" {
-		r.t.Fatalf("%s: Content-Type %q, want application/json", r.req, got)
-	}
+	require.Equal(r.t, status, r.Status, "%s: status, with the body %q", r.req, r.Body)
+	require.Regexp(r.t, jsonError, r.Body, "%s: body, want {\"error\":\"...\"}", r.req)
+	require.Equal(r.t, "application/json", r.Header.Get("Content-Type"), "%s: Content-Type", r.req)
 	return r
 }
+
+// jsonError matches a JSON error body with a non-empty message.
+var jsonError = regexp.MustCompile(`(?s)^\{"error":".+"\}\n$`)
 
 // NoCookie fails the test if the response sets any cookie.
 func (r *Response) NoCookie() *Response {
 	r.t.Helper()
-	if sc := r.Header.Values("Set-Cookie"); len(sc) > 0 {
-		r.t.Fatalf("%s set cookies %q, want none", r.req, sc)
-	}
+	require.Empty(r.t, r.Header.Values("Set-Cookie"), "%s set cookies, want none", r.req)
 	return r
 }
 
@@ -261,9 +242,7 @@ func (r *Response) NoCookie() *Response {
 // browser-session cookie). It returns the ID.
 func (r *Response) NewCookie() string {
 	r.t.Helper()
-	if len(r.Cookies) != 1 {
-		r.t.Fatalf("%s set %d session cookies (%q), want 1", r.req, len(r.Cookies), r.Header.Values("Set-Cookie"))
-	}
+	require.Len(r.t, r.Cookies, 1, "%s: session cookies set (%q), want 1", r.req, r.Header.Values("Set-Cookie"))
 	CheckCookie(r.t, r.Cookies[0])
 	return r.Cookies[0].Value
 }
@@ -272,20 +251,27 @@ func (r *Response) NewCookie() string {
 // default flags (see Response.NewCookie).
 func CheckCookie(t testing.TB, c *http.Cookie) {
 	t.Helper()
-	if c.Name != CookieName || !session.ValidID(c.Value) || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode ||
-		c.Secure || c.Path != "/" || c.Domain != "" || c.MaxAge != 0 || !c.Expires.IsZero() {
-		t.Fatalf("session cookie %q, want %s=<valid ID>; Path=/; HttpOnly; SameSite=Lax, not Secure, no Max-Age or Expires",
-			c.String(), CookieName)
-	}
+	msg := []any{"session cookie %q, want %s=<valid ID>; Path=/; HttpOnly; SameSite=Lax, not Secure, no Max-Age or Expires",
+		c.String(), CookieName}
+	require.Equal(t, CookieName, c.Name, msg...)
+	require.True(t, session.ValidID(c.Value), msg...)
+	require.True(t, c.HttpOnly, msg...)
+	require.Equal(t, http.SameSiteLaxMode, c.SameSite, msg...)
+	require.False(t, c.Secure, msg...)
+	require.Equal(t, "/", c.Path, msg...)
+	require.Empty(t, c.Domain, msg...)
+	require.Zero(t, c.MaxAge, msg...)
+	require.True(t, c.Expires.IsZero(), msg...)
 }
 
 // ExpiredCookie fails the test unless the response deletes the session
 // cookie (an empty value with Max-Age=0).
 func (r *Response) ExpiredCookie() *Response {
 	r.t.Helper()
-	if len(r.Cookies) != 1 || r.Cookies[0].MaxAge >= 0 || r.Cookies[0].Value != "" {
-		r.t.Fatalf("%s set %q, want the session cookie deleted (empty, Max-Age=0)", r.req, r.Header.Values("Set-Cookie"))
-	}
+	msg := []any{"%s set %q, want the session cookie deleted (empty, Max-Age=0)", r.req, r.Header.Values("Set-Cookie")}
+	require.Len(r.t, r.Cookies, 1, msg...)
+	require.Negative(r.t, r.Cookies[0].MaxAge, msg...)
+	require.Empty(r.t, r.Cookies[0].Value, msg...)
 	return r
 }
 
@@ -309,64 +295,49 @@ type Stream struct {
 func ReadStream(t testing.TB, base, sid string) *Stream {
 	t.Helper()
 	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
 	cookie := ""
 	if sid != "" {
 		cookie = "Cookie: " + CookieName + "=" + sid + "\r\n"
 	}
-	if _, err := fmt.Fprintf(conn, "GET /api/stream HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n%sConnection: close\r\n\r\n",
-		u.Host, UserAgent, cookie); err != nil {
-		t.Fatal(err)
-	}
+	_, err = fmt.Fprintf(conn, "GET /api/stream HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n%sConnection: close\r\n\r\n",
+		u.Host, UserAgent, cookie)
+	require.NoError(t, err)
 	tp := textproto.NewReader(bufio.NewReader(conn))
 	status, err := tp.ReadLine()
-	if err != nil {
-		t.Fatalf("GET /api/stream: reading the status line: %v", err)
-	}
+	require.NoError(t, err, "GET /api/stream: reading the status line")
 	proto, code, _ := strings.Cut(status, " ")
 	code, _, _ = strings.Cut(code, " ")
 	n, err := strconv.Atoi(code)
-	if proto != "HTTP/1.1" || err != nil {
-		t.Fatalf("GET /api/stream: status line %q", status)
-	}
+	require.Equal(t, "HTTP/1.1", proto, "GET /api/stream: status line %q", status)
+	require.NoError(t, err, "GET /api/stream: status line %q", status)
 	hdr, err := tp.ReadMIMEHeader()
-	if err != nil {
-		t.Fatalf("GET /api/stream: reading the headers: %v", err)
-	}
+	require.NoError(t, err, "GET /api/stream: reading the headers")
 	s := &Stream{Status: n, Header: http.Header(hdr)}
-	if !strings.EqualFold(hdr.Get("Transfer-Encoding"), "chunked") {
+	if te := hdr.Get("Transfer-Encoding"); !strings.EqualFold(te, "chunked") {
+		// Fail, not a require.Equal before the if: the body, read for the
+		// message, is the stream itself when it is chunked.
 		body, _ := io.ReadAll(tp.R)
-		t.Fatalf("GET /api/stream: Transfer-Encoding %q, want chunked (status %d, headers %v, body %q)",
-			hdr.Get("Transfer-Encoding"), n, hdr, body)
+		require.Fail(t, "GET /api/stream is not chunked",
+			"Transfer-Encoding %q, want chunked (status %d, headers %v, body %q)", te, n, hdr, body)
 	}
 	for {
 		line, err := tp.ReadLine()
-		if err != nil {
-			t.Fatalf("GET /api/stream: reading a chunk size after %q: %v", s.Chunks, err)
-		}
+		require.NoError(t, err, "GET /api/stream: reading a chunk size after %q", s.Chunks)
 		sizeHex, _, _ := strings.Cut(line, ";")
 		size, err := strconv.ParseUint(strings.TrimSpace(sizeHex), 16, 32)
-		if err != nil {
-			t.Fatalf("GET /api/stream: bad chunk size line %q", line)
-		}
+		require.NoError(t, err, "GET /api/stream: bad chunk size line %q", line)
 		if size == 0 {
 			break
 		}
 		chunk := make([]byte, size+2)
-		if _, err := io.ReadFull(tp.R, chunk); err != nil {
-			t.Fatalf("GET /api/stream: reading a %d-byte chunk after %q: %v", size, s.Chunks, err)
-		}
-		if string(chunk[size:]) != "\r\n" {
-			t.Fatalf("GET /api/stream: chunk not followed by CRLF: %q", chunk)
-		}
+		_, err = io.ReadFull(tp.R, chunk)
+		require.NoError(t, err, "GET /api/stream: reading a %d-byte chunk after %q", size, s.Chunks)
+		require.Equal(t, "\r\n", string(chunk[size:]), "GET /api/stream: chunk not followed by CRLF: %q", chunk)
 		s.Chunks = append(s.Chunks, string(chunk[:size]))
 	}
 	return s

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // CrossOrigin checks the demo's CSRF protection over real HTTP, with the
@@ -24,9 +26,7 @@ func CrossOrigin(t *testing.T, base string) (ids []string) {
 	defer func() { ids = client(t).Seen() }()
 
 	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	port, _ := strconv.Atoi(u.Port())
 	otherPort := fmt.Sprintf("http://%s:%d", u.Hostname(), port%65535+1) // same host, another port
 
@@ -64,9 +64,7 @@ func CrossOrigin(t *testing.T, base string) (ids []string) {
 				r := forged.Do(req.method, req.path, req.contentType, []byte(req.body)).NoCookie()
 				wantRefused(t, what, r, 403, req.path, "cross-origin request")
 			}
-			if forged.SID != sid {
-				t.Fatal("a refused request changed the session cookie")
-			}
+			require.Equal(t, sid, forged.SID, "a refused request changed the session cookie")
 			// Nothing changed: still logged in, the value intact, no view
 			// counted.
 			victim.Get("/api/peek").Want(200, ctJSON, StateJSON(0, "victim")).NoCookie()

@@ -14,13 +14,14 @@ import (
 	"context"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // StreamInterval is the /api/stream interval Start gives the demos: short,
@@ -109,9 +110,7 @@ func (c *countingConn) CloseWrite() error {
 func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string) *Demo {
 	t.Helper()
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ln := &countingListener{Listener: tcp, read: map[string]*atomic.Int64{}}
 	addr := ln.Addr().String()
 	log := NewLogBuffer("listening on ")
@@ -130,27 +129,25 @@ func Start(t testing.TB, framework string, build demo.BuildFunc, args ...string)
 	case <-log.Seen():
 	case err := <-done:
 		cancel()
-		t.Fatalf("demo %s %q did not start: %v\n(the tests need the real Redis and PostgreSQL of the brief; scripts/services.sh starts them)\nlog:\n%s",
+		// Fail, not NoError: Run returning at all, even nil, is the failure.
+		require.Fail(t, "the demo did not start",
+			"demo %s %q: Run returned %v\n(the tests need the real Redis and PostgreSQL of the brief; scripts/services.sh starts them)\nlog:\n%s",
 			framework, args, err, log)
 	case <-time.After(30 * time.Second):
 		cancel()
-		t.Fatalf("demo %s %q did not log that it listens\nlog:\n%s", framework, args, log)
+		require.Fail(t, "the demo did not log that it listens", "demo %s %q\nlog:\n%s", framework, args, log)
 	}
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case err := <-done:
-			if err != nil {
-				t.Errorf("demo %s %q: shutdown: %v\nlog:\n%s", framework, args, err, log)
-			}
+			assert.NoError(t, err, "demo %s %q: shutdown\nlog:\n%s", framework, args, log)
 		case <-time.After(30 * time.Second):
-			t.Errorf("demo %s %q did not shut down\nlog:\n%s", framework, args, log)
+			assert.Fail(t, "the demo did not shut down", "demo %s %q\nlog:\n%s", framework, args, log)
 		}
 	})
 	want := "listening on http://" + addr + " (framework " + framework + ", store "
-	if !strings.Contains(log.String(), want) {
-		t.Fatalf("demo log lacks %q:\n%s", want, log)
-	}
+	require.Contains(t, log.String(), want, "demo log lacks its start line")
 	return &Demo{URL: "http://" + addr, log: log, ln: ln}
 }
 
@@ -196,13 +193,9 @@ func (s *LogBuffer) String() string {
 // any of them: session IDs are credentials and must never be logged.
 func NoIDsLogged(t testing.TB, d *Demo, ids []string) {
 	t.Helper()
-	if len(ids) == 0 {
-		t.Fatal("the behaviour test saw no session ID")
-	}
+	require.NotEmpty(t, ids, "the behaviour test saw no session ID")
 	log := d.Log()
 	for _, id := range ids {
-		if strings.Contains(log, id) {
-			t.Fatalf("the demo logged a session ID:\n%s", log)
-		}
+		require.NotContains(t, log, id, "the demo logged a session ID")
 	}
 }

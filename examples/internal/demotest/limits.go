@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/stretchr/testify/require"
 )
 
 // hugeBody is the size of the oversized bodies BodyLimits streams: far
@@ -72,26 +73,23 @@ func BodyLimits(t *testing.T, d *Demo) (ids []string) {
 					if chunked {
 						slack = chunkedSlack
 					}
-					if r.sentAtAnswer >= hugeBody {
-						t.Fatalf("%s: the client had sent all %d bytes before the answer (%d %q): the demo read the whole body",
-							name, hugeBody, r.Status, r.Body)
-					}
-					if r.serverRead > tc.limit+slack {
-						t.Fatalf("%s: the demo read %d bytes of the connection, want at most the limit %d + %d (answer %d %q)",
-							name, r.serverRead, tc.limit, slack, r.Status, r.Body)
-					}
+					require.Less(t, r.sentAtAnswer, int64(hugeBody),
+						"%s: the client had sent all the body before the answer (%d %q): the demo read the whole body", name, r.Status, r.Body)
+					require.LessOrEqual(t, r.serverRead, tc.limit+slack,
+						"%s: bytes the demo read of the connection, want at most the limit %d + %d (answer %d %q)",
+						name, tc.limit, slack, r.Status, r.Body)
 					if !chunked {
 						want := fmt.Sprintf("request body must be at most %d bytes", tc.limit)
 						wantRefused(t, name, r.Response, 400, tc.path, want)
-					} else if r.Status != 400 || !strings.Contains(r.Body, "request body") {
+					} else {
 						// fasthttp forgets the route of a request whose
 						// chunked body it refuses: fiber answers the 400 in
 						// plain text, without the route's limit.
-						t.Fatalf("%s = %d %q, want 400 saying the request body is too large", name, r.Status, r.Body)
+						msg := []any{"%s = %d %q, want 400 saying the request body is too large", name, r.Status, r.Body}
+						require.Equal(t, 400, r.Status, msg...)
+						require.Contains(t, r.Body, "request body", msg...)
 					}
-					if !r.closed {
-						t.Fatalf("%s: the demo kept the connection open after refusing the body", name)
-					}
+					require.True(t, r.closed, "%s: the demo kept the connection open after refusing the body", name)
 					if testing.Verbose() {
 						t.Logf("%s: %d %q; client sent %d bytes before the answer, the demo read %d", name, r.Status, r.Body, r.sentAtAnswer, r.serverRead)
 					}
@@ -163,17 +161,18 @@ func wantRefused(t *testing.T, what string, r *Response, status int, path, want 
 	t.Helper()
 	if strings.HasPrefix(path, "/api/") {
 		r.WantJSONError(status)
-	} else if r.Status != status || r.Header.Get("Content-Type") != ctText || !strings.HasSuffix(r.Body, "\n") {
-		t.Fatalf("%s = %d %q %q, want %d with a plain-text reason", what, r.Status, r.Header.Get("Content-Type"), r.Body, status)
+	} else {
+		msg := []any{"%s = %d %q %q, want %d with a plain-text reason", what, r.Status, r.Header.Get("Content-Type"), r.Body, status}
+		require.Equal(t, status, r.Status, msg...)
+		require.Equal(t, ctText, r.Header.Get("Content-Type"), msg...)
+		require.True(t, strings.HasSuffix(r.Body, "\n"), msg...)
 	}
 	wantMention(t, r, want)
 }
 
 func wantMention(t *testing.T, r *Response, want string) {
 	t.Helper()
-	if !strings.Contains(r.Body, want) {
-		t.Fatalf("%s answered %d %q, which does not say %q", r.req, r.Status, r.Body, want)
-	}
+	require.Contains(t, r.Body, want, "%s answered %d, which does not say it", r.req, r.Status)
 }
 
 // huge is the outcome of sendHuge.
@@ -195,9 +194,7 @@ func sendHuge(t *testing.T, d *Demo, method, path, sid string, multipart, chunke
 	t.Helper()
 	u, _ := url.Parse(d.URL)
 	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
 
@@ -221,9 +218,8 @@ func sendHuge(t *testing.T, d *Demo, method, path, sid string, multipart, chunke
 	} else {
 		fmt.Fprintf(&head, "Content-Length: %d\r\n\r\n", hugeBody)
 	}
-	if _, err := io.WriteString(conn, head.String()); err != nil {
-		t.Fatal(err)
-	}
+	_, err = io.WriteString(conn, head.String())
+	require.NoError(t, err)
 
 	var sent atomic.Int64
 	stop := make(chan struct{})
@@ -265,14 +261,14 @@ func sendHuge(t *testing.T, d *Demo, method, path, sid string, multipart, chunke
 	resp, err := http.ReadResponse(br, nil)
 	sentAt := sent.Load()
 	if err != nil {
-		close(stop)
-		t.Fatalf("%s %s of %d bytes: no answer: %v (sent %d bytes)", method, path, hugeBody, err, sentAt)
+		close(stop) // the writer stops before the test does
 	}
+	require.NoError(t, err, "%s %s of %d bytes: no answer (sent %d bytes)", method, path, hugeBody, sentAt)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		close(stop)
-		t.Fatalf("%s %s: reading the answer's body: %v", method, path, err)
 	}
+	require.NoError(t, err, "%s %s: reading the answer's body", method, path)
 	// The client goes on sending, as curl would (net/http reads up to
 	// 256 KiB more of a chunked body before it closes). A demo that refused the body closes the connection, which cannot
 	// carry another request; only then is the count of what it read final.

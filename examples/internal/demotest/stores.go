@@ -10,6 +10,7 @@ import (
 	session "github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 	"github.com/sessionkit/sessionkit/internal/testenv"
+	"github.com/stretchr/testify/require"
 )
 
 // StoreLifetime is the -lifetime the tests give demos on Redis and
@@ -88,37 +89,29 @@ func StoreDown(t *testing.T, framework string, build demo.BuildFunc) {
 		{"GET", "/api/values/k"}, {"GET", "/api/stream"},
 	} {
 		r := c.Do(req.method, req.path, "", nil)
-		if r.Status != 500 {
-			t.Fatalf("%s %s with the store down = %d %q, want 500", req.method, req.path, r.Status, r.Body)
-		}
+		require.Equal(t, 500, r.Status, "%s %s with the store down: body %q", req.method, req.path, r.Body)
 		r.NoCookie()
 		low := strings.ToLower(r.Body)
 		for _, leak := range []string{"redis", "session", "store", "dial", "refused", "eof", "127.0.0.1", "connection"} {
-			if strings.Contains(low, leak) {
-				t.Fatalf("%s %s with the store down answered %q, which reveals internals (%q)", req.method, req.path, r.Body, leak)
-			}
+			require.NotContains(t, low, leak, "%s %s with the store down answered %q, which reveals internals", req.method, req.path, r.Body)
 		}
 	}
 	// A new session fails when the commit cannot store it, just before
 	// the headers go out: the adapter answers 500 instead.
 	fresh := c.With(d.URL, "")
 	for _, path := range []string{"/api/session", "/api/stream"} {
-		if r := fresh.Get(path).NoCookie(); r.Status != 500 {
-			t.Fatalf("GET %s for a new session with the store down = %d %q, want 500", path, r.Status, r.Body)
-		}
+		r := fresh.Get(path).NoCookie()
+		require.Equal(t, 500, r.Status, "GET %s for a new session with the store down: body %q", path, r.Body)
 	}
 	c.Get("/healthz").Want(200, ctText, "ok\n").NoCookie()
 	if testing.Verbose() {
 		t.Logf("log with the store down:\n%s", d.Log())
 	}
-	if !regexp.MustCompile(`level=ERROR .*session: store error: load: `).MatchString(d.Log()) {
-		t.Fatalf("the store failure was not logged with its cause:\n%s", d.Log())
-	}
+	require.Regexp(t, regexp.MustCompile(`level=ERROR .*session: store error: load: `), d.Log(),
+		"the store failure was not logged with its cause")
 
 	p.Restore()
-	if c.SID != sid {
-		t.Fatal("the cookie changed while the store was down")
-	}
+	require.Equal(t, sid, c.SID, "the cookie changed while the store was down")
 	c.Get("/api/session").Want(200, ctJSON, StateJSON(2, "")).NoCookie()
 	NoIDsLogged(t, d, c.Seen())
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
+	"github.com/stretchr/testify/require"
 )
 
 // The connection timeouts SlowClients gives the demo (-read-timeout and
@@ -32,9 +33,7 @@ func SlowClients(t *testing.T, framework string, build demo.BuildFunc) {
 	d := Start(t, framework, build, "-read-timeout", slowReadTimeout.String(),
 		"-conn-idle-timeout", slowIdleTimeout.String())
 	u, err := url.Parse(d.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	head := "GET /healthz HTTP/1.1\r\nHost: " + u.Host + "\r\nUser-Agent: " + UserAgent + "\r\n"
 
 	t.Run("SlowHeaders", func(t *testing.T) {
@@ -54,17 +53,15 @@ func SlowClients(t *testing.T, framework string, build demo.BuildFunc) {
 	t.Run("IdleKeepAlive", func(t *testing.T) {
 		conn, _ := dial(t, u.Host)
 		br := bufio.NewReader(conn)
-		if _, err := io.WriteString(conn, head+"\r\n"); err != nil {
-			t.Fatal(err)
-		}
+		_, err := io.WriteString(conn, head+"\r\n")
+		require.NoError(t, err)
 		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || string(body) != "ok\n" || resp.Close {
-			t.Fatalf("GET /healthz = %d %q (close %t), want 200 ok on a kept-alive connection", resp.StatusCode, body, resp.Close)
-		}
+		msg := []any{"GET /healthz = %d %q (close %t), want 200 ok on a kept-alive connection", resp.StatusCode, body, resp.Close}
+		require.Equal(t, 200, resp.StatusCode, msg...)
+		require.Equal(t, "ok\n", string(body), msg...)
+		require.False(t, resp.Close, msg...)
 		wantClosedReader(t, conn, br, time.Now(), slowIdleTimeout, "idle after its request")
 	})
 
@@ -72,18 +69,15 @@ func SlowClients(t *testing.T, framework string, build demo.BuildFunc) {
 		// Headers in pieces over less than the read timeout still count.
 		conn, _ := dial(t, u.Host)
 		for _, piece := range []string{head, "X-Piece: 1\r\n", "\r\n"} {
-			if _, err := io.WriteString(conn, piece); err != nil {
-				t.Fatal(err)
-			}
+			_, err := io.WriteString(conn, piece)
+			require.NoError(t, err)
 			time.Sleep(slowReadTimeout / 6)
 		}
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatalf("a request sent in pieces within the read timeout got no answer: %v", err)
-		}
-		if body, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 || string(body) != "ok\n" {
-			t.Fatalf("GET /healthz sent in pieces = %d %q", resp.StatusCode, body)
-		}
+		require.NoError(t, err, "a request sent in pieces within the read timeout got no answer")
+		body, _ := io.ReadAll(resp.Body)
+		require.Equal(t, 200, resp.StatusCode, "GET /healthz sent in pieces: body %q", body)
+		require.Equal(t, "ok\n", string(body), "GET /healthz sent in pieces")
 	})
 }
 
@@ -92,9 +86,7 @@ func SlowClients(t *testing.T, framework string, build demo.BuildFunc) {
 func dial(t *testing.T, addr string) (net.Conn, time.Time) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	return conn, time.Now()
 }
@@ -129,12 +121,10 @@ func wantClosedReader(t *testing.T, conn net.Conn, r io.Reader, since time.Time,
 	_, err := io.Copy(io.Discard, r)
 	took := time.Since(since)
 	var ne net.Error
-	switch {
-	case errors.As(err, &ne) && ne.Timeout():
-		t.Fatalf("a client %s was still connected after %v; the timeout is %v", what, took.Round(time.Millisecond), timeout)
-	case took < timeout-100*time.Millisecond:
-		t.Fatalf("a client %s was disconnected after %v, before the %v timeout (%v)", what, took.Round(time.Millisecond), timeout, err)
-	}
+	require.False(t, errors.As(err, &ne) && ne.Timeout(),
+		"a client %s was still connected after %v; the timeout is %v", what, took.Round(time.Millisecond), timeout)
+	require.GreaterOrEqual(t, took, timeout-100*time.Millisecond,
+		"a client %s was disconnected after %v, before the %v timeout (%v)", what, took.Round(time.Millisecond), timeout, err)
 	if testing.Verbose() {
 		t.Logf("a client %s was disconnected after %v (timeout %v; read ended with %v)", what, took.Round(time.Millisecond), timeout, err)
 	}
