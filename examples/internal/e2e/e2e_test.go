@@ -20,6 +20,8 @@ import (
 
 	"github.com/sessionkit/sessionkit/examples/internal/demo"
 	"github.com/sessionkit/sessionkit/examples/internal/demotest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var frameworks = []string{"nethttp", "gin", "echo", "fiber", "echov5", "fiberv3"}
@@ -59,9 +61,7 @@ func binary(t *testing.T, framework string) string {
 			buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
+	require.NoError(t, buildErr)
 	return filepath.Join(binDir, framework)
 }
 
@@ -97,9 +97,7 @@ func start(t *testing.T, framework string, args ...string) *proc {
 	p := &proc{log: demotest.NewLogBuffer("listening on "), exited: make(chan struct{})}
 	p.cmd = exec.Command(binary(t, framework), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, p.cmd.Start())
 	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		select {
@@ -110,20 +108,19 @@ func start(t *testing.T, framework string, args ...string) *proc {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.exited:
-			if p.err != nil {
-				t.Errorf("%s %q did not exit cleanly on SIGTERM: %v\nlog:\n%s", framework, args, p.err, p.log)
-			}
+			assert.NoError(t, p.err, "%s %q did not exit cleanly on SIGTERM\nlog:\n%s", framework, args, p.log)
 		case <-time.After(20 * time.Second):
 			p.cmd.Process.Kill()
-			t.Errorf("%s %q did not exit on SIGTERM\nlog:\n%s", framework, args, p.log)
+			assert.Fail(t, "the demo did not exit on SIGTERM", "%s %q\nlog:\n%s", framework, args, p.log)
 		}
 	})
 	select {
 	case <-p.log.Seen():
 	case <-p.exited:
-		t.Fatalf("%s %q exited before listening: %v\nlog:\n%s", framework, args, p.err, p.log)
+		// Fail, not NoError: exiting at all, even with status 0, is the failure.
+		require.Fail(t, "the demo exited before listening", "%s %q: %v\nlog:\n%s", framework, args, p.err, p.log)
 	case <-time.After(30 * time.Second):
-		t.Fatalf("%s %q did not log that it listens\nlog:\n%s", framework, args, p.log)
+		require.Fail(t, "the demo did not log that it listens", "%s %q\nlog:\n%s", framework, args, p.log)
 	}
 	// The line is complete once its closing parenthesis is in.
 	deadline := time.Now().Add(5 * time.Second)
@@ -131,9 +128,8 @@ func start(t *testing.T, framework string, args ...string) *proc {
 	for m = listening.FindStringSubmatch(p.log.String()); m == nil && time.Now().Before(deadline); m = listening.FindStringSubmatch(p.log.String()) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if m == nil || m[2] != framework {
-		t.Fatalf("%s: no well-formed listening line:\n%s", framework, p.log)
-	}
+	require.NotNil(t, m, "%s: no well-formed listening line:\n%s", framework, p.log)
+	require.Equal(t, framework, m[2], "%s: no well-formed listening line:\n%s", framework, p.log)
 	p.URL = m[1]
 	return p
 }
@@ -146,7 +142,7 @@ func (p *proc) wait(t *testing.T) error {
 		return p.err
 	case <-time.After(20 * time.Second):
 		p.cmd.Process.Kill()
-		t.Fatalf("the process did not exit\nlog:\n%s", p.log)
+		require.Fail(t, "the process did not exit", "log:\n%s", p.log)
 		return nil
 	}
 }
@@ -164,50 +160,34 @@ func TestGracefulShutdown(t *testing.T) {
 			sid := c.SID
 
 			req, err := http.NewRequest("GET", p.URL+"/api/stream", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			req.Header.Set("User-Agent", demotest.UserAgent)
 			req.AddCookie(&http.Cookie{Name: demotest.CookieName, Value: sid})
 			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			defer resp.Body.Close()
 			br := bufio.NewReader(resp.Body)
 			first, err := br.ReadString('\n')
-			if err != nil || first != demo.StreamLine(1) {
-				t.Fatalf("first stream line = %q, %v", first, err)
-			}
+			require.NoError(t, err, "first stream line %q", first)
+			require.Equal(t, demo.StreamLine(1), first, "first stream line")
 
 			// The stream is in flight: ask the process to stop.
-			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 			rest, err := io.ReadAll(br)
-			if err != nil {
-				t.Fatalf("the stream broke off after SIGTERM: %v (got %q)", err, rest)
-			}
-			if want := demo.StreamLine(2) + demo.StreamLine(3); string(rest) != want {
-				t.Fatalf("the stream after SIGTERM = %q, want %q", rest, want)
-			}
-			if err := p.wait(t); err != nil {
-				t.Fatalf("exit after SIGTERM: %v, want status 0\nlog:\n%s", err, p.log)
-			}
+			require.NoError(t, err, "the stream broke off after SIGTERM (got %q)", rest)
+			require.Equal(t, demo.StreamLine(2)+demo.StreamLine(3), string(rest), "the stream after SIGTERM")
+			require.NoError(t, p.wait(t), "exit after SIGTERM, want status 0\nlog:\n%s", p.log)
 			log := p.log.String()
 			for _, want := range []string{"shutting down", "msg=stopped"} {
-				if !strings.Contains(log, want) {
-					t.Fatalf("the log lacks %q:\n%s", want, log)
-				}
+				require.Contains(t, log, want, "the log lacks it")
 			}
-			if strings.Contains(log, sid) {
-				t.Fatalf("the log holds the session ID:\n%s", log)
-			}
+			require.NotContains(t, log, sid, "the log holds the session ID")
 			u, _ := url.Parse(p.URL)
-			if conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second); err == nil {
+			conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
+			if err == nil {
 				conn.Close()
-				t.Fatal("the port still accepts connections after the process exited")
 			}
+			require.Error(t, err, "the port still accepts connections after the process exited")
 		})
 	}
 }
@@ -217,15 +197,9 @@ func TestGracefulShutdown(t *testing.T) {
 func TestInterrupt(t *testing.T) {
 	p := start(t, "fiber")
 	demotest.NewClient(t, p.URL).Get("/healthz").Want(200, demo.ContentTypeText, "ok\n")
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.wait(t); err != nil {
-		t.Fatalf("exit after SIGINT: %v, want status 0\nlog:\n%s", err, p.log)
-	}
-	if !strings.Contains(p.log.String(), "msg=stopped") {
-		t.Fatalf("no clean stop logged:\n%s", p.log)
-	}
+	require.NoError(t, p.cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, p.wait(t), "exit after SIGINT, want status 0\nlog:\n%s", p.log)
+	require.Contains(t, p.log.String(), "msg=stopped", "no clean stop logged")
 }
 
 // TestCommandLine checks how the binaries fail: a bad flag, store URL or
@@ -240,12 +214,12 @@ func TestCommandLine(t *testing.T) {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
+		} else {
+			require.NoError(t, err)
 		}
-		if code != wantCode || !strings.Contains(string(out), wantOut) {
-			t.Fatalf("%s %q exited %d with %q, want %d and output containing %q", fw, args, code, out, wantCode, wantOut)
-		}
+		msg := []any{"%s %q exited %d with %q, want %d and output containing %q", fw, args, code, out, wantCode, wantOut}
+		require.Equal(t, wantCode, code, msg...)
+		require.Contains(t, string(out), wantOut, msg...)
 	}
 	t.Run("Help", func(t *testing.T) {
 		run(t, "gin", 0, "-cookie-secure", "-h")
@@ -262,9 +236,7 @@ func TestCommandLine(t *testing.T) {
 	t.Run("StoreUnreachable", func(t *testing.T) {
 		// A port nothing listens on: take one and free it.
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		addr := ln.Addr().String()
 		ln.Close()
 		run(t, "nethttp", 1, "redis store redis://"+addr+"/11", "-store", "redis://"+addr+"/11", "-addr", "127.0.0.1:0")
@@ -301,9 +273,7 @@ func TestCrossFramework(t *testing.T) {
 			cross(t, pa.URL, pb.URL)
 			demotest.CrossFeatures(t, pa.URL, pb.URL)
 			for _, p := range []*proc{pa, pb} {
-				if !strings.Contains(p.log.String(), "store "+demo.StoreName(tc.store)+")") {
-					t.Fatalf("log does not name the store:\n%s", p.log)
-				}
+				require.Contains(t, p.log.String(), "store "+demo.StoreName(tc.store)+")", "log does not name the store")
 			}
 		})
 	}
@@ -314,9 +284,8 @@ func cross(t *testing.T, a, b string) {
 	ca.Get("/api/session").Want(200, demo.ContentTypeJSON, demotest.StateJSON(1, ""))
 	anon := ca.SID
 	ca.PostForm("/api/login", url.Values{"user": {"ann"}}).Want(200, demo.ContentTypeJSON, demotest.StateJSON(1, "ann"))
-	if ca.SID == anon || ca.SID == "" {
-		t.Fatal("login on the first demo did not regenerate the ID")
-	}
+	require.NotEmpty(t, ca.SID, "login on the first demo did not regenerate the ID")
+	require.NotEqual(t, anon, ca.SID, "login on the first demo did not regenerate the ID")
 
 	// The cookie from a works on b.
 	cb := ca.With(b, ca.SID)
