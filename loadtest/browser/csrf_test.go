@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
 )
 
 // attackPage is a page of another origin that posts an empty form to its
@@ -50,9 +51,7 @@ func TestCrossOriginLogoutRefused(t *testing.T) {
 func crossOriginLogout(t *testing.T, browser context.Context, bin, framework, attacker string) {
 	d := startDemo(t, bin, framework)
 	b := openTab(t, browser, "http://127.0.0.1:"+d.Port(), false)
-	if strings.TrimPrefix(attacker, "http://") == d.Addr {
-		t.Fatal("the attacker's page has the demo's origin")
-	}
+	require.NotEqual(t, d.Addr, strings.TrimPrefix(attacker, "http://"), "the attacker's page has the demo's origin")
 
 	b.navigate(b.base + "/")
 	b.wantPage(1, "")
@@ -71,59 +70,46 @@ func crossOriginLogout(t *testing.T, browser context.Context, bin, framework, at
 	b.do(chromedp.Navigate(attacker + "/?target=" + url.QueryEscape(b.base+"/logout")))
 	var forged *network.Response
 	for ev, err := range responses {
-		if err != nil {
-			t.Fatalf("waiting for the answer to the forged POST /logout: %v", err)
-		}
+		require.NoError(t, err, "waiting for the answer to the forged POST /logout")
 		if ev.Type != network.ResourceTypeDocument {
 			continue
 		}
-		if ev.Response.URL == b.base+"/" {
-			t.Fatalf("the forged POST /logout from %s was not refused: Chromium was sent on to / (status %d)",
-				attacker, ev.Response.Status)
-		}
+		require.NotEqual(t, b.base+"/", ev.Response.URL,
+			"the forged POST /logout from %s was not refused: Chromium was sent on to / (status %d)", attacker, ev.Response.Status)
 		if ev.Response.URL == b.base+"/logout" {
 			forged = ev.Response
 			break
 		}
 	}
 	cancel()
-	if forged.Status != http.StatusForbidden {
-		t.Fatalf("the forged POST /logout from %s was answered %d, want 403", attacker, forged.Status)
-	}
+	require.Equal(t, int64(http.StatusForbidden), forged.Status, "the forged POST /logout from %s", attacker)
 	text := b.waitForText(b.base+"/logout", "cross-origin request")
 	t.Logf("the forged logout was refused: %d %q", forged.Status, strings.TrimSpace(text))
 
 	// The user is still logged in, under the same session cookie.
 	b.navigate(b.base + "/")
 	b.wantPage(3, user)
-	if c := b.cookie(); c.Value != loggedIn.Value {
-		t.Fatal("the session cookie changed after the refused logout")
-	}
+	require.Equal(t, loggedIn.Value, b.cookie().Value, "the session cookie changed after the refused logout")
 
 	// The demo's own page may still call the API.
 	fetch := func(js string) string {
 		t.Helper()
 		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
+		require.NoError(t, err, "%s", js)
 		return v
 	}
-	if got := fetch(`fetch("/api/values/color", {method: "PUT", body: "blue"}).then(r => r.status + "")`); got != "204" {
-		t.Fatalf("a same-origin fetch PUT /api/values/color = %s, want 204", got)
-	}
-	if got := fetch(`fetch("/api/values/color").then(r => r.text())`); got != "blue" {
-		t.Fatalf("a same-origin fetch GET /api/values/color = %q, want blue", got)
-	}
-	if got := fetch(`fetch("/api/logout", {method: "POST"}).then(r => r.status + " " + r.headers.get("Content-Type"))`); got != "200 application/json" {
-		t.Fatalf("a same-origin fetch POST /api/logout = %s, want 200 application/json", got)
-	}
+	require.Equal(t, "204", fetch(`fetch("/api/values/color", {method: "PUT", body: "blue"}).then(r => r.status + "")`),
+		"a same-origin fetch PUT /api/values/color")
+	require.Equal(t, "blue", fetch(`fetch("/api/values/color").then(r => r.text())`),
+		"a same-origin fetch GET /api/values/color")
+	require.Equal(t, "200 application/json", fetch(`fetch("/api/logout", {method: "POST"}).then(r => r.status + " " + r.headers.get("Content-Type"))`),
+		"a same-origin fetch POST /api/logout")
 	b.reload()
 	b.wantPage(1, "") // logged out by the page's own call: a new anonymous session
 
-	if log := d.log.String(); strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
-		t.Fatalf("the demo logged a problem:\n%s", log)
-	}
+	log := d.log.String()
+	require.NotContains(t, log, "level=ERROR", "the demo logged a problem")
+	require.NotContains(t, log, "level=WARN", "the demo logged a problem")
 }
 
 // waitForText waits, for 10 s at most, until the tab shows a loaded page
@@ -144,6 +130,7 @@ func (b *tab) waitForText(url, want string) string {
 			return st.Text
 		}
 	}
-	b.t.Fatalf("the tab did not show a page at %s saying %q; it shows %s (%s): %q", url, want, st.URL, st.Ready, st.Text)
+	require.Fail(b.t, "the tab did not show the page in 10 s",
+		"at %s saying %q; it shows %s (%s): %q", url, want, st.URL, st.Ready, st.Text)
 	return ""
 }

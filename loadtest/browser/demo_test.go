@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // frameworks are the demo programs under examples/, one per framework.
@@ -104,29 +107,25 @@ func startDemo(t *testing.T, bin, framework string, args ...string) *demo {
 	d := &demo{log: &syncBuffer{}}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = d.log, d.log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting the %s demo: %v", framework, err)
-	}
+	require.NoError(t, cmd.Start(), "starting the %s demo", framework)
 	exited := make(chan struct{})
 	var waitErr error
 	go func() { waitErr = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		select {
 		case <-exited:
-			t.Errorf("the %s demo %q exited before the test ended: %v\nlog:\n%s", framework, args, waitErr, d.log)
+			assert.Fail(t, "the demo exited before the test ended", "the %s demo %q: %v\nlog:\n%s", framework, args, waitErr, d.log)
 			return
 		default:
 		}
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
-			if waitErr != nil {
-				t.Errorf("the %s demo did not exit cleanly on SIGTERM: %v\nlog:\n%s", framework, waitErr, d.log)
-			}
+			assert.NoError(t, waitErr, "the %s demo did not exit cleanly on SIGTERM\nlog:\n%s", framework, d.log)
 		case <-time.After(10 * time.Second):
 			cmd.Process.Kill()
 			<-exited
-			t.Errorf("the %s demo did not exit within 10 s of SIGTERM; killed it\nlog:\n%s", framework, d.log)
+			assert.Fail(t, "the demo did not exit within 10 s of SIGTERM; killed it", "the %s demo\nlog:\n%s", framework, d.log)
 		}
 	})
 	deadline := time.NewTimer(30 * time.Second)
@@ -135,17 +134,16 @@ func startDemo(t *testing.T, bin, framework string, args ...string) *demo {
 	defer tick.Stop()
 	for {
 		if m := listening.FindStringSubmatch(d.log.String()); m != nil {
-			if m[2] != framework {
-				t.Fatalf("the %s binary says it is framework %q:\n%s", framework, m[2], d.log)
-			}
+			require.Equal(t, framework, m[2], "the %s binary names another framework:\n%s", framework, d.log)
 			d.Addr = m[1]
 			return d
 		}
 		select {
 		case <-exited:
-			t.Fatalf("the %s demo %q exited before listening: %v\nlog:\n%s", framework, args, waitErr, d.log)
+			// Fail, not NoError: exiting at all, even with status 0, is the failure.
+			require.Fail(t, "the demo exited before listening", "the %s demo %q: %v\nlog:\n%s", framework, args, waitErr, d.log)
 		case <-deadline.C:
-			t.Fatalf("the %s demo %q did not log a listening line within 30 s\nlog:\n%s", framework, args, d.log)
+			require.Fail(t, "the demo did not log a listening line within 30 s", "the %s demo %q\nlog:\n%s", framework, args, d.log)
 		case <-tick.C:
 		}
 	}

@@ -274,7 +274,7 @@ func (b *tab) currentHandle() string {
 			return s.Handle
 		}
 	}
-	b.t.Fatalf("GET /api/sessions lists no current session: %s", body)
+	require.Fail(b.t, "GET /api/sessions lists no current session", "%s", body)
 	return ""
 }
 

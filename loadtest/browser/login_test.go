@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	session "github.com/sessionkit/sessionkit/core"
 )
@@ -59,9 +61,7 @@ func TestLoginLogout(t *testing.T) {
 func setup(t *testing.T) (browser context.Context, bins string) {
 	t.Helper()
 	execPath, err := ExecPath()
-	if err != nil {
-		t.Fatal(err) // never skip: the browser test must not pass without a browser
-	}
+	require.NoError(t, err) // never skip: the browser test must not pass without a browser
 	start := time.Now()
 	var buildErr error
 	built := make(chan struct{})
@@ -70,9 +70,7 @@ func setup(t *testing.T) (browser context.Context, bins string) {
 	browser = startBrowser(t, execPath)
 	t.Logf("started %s in %v", execPath, time.Since(start).Round(time.Millisecond))
 	<-built
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
+	require.NoError(t, buildErr)
 	t.Logf("demos built after %v", time.Since(start).Round(time.Millisecond))
 	return browser, bins
 }
@@ -88,9 +86,7 @@ func loginLogout(t *testing.T, browser context.Context, bin, framework string, s
 	// A first visit starts an anonymous session (the page counts views).
 	b.navigate(b.base + "/")
 	b.wantPage(1, "")
-	if want := "sessionkit demo (" + framework + ")"; b.state().Title != want {
-		t.Fatalf("title = %q, want %q", b.state().Title, want)
-	}
+	require.Equal(t, "sessionkit demo ("+framework+")", b.state().Title, "title")
 	anon := b.cookie()
 
 	// Log in through the form, as a person would.
@@ -98,39 +94,32 @@ func loginLogout(t *testing.T, browser context.Context, bin, framework string, s
 	b.click(`form[action="/login"] button[type="submit"]`)
 	b.wantPage(2, user)
 	loggedIn := b.cookie()
-	if loggedIn.Value == anon.Value {
-		t.Fatal("the login kept the anonymous session's cookie value: the ID was not regenerated")
-	}
+	require.NotEqual(t, anon.Value, loggedIn.Value, "the login kept the anonymous session's cookie value: the ID was not regenerated")
 
 	// Reload: the browser sends the cookie back and the server knows it.
 	b.reload()
 	b.wantPage(3, user)
-	if c := b.cookie(); c.Value != loggedIn.Value {
-		t.Fatal("the session cookie changed on a reload")
-	}
+	require.Equal(t, loggedIn.Value, b.cookie().Value, "the session cookie changed on a reload")
 	b.screenshot(framework, secure)
 
 	// Log out. The 303 to / must delete the cookie: hold the request that
 	// follows it and look into the cookie store before it goes out.
 	jar := b.clickHoldingNextPage(`form[action="/logout"] button[type="submit"]`)
 	for _, c := range jar {
-		if c.Name == cookieName {
-			t.Fatalf("after the logout's response Chromium still holds a %s cookie (same value as the login's: %t): %s",
-				cookieName, c.Value == loggedIn.Value, describe([]*network.Cookie{c}))
-		}
+		require.NotEqual(t, cookieName, c.Name, "after the logout's response Chromium still holds the cookie (same value as the login's: %t): %s",
+			c.Value == loggedIn.Value, describe([]*network.Cookie{c}))
 	}
 	// The page that follows starts a new anonymous session.
 	b.wantPage(1, "")
 	after := b.cookie()
-	if after.Value == loggedIn.Value || after.Value == anon.Value {
-		t.Fatal("the session after the logout reuses an old cookie value")
-	}
+	require.NotEqual(t, loggedIn.Value, after.Value, "the session after the logout reuses the logged-in cookie value")
+	require.NotEqual(t, anon.Value, after.Value, "the session after the logout reuses the anonymous cookie value")
 	b.reload()
 	b.wantPage(2, "")
 
-	if log := d.log.String(); strings.Contains(log, "level=ERROR") || strings.Contains(log, "level=WARN") {
-		t.Fatalf("the demo logged a problem:\n%s", log)
-	}
+	log := d.log.String()
+	require.NotContains(t, log, "level=ERROR", "the demo logged a problem")
+	require.NotContains(t, log, "level=WARN", "the demo logged a problem")
 }
 
 // startBrowser starts Chromium with a new profile for t and returns the
@@ -144,13 +133,9 @@ func startBrowser(t *testing.T, execPath string) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	root, stop, err := Start(ctx, execPath, profile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() {
-		if err := stop(); err != nil {
-			t.Errorf("closing Chromium: %v", err)
-		}
+		assert.NoError(t, stop(), "closing Chromium")
 	})
 	return root
 }
@@ -172,9 +157,7 @@ func openTab(t *testing.T, browser context.Context, base string, secure bool) *t
 	t.Helper()
 	tabCtx, closeTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(closeTab)
-	if err := chromedp.Do(tabCtx); err != nil { // opens the tab
-		t.Fatalf("opening a tab: %v", err)
-	}
+	require.NoError(t, chromedp.Do(tabCtx), "opening a tab") // Do with no action opens the tab
 	// A timeout on a context derived from the open tab bounds the actions
 	// and leaves the tab and the browser alone.
 	ctx, cancel := context.WithTimeout(tabCtx, 30*time.Second)
@@ -184,21 +167,17 @@ func openTab(t *testing.T, browser context.Context, base string, secure bool) *t
 
 func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		b.t.Fatal(err)
-	}
+	require.NoError(b.t, chromedp.Do(b.ctx, steps...))
 }
 
 // wantResponse checks the response of a navigation that must end on the
 // demo's page.
 func (b *tab) wantResponse(what string, resp *network.Response, err error) {
 	b.t.Helper()
-	if err != nil {
-		b.t.Fatalf("%s: %v", what, err)
-	}
-	if resp == nil || resp.Status != 200 || resp.URL != b.base+"/" {
-		b.t.Fatalf("%s: got %+v, want 200 from %s/", what, resp, b.base)
-	}
+	require.NoError(b.t, err, what)
+	require.NotNil(b.t, resp, "%s: want 200 from %s/", what, b.base)
+	require.Equal(b.t, int64(200), resp.Status, "%s: got %+v, want 200 from %s/", what, resp, b.base)
+	require.Equal(b.t, b.base+"/", resp.URL, "%s: got %+v, want 200 from %s/", what, resp, b.base)
 }
 
 func (b *tab) navigate(url string) {
@@ -234,9 +213,7 @@ func (b *tab) clickHoldingNextPage(sel string) []*network.Cookie {
 		ResourceType: network.ResourceTypeDocument,
 		RequestStage: fetch.RequestStageRequest,
 	}}})
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	require.NoError(b.t, err)
 	type held struct {
 		method string
 		jar    []*network.Cookie
@@ -262,16 +239,11 @@ func (b *tab) clickHoldingNextPage(sel string) []*network.Cookie {
 	resp, err := chromedp.RunResponse(b.ctx, chromedp.Click(chromedp.CSS(sel)))
 	cancel()
 	h := <-done
-	if _, err := chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{}); err != nil {
-		b.t.Fatal(err)
-	}
+	_, disableErr := chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{})
+	require.NoError(b.t, disableErr)
 	b.wantResponse("click on "+sel, resp, err)
-	if h.err != nil {
-		b.t.Fatalf("holding the request that followed the click on %s: %v", sel, h.err)
-	}
-	if h.method != "GET" {
-		b.t.Fatalf("the request held after the click on %s was a %s, want the GET that the 303 leads to", sel, h.method)
-	}
+	require.NoError(b.t, h.err, "holding the request that followed the click on %s", sel)
+	require.Equal(b.t, "GET", h.method, "the request held after the click on %s, want the GET that the 303 leads to", sel)
 	return h.jar
 }
 
@@ -291,9 +263,7 @@ func (b *tab) state() pageState {
 		text: document.body.innerText,
 		title: document.title,
 	})`))
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	require.NoError(b.t, err)
 	return st
 }
 
@@ -302,22 +272,21 @@ func (b *tab) state() pageState {
 func (b *tab) wantPage(views int, user string) {
 	b.t.Helper()
 	st := b.state()
-	if st.Views != fmt.Sprint(views) {
-		b.t.Fatalf("the page shows %q views, want %d; page text:\n%s", st.Views, views, st.Text)
+	require.Equal(b.t, fmt.Sprint(views), st.Views, "the views the page shows; page text:\n%s", st.Text)
+	if user == "" {
+		msg := []any{"the page shows a logged-in user, want nobody; page text:\n%s", st.Text}
+		require.Nil(b.t, st.User, msg...)
+		require.Contains(b.t, st.Text, "Not logged in.", msg...)
+		return
 	}
-	switch {
-	case user == "" && (st.User != nil || !strings.Contains(st.Text, "Not logged in.")):
-		b.t.Fatalf("the page shows a logged-in user, want nobody; page text:\n%s", st.Text)
-	case user != "" && (st.User == nil || *st.User != user || !strings.Contains(st.Text, "Logged in as "+user+".")):
-		b.t.Fatalf("the page does not show %q logged in; page text:\n%s", user, st.Text)
-	}
-	if user != "" {
-		// The name's markup is text: no <i> element made it into the page.
-		n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#user *").length`))
-		if err != nil || n != 0 {
-			b.t.Fatalf("the user name was parsed as HTML (%d elements inside #user, %v)", n, err)
-		}
-	}
+	msg := []any{"the page does not show %q logged in; page text:\n%s", user, st.Text}
+	require.NotNil(b.t, st.User, msg...)
+	require.Equal(b.t, user, *st.User, msg...)
+	require.Contains(b.t, st.Text, "Logged in as "+user+".", msg...)
+	// The name's markup is text: no <i> element made it into the page.
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#user *").length`))
+	require.NoError(b.t, err, "counting the elements inside #user")
+	require.Zero(b.t, n, "the user name was parsed as HTML: elements inside #user")
 }
 
 // cookie returns the session cookie as Chromium stored it, after checking
@@ -334,18 +303,14 @@ func (b *tab) cookie() *network.Cookie {
 func (b *tab) storedCookie(persistent bool) *network.Cookie {
 	b.t.Helper()
 	res, err := chromedp.CallBrowser(b.ctx, storage.GetCookies, storage.GetCookiesParams{BrowserContextID: b.cookieContext})
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	require.NoError(b.t, err)
 	var found []*network.Cookie
 	for _, c := range res.Cookies {
 		if c.Name == cookieName {
 			found = append(found, c)
 		}
 	}
-	if len(found) != 1 {
-		b.t.Fatalf("Chromium stores %d %s cookies, want 1: %s", len(found), cookieName, describe(res.Cookies))
-	}
+	require.Len(b.t, found, 1, "Chromium's %s cookies, want 1: %s", cookieName, describe(res.Cookies))
 	c := found[0]
 	host := strings.TrimPrefix(b.base, "http://")
 	host = host[:strings.LastIndexByte(host, ':')]
@@ -374,9 +339,7 @@ func (b *tab) storedCookie(persistent bool) *network.Cookie {
 	if c.Value == "" {
 		problems = append(problems, "its value is empty")
 	}
-	if len(problems) > 0 {
-		b.t.Fatalf("the %s cookie as Chromium stored it: %s\n%s", cookieName, strings.Join(problems, "; "), describe(found))
-	}
+	require.Empty(b.t, problems, "the %s cookie as Chromium stored it: %s\n%s", cookieName, strings.Join(problems, "; "), describe(found))
 	return c
 }
 
@@ -413,19 +376,13 @@ func cookieExpires(c *network.Cookie) time.Time {
 func (b *tab) screenshot(framework string, secure bool) {
 	b.t.Helper()
 	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	require.NoError(b.t, err)
 	img, err := png.Decode(bytes.NewReader(buf))
-	if err != nil {
-		b.t.Fatalf("the screenshot is not a PNG: %v", err)
-	}
-	if r := img.Bounds(); r.Dx() < 200 || r.Dy() < 200 {
-		b.t.Fatalf("the screenshot is only %v", r)
-	}
-	if n := darkPixels(img); n < 500 {
-		b.t.Fatalf("the screenshot has %d dark pixels: the page drew no text", n)
-	}
+	require.NoError(b.t, err, "the screenshot is not a PNG")
+	r := img.Bounds()
+	require.GreaterOrEqual(b.t, r.Dx(), 200, "the screenshot is only %v", r)
+	require.GreaterOrEqual(b.t, r.Dy(), 200, "the screenshot is only %v", r)
+	require.GreaterOrEqual(b.t, darkPixels(img), 500, "the screenshot's dark pixels: the page drew no text")
 	name := fmt.Sprintf("%s-secure-%t-logged-in.png", framework, secure)
 	dirs := []string{b.t.TempDir()}
 	if d := os.Getenv(EnvScreenshotDir); d != "" {
@@ -433,9 +390,7 @@ func (b *tab) screenshot(framework string, secure bool) {
 	}
 	for _, dir := range dirs {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, buf, 0o644); err != nil {
-			b.t.Fatal(err)
-		}
+		require.NoError(b.t, os.WriteFile(p, buf, 0o644))
 		b.t.Logf("screenshot: %s", p)
 	}
 }
